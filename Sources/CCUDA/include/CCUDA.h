@@ -1,0 +1,3 @@
+#ifndef CCUDA_H
+#define CCUDA_H
+#endif
