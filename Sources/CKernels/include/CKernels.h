@@ -4,5 +4,6 @@
 #define CKERNELS_H
 
 #include "ck_atomic.h"
+#include "ck_gemm.h"
 
 #endif
