@@ -5,5 +5,6 @@
 
 #include "ck_atomic.h"
 #include "ck_convert.h"
+#include "ck_nn.h"
 
 #endif
