@@ -47,8 +47,8 @@ extension UNetConfig {
         }
     }
 
-    /// The channel count of every GroupNorm in the model, including the ResNets on skip-concatenated inputs.
-    private var groupNormChannelCounts: Set<Int> {
+    /// The channel count of every GroupNorm in the model, including the ResNets on skip-concatenated inputs, sorted.
+    private var groupNormChannelCounts: [Int] {
         var counts = Set(blockOutChannels)
         let reversed = Array(blockOutChannels.reversed())
         for block in reversed.indices {
@@ -61,6 +61,6 @@ extension UNetConfig {
                 counts.insert((layer == 0 ? previous : output) + skip)
             }
         }
-        return counts
+        return counts.sorted()
     }
 }

@@ -9,6 +9,13 @@ public enum WeightError: Error, Equatable, CustomStringConvertible {
         /// The shape stored in the file.
         public let found: [Int]
 
+        /// A mismatch of `name`: the model needs `expected`, the file has `found`.
+        public init(name: String, expected: [Int], found: [Int]) {
+            self.name = name
+            self.expected = expected
+            self.found = found
+        }
+
         /// "name: expected [..], found [..]".
         public var description: String { "\(name): expected \(expected), found \(found)" }
     }
