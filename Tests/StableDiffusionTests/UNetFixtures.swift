@@ -62,13 +62,7 @@ struct UNetCase {
 extension Tensor {
     /// `[B, C, H, W]` → `[B, H, W, C]`.
     func permutedNCHWToNHWC() throws -> Tensor {
-        let (b, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
-        let source = scalars
-        var values = [Float](repeating: 0, count: count)
-        for n in 0..<b { for y in 0..<h { for x in 0..<w { for k in 0..<c {
-            values[((n * h + y) * w + x) * c + k] = source[((n * c + k) * h + y) * w + x]
-        } } } }
-        return try Tensor(shape: [b, h, w, c], scalars: values)
+        try permuted([0, 2, 3, 1])
     }
 }
 

@@ -2,9 +2,11 @@ import TensorCore
 
 /// A 2-D convolution on NHWC feature maps, as PyTorch's `nn.Conv2d` (weight `[out, in, kh, kw]` in the file).
 ///
-/// At load the weight is converted to `[out, kh, kw, in]`, so that one output pixel is a dot product of a weight
-/// row with the input patch read pixel by pixel (each pixel's channels contiguous); the convolution is then a GEMM
-/// of gathered patches (im2col) with the weight transposed.
+/// At load the weight is reordered to `[out, kh, kw, in]` and packed (``PackedMatrix``) as the right operand of a
+/// GEMM: one output pixel is the dot product of a weight row with the input patch under it, read pixel by pixel
+/// (each pixel's channels contiguous). A 1×1 convolution is then a single GEMM on the feature map itself; larger
+/// kernels gather patches (im2col) tile by tile, each tile multiplied while it is in cache. The bias is added by
+/// the GEMM epilogue.
 public final class Conv2d {
     /// Zero padding on each side, in pixels.
     public struct Padding: Equatable, Sendable {
@@ -41,8 +43,8 @@ public final class Conv2d {
     public let stride: Int
     /// Zero padding around the input.
     public let padding: Padding
-    /// `[outChannels, kernelSize * kernelSize * inChannels]`: rows in (ky, kx, channel) order.
-    let weight: Tensor
+    /// `[kernelSize² · inChannels × outChannels]`, rows in (ky, kx, channel) order, packed.
+    let weight: PackedMatrix
     /// `[outChannels]`.
     let bias: Tensor
 
@@ -57,7 +59,8 @@ public final class Conv2d {
         self.padding = padding
         let fanIn = inChannels * kernelSize * kernelSize
         let stored = scope.parameter("weight", shape: [outChannels, inChannels, kernelSize, kernelSize], role: .weight(fanIn: fanIn))
-        weight = Conv2d.patchMajor(stored, outChannels: outChannels, inChannels: inChannels, kernelSize: kernelSize)
+        let patchMajor = Conv2d.patchMajor(stored, outChannels: outChannels, inChannels: inChannels, kernelSize: kernelSize)
+        weight = PackedMatrix(k: fanIn, n: outChannels, b: patchMajor.storage.pointer, ldb: fanIn, transposed: true)
         bias = scope.parameter("bias", shape: [outChannels], role: .bias(fanIn: fanIn))
     }
 
@@ -81,52 +84,72 @@ public final class Conv2d {
             throw TensorError.shapeMismatch("\(name): a \(height)×\(width) input is too small for a \(kernelSize)×\(kernelSize) kernel")
         }
         var y = Tensor(uninitialized: [batch, out.height, out.width, outChannels])
-        let rows = batch * out.height * out.width
-        let patchSize = kernelSize * kernelSize * inChannels
         x.withUnsafeBufferPointer { input in
             y.withUnsafeMutableBufferPointer { output in
-                weight.withUnsafeBufferPointer { w in
+                bias.withUnsafeBufferPointer { b in
                     if kernelSize == 1 && stride == 1 && padding == .uniform(0) {
-                        GEMM.sgemm(m: rows, n: outChannels, k: patchSize, a: input.baseAddress!, lda: inChannels,
-                                   b: w.baseAddress!, ldb: patchSize, transB: true, c: output.baseAddress!, ldc: outChannels)
+                        GEMM.sgemm(m: batch * height * width, a: input.baseAddress!, lda: inChannels, b: weight,
+                                   c: output.baseAddress!, ldc: outChannels, bias: b.baseAddress!)
                     } else {
-                        var patches = Tensor(uninitialized: [rows, patchSize])
-                        patches.withUnsafeMutableBufferPointer { p in
-                            gatherPatches(input.baseAddress!, batch: batch, height: height, width: width,
-                                          outHeight: out.height, outWidth: out.width, into: p.baseAddress!)
-                            GEMM.sgemm(m: rows, n: outChannels, k: patchSize, a: p.baseAddress!, lda: patchSize,
-                                       b: w.baseAddress!, ldb: patchSize, transB: true, c: output.baseAddress!, ldc: outChannels)
-                        }
+                        let geometry = PatchGeometry(batch: batch, height: height, width: width, outHeight: out.height,
+                                                     outWidth: out.width)
+                        convolveByPatches(input.baseAddress!, geometry, output.baseAddress!, bias: b.baseAddress!)
                     }
                 }
-                addRowBias(bias, rows: rows, to: output.baseAddress!, stride: outChannels)
             }
         }
         return y
     }
 
-    /// im2col: row `(b, oy, ox)` of `patches` is the input patch under output pixel (oy, ox), zero outside the image.
-    private func gatherPatches(_ input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
-                               outHeight: Int, outWidth: Int, into patches: UnsafeMutablePointer<Float>) {
-        let patchSize = kernelSize * kernelSize * inChannels
+    /// Output pixels gathered per im2col tile: about a megabyte of patches.
+    static let patchTileFloats = 1 << 18
+
+    /// The sizes one im2col pass works with.
+    private struct PatchGeometry {
+        let batch: Int, height: Int, width: Int, outHeight: Int, outWidth: Int
+        var outputPixels: Int { batch * outHeight * outWidth }
+    }
+
+    /// im2col tile by tile: each thread gathers the patches of a tile of output pixels into its own buffer and
+    /// multiplies them by the packed weight, writing that tile of the output.
+    private func convolveByPatches(_ input: UnsafePointer<Float>, _ g: PatchGeometry, _ output: UnsafeMutablePointer<Float>,
+                                   bias: UnsafePointer<Float>) {
+        let patchSize = weight.k
+        let tileRows = max(16, Conv2d.patchTileFloats / patchSize)
+        let tiles = (g.outputPixels + tileRows - 1) / tileRows
+        let workers = min(ThreadPool.shared.threadCount, tiles)
+        ThreadPool.shared.parallelFor(workers) { worker in
+            let patches = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * patchSize)
+            defer { patches.deallocate() }
+            for tile in Swift.stride(from: worker, to: tiles, by: workers) {
+                let first = tile * tileRows
+                let rows = min(tileRows, g.outputPixels - first)
+                gatherPatches(input, g, pixels: first ..< first + rows, into: patches)
+                GEMM.sgemm(m: rows, a: patches, lda: patchSize, b: weight, c: output + first * outChannels,
+                           ldc: outChannels, bias: bias)
+            }
+        }
+    }
+
+    /// im2col: row i of `patches` is the input patch under output pixel `pixels.lowerBound + i` (pixels numbered
+    /// (b, oy, ox) row-major), zero outside the image.
+    private func gatherPatches(_ input: UnsafePointer<Float>, _ g: PatchGeometry, pixels: Range<Int>,
+                               into patches: UnsafeMutablePointer<Float>) {
         let (k, s, c, top, left) = (kernelSize, stride, inChannels, padding.top, padding.left)
-        ThreadPool.shared.parallelChunks(batch * outHeight, grain: 1) { range in
-            for outRow in range {
-                let (b, oy) = outRow.quotientAndRemainder(dividingBy: outHeight)
-                for ox in 0..<outWidth {
-                    var destination = patches + ((b * outHeight + oy) * outWidth + ox) * patchSize
-                    for ky in 0..<k {
-                        let iy = oy * s - top + ky
-                        for kx in 0..<k {
-                            let ix = ox * s - left + kx
-                            if iy >= 0 && iy < height && ix >= 0 && ix < width {
-                                destination.update(from: input + ((b * height + iy) * width + ix) * c, count: c)
-                            } else {
-                                destination.update(repeating: 0, count: c)
-                            }
-                            destination += c
-                        }
+        var destination = patches
+        for pixel in pixels {
+            let (image, position) = pixel.quotientAndRemainder(dividingBy: g.outHeight * g.outWidth)
+            let (oy, ox) = position.quotientAndRemainder(dividingBy: g.outWidth)
+            for ky in 0..<k {
+                let iy = oy * s - top + ky
+                for kx in 0..<k {
+                    let ix = ox * s - left + kx
+                    if iy >= 0 && iy < g.height && ix >= 0 && ix < g.width {
+                        destination.update(from: input + ((image * g.height + iy) * g.width + ix) * c, count: c)
+                    } else {
+                        destination.update(repeating: 0, count: c)
                     }
+                    destination += c
                 }
             }
         }

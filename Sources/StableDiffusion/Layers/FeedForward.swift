@@ -26,7 +26,7 @@ public final class FeedForward {
         var gated = Tensor(uninitialized: Array(hidden.shape.dropLast()) + [inner])
         hidden.withUnsafeBufferPointer { h in
             gated.withUnsafeMutableBufferPointer { g in
-                ThreadPool.shared.parallelChunks(rows, grain: max(1, 4096 / inner)) { range in
+                ThreadPool.shared.parallelRanges(rows, grain: max(1, 4096 / inner)) { range in
                     ck_nn_geglu(h.baseAddress! + range.lowerBound * 2 * inner, g.baseAddress! + range.lowerBound * inner,
                                 Int64(range.count), Int64(inner))
                 }

@@ -46,7 +46,7 @@ public final class GroupNorm {
                 for b in 0..<batch {
                     let offset = b * pixels * channels
                     let (scale, shift) = affine(input.baseAddress! + offset, pixels: pixels)
-                    ThreadPool.shared.parallelChunks(pixels, grain: max(1, 8192 / channels)) { range in
+                    ThreadPool.shared.parallelRanges(pixels, grain: max(1, 8192 / channels)) { range in
                         ck_nn_scale_shift(input.baseAddress! + offset + range.lowerBound * channels,
                                           output.baseAddress! + offset + range.lowerBound * channels,
                                           Int64(range.count), Int64(channels), scale, shift, silu ? 1 : 0)

@@ -32,7 +32,7 @@ public final class LayerNorm {
             y.withUnsafeMutableBufferPointer { output in
                 gamma.withUnsafeBufferPointer { g in
                     beta.withUnsafeBufferPointer { b in
-                        ThreadPool.shared.parallelChunks(x.count / dim, grain: max(1, 8192 / dim)) { rows in
+                        ThreadPool.shared.parallelRanges(x.count / dim, grain: max(1, 8192 / dim)) { rows in
                             let offset = rows.lowerBound * dim
                             ck_nn_layer_norm(input.baseAddress! + offset, output.baseAddress! + offset, Int64(rows.count),
                                              Int64(dim), g.baseAddress!, b.baseAddress!, eps)

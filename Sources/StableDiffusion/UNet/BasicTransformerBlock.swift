@@ -56,6 +56,6 @@ public final class BasicTransformerBlock {
         guard output.shape == x.shape else {
             throw TensorError.shapeMismatch("\(name): token reduction returned \(output.shape) for input \(x.shape)")
         }
-        return try add(x, output)
+        return try x + output
     }
 }

@@ -29,15 +29,11 @@ final class ResnetBlock2D {
     /// (`[B, timeEmbeddingDim]`; every ResNet of a UNet applies the same SiLU to the same embedding).
     func callAsFunction(_ x: Tensor, activatedEmbedding: Tensor) throws -> Tensor {
         var hidden = try conv1(try norm1(x, silu: true))
-        addPerBatchChannels(&hidden, try timeEmbeddingProjection(activatedEmbedding))
+        let timeBias = try timeEmbeddingProjection(activatedEmbedding)
+        try hidden += try timeBias.reshaped([timeBias.shape[0], 1, 1, timeBias.shape[1]])
         hidden = try conv2(try norm2(hidden, silu: true))
-        var output = try add(try shortcut?(x) ?? x, hidden)
-        if outputScaleFactor != 1 {
-            let inverse = 1 / outputScaleFactor
-            output.withUnsafeMutableBufferPointer { values in
-                for i in values.indices { values[i] *= inverse }
-            }
-        }
+        var output = try (try shortcut?(x) ?? x) + hidden
+        if outputScaleFactor != 1 { output *= 1 / outputScaleFactor }
         return output
     }
 }

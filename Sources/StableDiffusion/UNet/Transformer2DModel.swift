@@ -27,10 +27,13 @@ final class Transformer2DModel {
     /// Runs the model on `x` (`[B, H, W, channels]`) with cross-attention to `context`.
     func callAsFunction(_ x: Tensor, context: Tensor, state: UNetForwardState) throws -> Tensor {
         let (batch, height, width) = (x.shape[0], x.shape[1], x.shape[2])
-        var hidden = try projIn(try norm(x).reshaped([batch, height * width, x.shape[3]]))
+        let tokens = [batch, height * width, x.shape[3]]
+        var hidden = try projIn(try norm(x).reshaped(tokens))
         for block in transformerBlocks {
             hidden = try block(hidden, context: context, state: state)
         }
-        return try add(x, try projOut(hidden).reshaped(x.shape))
+        var output = try x.reshaped(tokens)
+        try projOut.accumulate(hidden, into: &output)
+        return try output.reshaped(x.shape)
     }
 }

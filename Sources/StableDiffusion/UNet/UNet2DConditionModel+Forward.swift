@@ -75,7 +75,7 @@ extension UNet2DConditionModel {
                     }
                 }
             }
-            embedding = try add(embedding, try textTime.embedding(joined))
+            embedding = try embedding + textTime.embedding(joined)
         }
         return embedding
     }

@@ -46,7 +46,7 @@ final class UpBlock2D {
             guard let skip = skips.popLast() else {
                 throw TensorError.shapeMismatch("up block ran out of skip connections")
             }
-            hidden = try resnet(try concatChannels(hidden, skip), activatedEmbedding: embedding)
+            hidden = try resnet(try Tensor.concatenated([hidden, skip], axis: 3), activatedEmbedding: embedding)
             if !attentions.isEmpty { hidden = try attentions[layer](hidden, context: context, state: state) }
         }
         if let upsampler { hidden = try upsampler(hidden, size: upsampleSize) }
