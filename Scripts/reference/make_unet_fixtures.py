@@ -23,7 +23,8 @@ It writes, under Tests/Fixtures/sd/:
 * unet-fp16-pipeline/ -- a pipeline folder (model_index.json + unet/) whose UNet weights are stored as
   diffusion_pytorch_model.fp16.safetensors (variant "fp16"); its cases are computed in float32 from the
   fp16-rounded weights.
-* unet-layers/layers.safetensors -- single operations against torch: 3x3 convolution (stride 1 and 2),
+* unet-layers/layers.safetensors -- single operations against torch: 3x3 convolutions (stride 1 and 2, few and many
+  input channels),
   GroupNorm, LayerNorm, scaled dot-product attention, GELU, timestep embeddings, nearest upsampling to a size.
 
 The test hook (mirrored by the Swift test hook): per call, with N tokens and a latent of H x W,
@@ -206,6 +207,12 @@ def make_layer_fixture():
     t["conv.bias"] = torch.randn(3, generator=g)
     t["conv.stride1"] = F.conv2d(t["conv.x"], t["conv.weight"], t["conv.bias"], stride=1, padding=1)
     t["conv.stride2"] = F.conv2d(t["conv.x"], t["conv.weight"], t["conv.bias"], stride=2, padding=1)
+    # A 3x3 convolution with enough input channels for the shifted-tap method, on one larger and two small images.
+    t["conv.wide.weight"] = torch.randn(7, 40, 3, 3, generator=g) * 0.1
+    t["conv.wide.bias"] = torch.randn(7, generator=g)
+    for name, shape in (("one", (1, 40, 12, 9)), ("two", (2, 40, 5, 4))):
+        t[f"conv.wide.{name}.x"] = torch.randn(*shape, generator=g)
+        t[f"conv.wide.{name}.out"] = F.conv2d(t[f"conv.wide.{name}.x"], t["conv.wide.weight"], t["conv.wide.bias"], padding=1)
     # GroupNorm with 4 groups of 2 channels, NCHW.
     t["groupnorm.x"] = torch.randn(2, 8, 5, 3, generator=g) * 3 + 1
     t["groupnorm.weight"] = torch.randn(8, generator=g)

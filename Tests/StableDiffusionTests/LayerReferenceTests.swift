@@ -23,6 +23,16 @@ final class LayerReferenceTests: XCTestCase {
                                absolute: 1e-5, "3×3 conv, stride 2, odd input")
     }
 
+    func testConvolutionByShiftedTaps() throws {
+        let conv = Conv2d(root("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
+        guard case .shiftedTaps = conv.method else { return XCTFail("40 input channels should take the shifted-tap path") }
+        for name in ["one", "two"] {
+            assertMatchesReference(try conv(try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC()),
+                                   try file.tensor("conv.wide.\(name).out").permutedNCHWToNHWC(), relative: 1e-6, absolute: 1e-5,
+                                   "shifted-tap conv, \(name)")
+        }
+    }
+
     func testGroupNorm() throws {
         let norm = try GroupNorm(root("groupnorm"), groups: 4, channels: 8, eps: 1e-5)
         let out = try norm(try file.tensor("groupnorm.x").permutedNCHWToNHWC())
