@@ -23,7 +23,8 @@ It writes, under Tests/Fixtures/sd/:
 * unet-fp16-pipeline/ -- a pipeline folder (model_index.json + unet/) whose UNet weights are stored as
   diffusion_pytorch_model.fp16.safetensors (variant "fp16"); its cases are computed in float32 from the
   fp16-rounded weights.
-* unet-layers/layers.safetensors -- single operations against torch: 3x3 convolution (stride 1 and 2),
+* unet-layers/layers.safetensors -- single operations against torch: 3x3 convolutions (stride 1 and 2, few and many
+  input channels),
   GroupNorm, LayerNorm, scaled dot-product attention, GELU, timestep embeddings, nearest upsampling to a size.
 
 The test hook (mirrored by the Swift test hook): per call, with N tokens and a latent of H x W,
@@ -206,6 +207,12 @@ def make_layer_fixture():
     t["conv.bias"] = torch.randn(3, generator=g)
     t["conv.stride1"] = F.conv2d(t["conv.x"], t["conv.weight"], t["conv.bias"], stride=1, padding=1)
     t["conv.stride2"] = F.conv2d(t["conv.x"], t["conv.weight"], t["conv.bias"], stride=2, padding=1)
+    # A 3x3 convolution with enough input channels for the shifted-tap method, on one larger and two small images.
+    t["conv.wide.weight"] = torch.randn(7, 40, 3, 3, generator=g) * 0.1
+    t["conv.wide.bias"] = torch.randn(7, generator=g)
+    for name, shape in (("one", (1, 40, 12, 9)), ("two", (2, 40, 5, 4))):
+        t[f"conv.wide.{name}.x"] = torch.randn(*shape, generator=g)
+        t[f"conv.wide.{name}.out"] = F.conv2d(t[f"conv.wide.{name}.x"], t["conv.wide.weight"], t["conv.wide.bias"], padding=1)
     # GroupNorm with 4 groups of 2 channels, NCHW.
     t["groupnorm.x"] = torch.randn(2, 8, 5, 3, generator=g) * 3 + 1
     t["groupnorm.weight"] = torch.randn(8, generator=g)
@@ -216,15 +223,17 @@ def make_layer_fixture():
     t["layernorm.weight"] = torch.randn(12, generator=g)
     t["layernorm.bias"] = torch.randn(12, generator=g)
     t["layernorm.out"] = F.layer_norm(t["layernorm.x"], (12,), t["layernorm.weight"], t["layernorm.bias"], 1e-5)
-    # Attention, [B, N, heads * d] in and out (2 heads of 8): cross (N=9, M=5) and self (N=M=150).
-    for name, n, m in (("cross", 9, 5), ("self", 150, 150)):
-        q = torch.randn(2, n, 16, generator=g) * 2
-        k = torch.randn(2, m, 16, generator=g) * 2
-        v = torch.randn(2, m, 16, generator=g)
-        split = lambda x: x.reshape(x.shape[0], x.shape[1], 2, 8).transpose(1, 2)
+    # Attention, [B, N, heads * d] in and out: cross (few keys), self (more keys than one 256-key block), and head
+    # sizes that are not a multiple of 16 (40, 80) as SD 1.5's.
+    for name, batch, n, m, heads, d in (("cross", 2, 9, 5, 2, 8), ("self", 1, 260, 260, 2, 8),
+                                        ("d40", 1, 13, 29, 2, 40), ("d80", 2, 7, 9, 1, 80)):
+        q = torch.randn(batch, n, heads * d, generator=g) * 2
+        k = torch.randn(batch, m, heads * d, generator=g) * 2
+        v = torch.randn(batch, m, heads * d, generator=g)
+        split = lambda x: x.reshape(x.shape[0], x.shape[1], heads, d).transpose(1, 2)
         out = F.scaled_dot_product_attention(split(q), split(k), split(v))
         t[f"attention.{name}.q"], t[f"attention.{name}.k"], t[f"attention.{name}.v"] = q, k, v
-        t[f"attention.{name}.out"] = out.transpose(1, 2).reshape(2, n, 16)
+        t[f"attention.{name}.out"] = out.transpose(1, 2).reshape(batch, n, heads * d)
     # GELU (exact, erf).
     t["gelu.x"] = torch.linspace(-8, 8, 401)
     t["gelu.out"] = F.gelu(t["gelu.x"])

@@ -2,11 +2,11 @@ import TensorCore
 
 /// A 2-D convolution on NHWC feature maps, as PyTorch's `nn.Conv2d` (weight `[out, in, kh, kw]` in the file).
 ///
-/// At load the weight is reordered to `[out, kh, kw, in]` and packed (``PackedMatrix``) as the right operand of a
-/// GEMM: one output pixel is the dot product of a weight row with the input patch under it, read pixel by pixel
-/// (each pixel's channels contiguous). A 1×1 convolution is then a single GEMM on the feature map itself; larger
-/// kernels gather patches (im2col) tile by tile, each tile multiplied while it is in cache. The bias is added by
-/// the GEMM epilogue.
+/// At load the weight is reordered to `[out, kh, kw, in]` and packed (``PackedMatrix``) as the right operand of
+/// GEMMs, in one of three forms (``Method``): a 1×1 convolution is one GEMM on the feature map itself; a stride-1
+/// "same" convolution of enough input channels is a sum of k² GEMMs over shifted views of a zero-padded copy of the
+/// input (no patch matrix); anything else gathers patches (im2col) tile by tile. The bias is added by the GEMM
+/// epilogue.
 public final class Conv2d {
     /// Zero padding on each side, in pixels.
     public struct Padding: Equatable, Sendable {
@@ -43,8 +43,8 @@ public final class Conv2d {
     public let stride: Int
     /// Zero padding around the input.
     public let padding: Padding
-    /// `[kernelSize² · inChannels × outChannels]`, rows in (ky, kx, channel) order, packed.
-    let weight: PackedMatrix
+    /// How the convolution is computed, with the weight packed for it.
+    let method: Method
     /// `[outChannels]`.
     let bias: Tensor
 
@@ -60,7 +60,8 @@ public final class Conv2d {
         let fanIn = inChannels * kernelSize * kernelSize
         let stored = scope.parameter("weight", shape: [outChannels, inChannels, kernelSize, kernelSize], role: .weight(fanIn: fanIn))
         let patchMajor = Conv2d.patchMajor(stored, outChannels: outChannels, inChannels: inChannels, kernelSize: kernelSize)
-        weight = PackedMatrix(k: fanIn, n: outChannels, b: patchMajor.storage.pointer, ldb: fanIn, transposed: true)
+        method = Method(patchMajor, inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, stride: stride,
+                        padding: padding)
         bias = scope.parameter("bias", shape: [outChannels], role: .bias(fanIn: fanIn))
     }
 
@@ -87,13 +88,15 @@ public final class Conv2d {
         x.withUnsafeBufferPointer { input in
             y.withUnsafeMutableBufferPointer { output in
                 bias.withUnsafeBufferPointer { b in
-                    if kernelSize == 1 && stride == 1 && padding == .uniform(0) {
+                    let geometry = Geometry(batch: batch, height: height, width: width, outHeight: out.height, outWidth: out.width)
+                    switch method {
+                    case .pointwise(let weight):
                         GEMM.sgemm(m: batch * height * width, a: input.baseAddress!, lda: inChannels, b: weight,
                                    c: output.baseAddress!, ldc: outChannels, bias: b.baseAddress!)
-                    } else {
-                        let geometry = PatchGeometry(batch: batch, height: height, width: width, outHeight: out.height,
-                                                     outWidth: out.width)
-                        convolveByPatches(input.baseAddress!, geometry, output.baseAddress!, bias: b.baseAddress!)
+                    case .patches(let weight):
+                        convolveByPatches(input.baseAddress!, geometry, weight: weight, output.baseAddress!, bias: b.baseAddress!)
+                    case .shiftedTaps(let taps):
+                        convolveByShiftedTaps(input.baseAddress!, geometry, taps: taps, output.baseAddress!, bias: b.baseAddress!)
                     }
                 }
             }
@@ -101,56 +104,36 @@ public final class Conv2d {
         return y
     }
 
-    /// Output pixels gathered per im2col tile: about a megabyte of patches.
-    static let patchTileFloats = 1 << 18
-
-    /// The sizes one im2col pass works with.
-    private struct PatchGeometry {
+    /// The sizes of one call.
+    struct Geometry {
         let batch: Int, height: Int, width: Int, outHeight: Int, outWidth: Int
         var outputPixels: Int { batch * outHeight * outWidth }
     }
 
-    /// im2col tile by tile: each thread gathers the patches of a tile of output pixels into its own buffer and
-    /// multiplies them by the packed weight, writing that tile of the output.
-    private func convolveByPatches(_ input: UnsafePointer<Float>, _ g: PatchGeometry, _ output: UnsafeMutablePointer<Float>,
-                                   bias: UnsafePointer<Float>) {
-        let patchSize = weight.k
-        let tileRows = max(16, Conv2d.patchTileFloats / patchSize)
-        let tiles = (g.outputPixels + tileRows - 1) / tileRows
-        let workers = min(ThreadPool.shared.threadCount, tiles)
-        ThreadPool.shared.parallelFor(workers) { worker in
-            let patches = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * patchSize)
-            defer { patches.deallocate() }
-            for tile in Swift.stride(from: worker, to: tiles, by: workers) {
-                let first = tile * tileRows
-                let rows = min(tileRows, g.outputPixels - first)
-                gatherPatches(input, g, pixels: first ..< first + rows, into: patches)
-                GEMM.sgemm(m: rows, a: patches, lda: patchSize, b: weight, c: output + first * outChannels,
-                           ldc: outChannels, bias: bias)
-            }
-        }
-    }
+    /// The three ways a convolution is computed, each holding the weight packed for it.
+    enum Method {
+        /// 1×1, stride 1, no padding: one GEMM with the `[in × out]` weight.
+        case pointwise(PackedMatrix)
+        /// im2col: GEMMs of gathered patches with the `[k²·in × out]` weight.
+        case patches(PackedMatrix)
+        /// Stride 1, padding k/2 on every side: one `[in × out]` weight per tap (ky, kx), row-major.
+        case shiftedTaps([PackedMatrix])
 
-    /// im2col: row i of `patches` is the input patch under output pixel `pixels.lowerBound + i` (pixels numbered
-    /// (b, oy, ox) row-major), zero outside the image.
-    private func gatherPatches(_ input: UnsafePointer<Float>, _ g: PatchGeometry, pixels: Range<Int>,
-                               into patches: UnsafeMutablePointer<Float>) {
-        let (k, s, c, top, left) = (kernelSize, stride, inChannels, padding.top, padding.left)
-        var destination = patches
-        for pixel in pixels {
-            let (image, position) = pixel.quotientAndRemainder(dividingBy: g.outHeight * g.outWidth)
-            let (oy, ox) = position.quotientAndRemainder(dividingBy: g.outWidth)
-            for ky in 0..<k {
-                let iy = oy * s - top + ky
-                for kx in 0..<k {
-                    let ix = ox * s - left + kx
-                    if iy >= 0 && iy < g.height && ix >= 0 && ix < g.width {
-                        destination.update(from: input + ((image * g.height + iy) * g.width + ix) * c, count: c)
-                    } else {
-                        destination.update(repeating: 0, count: c)
-                    }
-                    destination += c
-                }
+        /// Input channels from which shifted taps beat im2col (below, each tap's GEMM is too shallow).
+        static let minimumShiftedTapChannels = 32
+
+        /// The method for a convolution, packing `patchMajor` (`[out, k²·in]`) for it.
+        init(_ patchMajor: Tensor, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int, padding: Padding) {
+            let depth = kernelSize * kernelSize * inChannels
+            let pointer = patchMajor.storage.pointer
+            if kernelSize == 1 && stride == 1 && padding == .uniform(0) {
+                self = .pointwise(PackedMatrix(k: depth, n: outChannels, b: pointer, ldb: depth, transposed: true))
+            } else if stride == 1 && padding == .uniform(kernelSize / 2) && inChannels >= Method.minimumShiftedTapChannels {
+                self = .shiftedTaps((0..<kernelSize * kernelSize).map { tap in
+                    PackedMatrix(k: inChannels, n: outChannels, b: pointer + tap * inChannels, ldb: depth, transposed: true)
+                })
+            } else {
+                self = .patches(PackedMatrix(k: depth, n: outChannels, b: pointer, ldb: depth, transposed: true))
             }
         }
     }
