@@ -55,6 +55,74 @@ TARGET int64_t ck_match_candidates_avx512(const float *row, int64_t n, float thr
     return count;
 }
 
+/// Lanes l + w for w = 8, 4, 2, 1 (the canonical tree) of 16 accumulators at once: lane 4q + k of the result is
+/// the canonical sum of accumulator q + 4k.
+TARGET static __m512 reduce16(const __m512 v[16]) {
+    __m512 t[8], u[4], w[2];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 8; i++) {  // w = 8: halves of v[2i] and v[2i+1]
+        t[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0x44),
+                             _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xEE));
+    }
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 4; i++) {  // w = 4: quarters
+        u[i] = _mm512_add_ps(_mm512_shuffle_f32x4(t[2 * i], t[2 * i + 1], 0x88),
+                             _mm512_shuffle_f32x4(t[2 * i], t[2 * i + 1], 0xDD));
+    }
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 2; i++) {  // w = 2: pairs within each quarter
+        w[i] = _mm512_add_ps(_mm512_shuffle_ps(u[2 * i], u[2 * i + 1], 0x44),
+                             _mm512_shuffle_ps(u[2 * i], u[2 * i + 1], 0xEE));
+    }
+    // w = 1: neighbours
+    return _mm512_add_ps(_mm512_shuffle_ps(w[0], w[1], 0x88), _mm512_shuffle_ps(w[0], w[1], 0xDD));
+}
+
+/// Canonical scores of up to 8 sources against every destination on 8x2 tiles of (source, destination) pairs,
+/// each accumulator holding a pair's 16 canonical lanes; the tail of the channels is merge-masked so that lanes
+/// past the end keep their value, exactly as in the canonical definition.
+TARGET void ck_match_dense_rows_avx512(const ck_match_problem *p, const int64_t *sources, int64_t count,
+                                       float *const *out) {
+    const int64_t channels = p->channels, body = channels / 16 * 16;
+    const __mmask16 tail = (__mmask16)((1u << (channels - body)) - 1);
+    const float *a[8];
+    for (int r = 0; r < 8; r++) {
+        a[r] = p->normalized + (int64_t)p->source_tokens[sources[r < count ? r : count - 1]] * channels;
+    }
+    for (int64_t j = 0; j < p->destination_count; j += 2) {
+        const float *b0 = p->normalized + (int64_t)p->destination_tokens[j] * channels;
+        const float *b1 = j + 1 < p->destination_count
+            ? p->normalized + (int64_t)p->destination_tokens[j + 1] * channels : b0;
+        __m512 acc[16];
+#pragma clang loop unroll(full)
+        for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
+        for (int64_t c = 0; c < body; c += 16) {
+            const __m512 d0 = _mm512_loadu_ps(b0 + c), d1 = _mm512_loadu_ps(b1 + c);
+#pragma clang loop unroll(full)
+            for (int r = 0; r < 8; r++) {
+                const __m512 s = _mm512_loadu_ps(a[r] + c);
+                acc[2 * r] = _mm512_fmadd_ps(s, d0, acc[2 * r]);
+                acc[2 * r + 1] = _mm512_fmadd_ps(s, d1, acc[2 * r + 1]);
+            }
+        }
+        if (tail) {
+            const __m512 d0 = _mm512_maskz_loadu_ps(tail, b0 + body), d1 = _mm512_maskz_loadu_ps(tail, b1 + body);
+#pragma clang loop unroll(full)
+            for (int r = 0; r < 8; r++) {
+                const __m512 s = _mm512_maskz_loadu_ps(tail, a[r] + body);
+                acc[2 * r] = _mm512_mask3_fmadd_ps(s, d0, acc[2 * r], tail);
+                acc[2 * r + 1] = _mm512_mask3_fmadd_ps(s, d1, acc[2 * r + 1], tail);
+            }
+        }
+        float sums[16];
+        _mm512_storeu_ps(sums, reduce16(acc));
+        for (int64_t r = 0; r < count; r++) {
+            out[r][j] = sums[4 * ((2 * r) % 4) + (2 * r) / 4];
+            if (j + 1 < p->destination_count) out[r][j + 1] = sums[4 * ((2 * r + 1) % 4) + (2 * r + 1) / 4];
+        }
+    }
+}
+
 // MARK: fp32 approximate scores
 
 static void pack_sources_f32(const ck_match_problem *p, int64_t begin, int64_t end) {
@@ -112,6 +180,7 @@ const ck_match_kernel ck_match_kernel_avx512 = {
     .row_max = ck_match_row_max_avx512,
     .candidates = ck_match_candidates_avx512,
     .dot = ck_match_dot_avx512,
+    .dense_rows = ck_match_dense_rows_avx512,
 };
 
 #endif

@@ -169,6 +169,7 @@ const ck_match_kernel ck_match_kernel_avx512_bf16 = {
     .row_max = ck_match_row_max_avx512,
     .candidates = ck_match_candidates_avx512,
     .dot = ck_match_dot_avx512,
+    .dense_rows = ck_match_dense_rows_avx512,
 };
 
 #endif

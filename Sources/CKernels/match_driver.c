@@ -175,20 +175,38 @@ void ck_match_source_blocks(const ck_match_kernel *kernel, const ck_match_proble
             const float threshold = threshold_below(kernel->row_max(row, problem->destination_count), 2 * bound[r]);
             first[r + 1] = first[r] + kernel->candidates(row, problem->destination_count, threshold, candidates + first[r]);
         }
-        for (int64_t q = 0; q < first[valid]; q++) {
+        for (int64_t q = 0; q < first[valid] && first[valid] <= 64 * rows; q++) {
             prefetch(problem->normalized + (int64_t)problem->destination_tokens[candidates[q]] * channels,
                      channels * (int64_t)sizeof(float));
+        }
+        // Rows with more candidates than this are cheaper to score densely on register tiles.
+        const int64_t dense_limit = kernel->dense_rows ? problem->destination_count / 4 : INT64_MAX;
+        int64_t dense[CK_MATCH_DENSE_ROWS];
+        float *dense_out[CK_MATCH_DENSE_ROWS];
+        int64_t dense_count = 0;
+        for (int64_t r = 0; r <= valid; r++) {
+            if (r < valid && first[r + 1] - first[r] > dense_limit) {
+                dense[dense_count] = block * rows + r;
+                dense_out[dense_count++] = scores + r * ld;
+            }
+            if (dense_count == CK_MATCH_DENSE_ROWS || (r == valid && dense_count > 0)) {
+                kernel->dense_rows(problem, dense, dense_count, dense_out);
+                dense_count = 0;
+            }
         }
         // Canonical re-score; the first of equal scores (lowest index) wins.
         for (int64_t r = 0; r < valid; r++) {
             const int64_t s = block * rows + r;
             const float *source = problem->normalized + (int64_t)problem->source_tokens[s] * channels;
+            const float *canonical = scores + r * ld;
+            const int is_dense = first[r + 1] - first[r] > dense_limit;
             int32_t best = -1;
             float score = 0;
             for (int64_t q = first[r]; q < first[r + 1]; q++) {
                 const int32_t j = candidates[q];
-                const float *destination = problem->normalized + (int64_t)problem->destination_tokens[j] * channels;
-                const float v = kernel->dot(source, destination, channels);
+                const float v = is_dense ? canonical[j]
+                    : kernel->dot(source, problem->normalized + (int64_t)problem->destination_tokens[j] * channels,
+                                  channels);
                 if (best < 0 || v > score) {
                     best = j;
                     score = v;

@@ -33,7 +33,14 @@ struct ck_match_kernel {
     int64_t (*candidates)(const float *row, int64_t n, float threshold, int32_t *out);
     /// The canonical dot product.
     float (*dot)(const float *a, const float *b, int64_t n);
+    /// Optional: canonical scores of up to CK_MATCH_DENSE_ROWS sources against every destination, for rows with
+    /// so many candidates (near-identical tokens) that re-scoring them one by one would cost more:
+    /// out[r][j] = dot(source r, destination j) for j < destination_count.
+    void (*dense_rows)(const ck_match_problem *p, const int64_t *sources, int64_t count, float *const *out);
 };
+
+/// The most rows one dense_rows call takes.
+#define CK_MATCH_DENSE_ROWS 8
 
 extern const ck_match_kernel ck_match_kernel_scalar;
 #if defined(__x86_64__)
@@ -42,6 +49,7 @@ extern const ck_match_kernel ck_match_kernel_avx512;
 extern const ck_match_kernel ck_match_kernel_avx512_bf16;
 // The AVX-512F pieces both AVX-512 variants use.
 float ck_match_dot_avx512(const float *a, const float *b, int64_t n);
+void ck_match_dense_rows_avx512(const ck_match_problem *p, const int64_t *sources, int64_t count, float *const *out);
 float ck_match_row_max_avx512(const float *row, int64_t n);
 int64_t ck_match_candidates_avx512(const float *row, int64_t n, float threshold, int32_t *out);
 #endif

@@ -31,6 +31,24 @@ final class MatchKernelTests: XCTestCase {
         }
     }
 
+    func testNearIdenticalTokensTakeTheDensePathAndStillMatchScalar() throws {
+        // Every destination is a candidate for every source: the variants score rows densely on register tiles.
+        for channels in [16, 45, 320] {
+            var random = SplitMix64(seed: UInt64(channels))
+            let base = (0..<channels).map { _ in Self.uniform(&random) }
+            let metric = try Tensor(shape: [1, 24 * 20, channels], scalars: (0..<(24 * 20 * channels)).map {
+                base[$0 % channels] + 1e-6 * Self.uniform(&random)
+            })
+            let partition = try Partition(height: 24, width: 20, sx: 2, sy: 2)
+            let reference = try BipartiteMatching.bestDestinations(
+                metric: metric, partition: partition, kernel: MatchKernel.available[0])
+            for kernel in MatchKernel.available.dropFirst() {
+                let best = try BipartiteMatching.bestDestinations(metric: metric, partition: partition, kernel: kernel)
+                XCTAssertEqual(best, reference, "\(kernel), C = \(channels)")
+            }
+        }
+    }
+
     func testDuplicateDestinationsTieToTheLowestIndexAndZeroTokensScoreZero() throws {
         // 1×4 grid, sx = 2: destinations are tokens 0 and 2, sources 1 and 3. Both destinations are equal.
         let partition = try Partition(height: 1, width: 4, sx: 2, sy: 1)
