@@ -56,6 +56,14 @@ public struct ToMeOptions: Equatable, Sendable {
         try validate()
     }
 
+    /// tomesd's defaults: ratio 0.5, maxDownsample 1, 2 × 2 cells, random, self-attention only, seed 0.
+    public static let defaults = ToMeOptions(tomesdDefaults: ())
+
+    private init(tomesdDefaults: Void) {
+        (ratio, maxDownsample, sx, sy, useRandom, seed) = (0.5, 1, 2, 2, true, 0)
+        (mergeAttention, mergeCrossAttention, mergeMLP) = (true, false, false)
+    }
+
     /// The largest fraction of tokens that can actually merge, `1 − 1 / (sx · sy)` (see the type's documentation).
     public var effectiveRatioCap: Double { 1 - 1 / Double(sx * sy) }
 

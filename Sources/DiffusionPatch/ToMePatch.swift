@@ -29,7 +29,7 @@ public final class ToMePatch: TokenReductionHook {
     private let lock = NSLock()
     private var generator: SplitMix64
     /// The no-random partition of each grid seen so far (they never change).
-    private var fixedPartitions: [GridSize: Partition] = [:]
+    private var fixedPartitions: [GridKey: Partition] = [:]
     private var counters = ToMeStatistics()
 
     /// A patch with validated `options`, not yet installed (``applyPatch(_:options:)`` installs one on a model).
@@ -58,17 +58,15 @@ public final class ToMePatch: TokenReductionHook {
     ///   than one cell; ``ToMeError`` for a non-finite metric.
     public func plan(for hiddenStates: Tensor, context: TokenReductionContext) throws -> TokenReductionPlan {
         update { $0.blockCalls += 1 }
-        guard options.mergesAnySubLayer, hiddenStates.rank == 3 else { return .none }
-        let (batch, tokens) = (hiddenStates.shape[0], hiddenStates.shape[1])
-        guard let downsample = downsample(tokens: tokens, context: context) else { return .none }
-        let r = Int(Double(tokens) * options.ratio)
-        guard r > 0 else { return .none }
-
+        guard hiddenStates.rank == 3,
+              let grid = MergeGrid(tokens: hiddenStates.shape[1], latentHeight: context.latentHeight,
+                                   latentWidth: context.latentWidth, options: options) else { return .none }
         let start = DispatchTime.now().uptimeNanoseconds
-        let grid = try gridSize(tokens: tokens, downsample: downsample, context: context)
+        try check(grid, tokens: hiddenStates.shape[1], context: context)
         // Odd batches cannot hold a prompted and an unprompted half, so tomesd turns randomness off for them.
-        let partition = try self.partition(grid, random: options.useRandom && batch % 2 == 0)
-        let plan = try BipartiteMatching.plan(metric: hiddenStates, partition: partition, r: r, pool: pool)
+        let partition = try self.partition(grid, random: options.useRandom && hiddenStates.shape[0] % 2 == 0)
+        let plan = try BipartiteMatching.plan(metric: hiddenStates, partition: partition, r: grid.requestedMerges,
+                                              pool: pool)
         update {
             $0.planningSeconds += seconds(since: start)
             if plan.mergedCount > 0 {
@@ -84,42 +82,31 @@ public final class ToMePatch: TokenReductionHook {
                                   feedForward: options.mergeMLP ? reducer : nil)
     }
 
-    /// The block's downsampling, `ceil(sqrt(H·W // N))`, or nil when it is beyond ``ToMeOptions/maxDownsample``
-    /// (or the block has more tokens than the latent, which no UNet block has).
-    private func downsample(tokens: Int, context: TokenReductionContext) -> Int? {
-        let latentTokens = context.latentHeight * context.latentWidth
-        guard tokens >= 1, tokens <= latentTokens else { return nil }
-        let downsample = Int(Double(latentTokens / tokens).squareRoot().rounded(.up))
-        return downsample <= options.maxDownsample ? downsample : nil
-    }
-
-    /// The block's token grid, `ceil(H / downsample) × ceil(W / downsample)`, checked against its tokens and cells.
-    private func gridSize(tokens: Int, downsample: Int, context: TokenReductionContext) throws -> GridSize {
-        let height = (context.latentHeight + downsample - 1) / downsample
-        let width = (context.latentWidth + downsample - 1) / downsample
-        guard height * width == tokens else {
+    /// Fails where tomesd fails: a grid that is not the block's tokens, or smaller than one cell.
+    private func check(_ grid: MergeGrid, tokens: Int, context: TokenReductionContext) throws {
+        guard grid.height * grid.width == tokens else {
             throw PatchError.gridMismatch(tokens: tokens, latentHeight: context.latentHeight,
-                                          latentWidth: context.latentWidth, downsample: downsample,
-                                          height: height, width: width)
+                                          latentWidth: context.latentWidth, downsample: grid.downsample,
+                                          height: grid.height, width: grid.width)
         }
-        guard height >= options.sy, width >= options.sx else {
-            throw PatchError.gridTooSmall(height: height, width: width, sx: options.sx, sy: options.sy,
-                                          downsample: downsample)
+        guard grid.height >= options.sy, grid.width >= options.sx else {
+            throw PatchError.gridTooSmall(height: grid.height, width: grid.width, sx: options.sx, sy: options.sy,
+                                          downsample: grid.downsample)
         }
-        return GridSize(height: height, width: width)
     }
 
     /// The partition of `grid`: drawn from the patch's generator, or the cached top-left one.
-    private func partition(_ grid: GridSize, random: Bool) throws -> Partition {
+    private func partition(_ grid: MergeGrid, random: Bool) throws -> Partition {
         lock.lock()
         defer { lock.unlock() }
         if random {
             return try Partition(height: grid.height, width: grid.width, sx: options.sx, sy: options.sy,
                                  using: &generator)
         }
-        if let cached = fixedPartitions[grid] { return cached }
+        let key = GridKey(height: grid.height, width: grid.width)
+        if let cached = fixedPartitions[key] { return cached }
         let partition = try Partition(height: grid.height, width: grid.width, sx: options.sx, sy: options.sy)
-        fixedPartitions[grid] = partition
+        fixedPartitions[key] = partition
         return partition
     }
 
@@ -131,8 +118,8 @@ public final class ToMePatch: TokenReductionHook {
     }
 }
 
-/// A block's token grid.
-private struct GridSize: Hashable {
+/// A token grid's size.
+private struct GridKey: Hashable {
     let height: Int
     let width: Int
 }

@@ -67,7 +67,8 @@ final class PatchLifecycleTests: XCTestCase {
 
     func testTheDefaultsAreTomesds() throws {
         let patch = try applyPatch(model)
-        XCTAssertEqual(patch.options, try ToMeOptions(ratio: 0.5, maxDownsample: 1, sx: 2, sy: 2, useRandom: true,
+        XCTAssertEqual(patch.options, .defaults)
+        XCTAssertEqual(ToMeOptions.defaults, try ToMeOptions(ratio: 0.5, maxDownsample: 1, sx: 2, sy: 2, useRandom: true,
                                                       mergeAttention: true, mergeCrossAttention: false,
                                                       mergeMLP: false, seed: 0))
     }
