@@ -11,7 +11,8 @@ import XCTest
 /// (default 1,2; the seed's is 1,2,4), `TOMESD_BENCH_RATIO` (0.5), `TOMESD_BENCH_MAX_DOWNSAMPLE` (1),
 /// `TOMESD_BENCH_STEPS` (3), `TOMESD_BENCH_WARMUP` (1), `TOMESD_BENCH_COLUMNS` (vanilla, tome,
 /// tome-memory-efficient; memory-efficient adds the unpatched memory-efficient baseline), `TOMESD_MEMORY_BUDGET_GIB` (three quarters of the physical memory): a cell whose peak
-/// memory would exceed it reads "OOM". `TOMESD_NUM_THREADS` sets the threads. `tomesd bench unet` prints the same.
+/// memory would exceed it reads "OOM", `TOMESD_BENCH_CPU_TIME=1` (report CPU time ÷ threads, for a machine shared
+/// with other work). `TOMESD_NUM_THREADS` sets the threads. `tomesd bench unet` prints the same.
 final class UNetBenchmarks: XCTestCase {
     private let environment = ProcessInfo.processInfo.environment
 
@@ -39,6 +40,7 @@ final class UNetBenchmarks: XCTestCase {
         settings.options.maxDownsample = try number("TOMESD_BENCH_MAX_DOWNSAMPLE").map(Int.init) ?? settings.options.maxDownsample
         settings.steps = try number("TOMESD_BENCH_STEPS").map(Int.init) ?? settings.steps
         settings.warmup = try number("TOMESD_BENCH_WARMUP").map(Int.init) ?? settings.warmup
+        if environment["TOMESD_BENCH_CPU_TIME"] == "1" { settings.clock = .cpu }
         if let budget = try number("TOMESD_MEMORY_BUDGET_GIB") { settings.memoryBudgetBytes = Int(budget * 1_073_741_824) }
         if let names = environment["TOMESD_BENCH_COLUMNS"] {
             settings.columns = try names.split(separator: ",").map {
@@ -51,7 +53,7 @@ final class UNetBenchmarks: XCTestCase {
     func testSeedTable() throws {
         let benchmark = try UNetBenchmark(settings: try settings())
         print(benchmark.heading + "\n\n" + benchmark.tableHeader)
-        let rows = try benchmark.run { print(UNetBenchmark.tableLine($0)) }
+        let rows = try benchmark.run { print(benchmark.tableLine($0)) }
         XCTAssertEqual(rows.count, benchmark.settings.resolutions.count * benchmark.settings.batches.count)
         for row in rows {
             for cell in row.cells where !cell.isOutOfMemory {

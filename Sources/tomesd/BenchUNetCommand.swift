@@ -2,12 +2,13 @@ import DiffusionPatch
 import Foundation
 
 /// `tomesd bench unet`: the seed's table for an SD 1.5-sized UNet with seeded random weights (``UNetBenchmark``),
-/// row by row as Markdown, or as JSON (what `Benchmarks/unet_tome_vs_diffusers.py` reads).
+/// row by row as Markdown, or as JSON (what `Benchmarks/unet_tome_vs_diffusers.py` reads). `--cpu-time` reports
+/// CPU time ÷ threads instead of wall time, for machines shared with other work.
 let benchUNetCommand = Subcommand(
     name: "bench unet",
     usage: "bench unet [--resolutions 512,768,1024] [--batch 1,2,4] [--ratio 0.5] [--max-downsample N] "
-        + "[--steps N] [--warmup N] [--columns vanilla,tome,tome-memory-efficient,memory-efficient] [--memory-budget GiB] [--json]",
-    flags: ["json"]
+        + "[--steps N] [--warmup N] [--columns vanilla,tome,tome-memory-efficient,memory-efficient] [--memory-budget GiB] [--cpu-time] [--json]",
+    flags: ["json", "cpu-time"]
 ) { arguments in
     var settings = UNetBenchmarkSettings()
     settings.resolutions = try arguments.ints("resolutions") ?? settings.resolutions
@@ -29,6 +30,7 @@ let benchUNetCommand = Subcommand(
         guard budget > 0, budget < 1_048_576 else { throw UsageError("option --memory-budget expects GiB > 0, got \(budget)") }
         settings.memoryBudgetBytes = Int(budget * 1_073_741_824)
     }
+    settings.clock = arguments.flag("cpu-time") ? .cpu : .wall
     let json = arguments.flag("json")
     try arguments.finish()
     do {
@@ -45,6 +47,6 @@ let benchUNetCommand = Subcommand(
     } else {
         print(benchmark.heading + "\n")
         print(benchmark.tableHeader)
-        try benchmark.run { print(UNetBenchmark.tableLine($0)) }
+        try benchmark.run { print(benchmark.tableLine($0)) }
     }
 }

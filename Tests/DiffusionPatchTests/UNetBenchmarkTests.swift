@@ -27,14 +27,19 @@ final class UNetBenchmarkTests: XCTestCase {
             XCTAssertEqual(row.cells.map(\.column), UNetBenchmarkColumn.seedTable)
             for cell in row.cells {
                 XCTAssertEqual(cell.stepSeconds?.count, 2)
+                XCTAssertEqual(cell.cpuSeconds?.count, 2)
+                XCTAssertGreaterThan(try XCTUnwrap(cell.seconds(.cpu, threads: 2)), 0)
+                XCTAssertEqual(cell.seconds(.wall, threads: 2), cell.medianSeconds)
                 XCTAssertGreaterThan(cell.peakBytes ?? 0, 0)
                 XCTAssertEqual(cell.tokensMergedPerStep == nil, cell.column == .vanilla)
             }
             XCTAssertGreaterThan(try XCTUnwrap(row.cell(.tome)?.tokensMergedPerStep), 0)
             XCTAssertEqual(row.speedUp(.vanilla), 1)
+            XCTAssertEqual(row.speedUp(.vanilla, clock: .cpu), 1)
+            XCTAssertGreaterThan(try XCTUnwrap(row.speedUp(.tome, clock: .cpu)), 0)
             XCTAssertGreaterThan(try XCTUnwrap(row.predictedSpeedUp(.tome)), 1)
             XCTAssertEqual(row.predictedSpeedUp(.tome), row.predictedSpeedUp(.tomeMemoryEfficient))
-            XCTAssertTrue(UNetBenchmark.tableLine(row).hasPrefix("| \(row.resolution)² | \(row.batch) | "))
+            XCTAssertTrue(benchmark.tableLine(row).hasPrefix("| \(row.resolution)² | \(row.batch) | "))
         }
         let document = try JSONSerialization.jsonObject(with: Data(try benchmark.json(rows).utf8)) as? [String: Any]
         XCTAssertEqual((document?["rows"] as? [Any])?.count, 4)
@@ -52,7 +57,7 @@ final class UNetBenchmarkTests: XCTestCase {
         XCTAssertNil(rows[3].cells[0].peakBytes, "later cells are predicted out of memory and not run")
         XCTAssertGreaterThan(try XCTUnwrap(rows[3].cells[0].predictedPeakBytes), try XCTUnwrap(rows[0].cells[0].baselineBytes))
         XCTAssertNil(rows[0].speedUp(.tome))
-        XCTAssertTrue(UNetBenchmark.tableLine(rows[3]).contains("OOM (needs ~"))
+        XCTAssertTrue(benchmark.tableLine(rows[3]).contains("OOM (needs ~"))
     }
 
     func testBadSettingsAreTypedErrors() throws {

@@ -11,8 +11,9 @@ extension UNetBenchmark {
             ToMe ratio \(o.ratio), maxDownsample \(o.maxDownsample), sx \(o.sx), sy \(o.sy), \
             \(o.useRandom ? "random" : "no-random"); median of \(settings.steps) step(s) after \(settings.warmup) \
             warm-up; memory budget \(gib(settings.memoryBudgetBytes)).
-            Cells: seconds per UNet step · speed-up over Vanilla (FLOP-model prediction) · peak resident memory \
-            (weights included) · ToMe's own time (matching + merge + unmerge) as a share of the step.
+            Cells: seconds per UNet step (\(settings.clock == .wall ? "wall clock" : "CPU time ÷ threads")) · \
+            speed-up over Vanilla (FLOP-model prediction) · peak resident memory (weights included) · ToMe's own \
+            time (matching + merge + unmerge) as a share of the step.
             """
     }
 
@@ -32,15 +33,16 @@ extension UNetBenchmark {
     }
 
     /// One row of the table, as Markdown.
-    public static func tableLine(_ row: UNetBenchmarkRow) -> String {
+    public func tableLine(_ row: UNetBenchmarkRow) -> String {
+        let (clock, threads) = (settings.clock, ThreadPool.shared.threadCount)
         let gib = { (bytes: Int) in String(format: "%.1f GiB", Double(bytes) / 1_073_741_824) }
         let cells = row.cells.map { cell -> String in
-            guard let median = cell.medianSeconds, let peak = cell.peakBytes else {
+            guard let median = cell.seconds(clock, threads: threads), let peak = cell.peakBytes else {
                 let needed = cell.peakBytes.map { " (used \(gib($0)))" } ?? cell.predictedPeakBytes.map { " (needs ~\(gib($0)))" }
                 return "OOM" + (needed ?? "")
             }
             var text = String(format: "%.2f s", median)
-            if cell.column != .vanilla, let speedUp = row.speedUp(cell.column) {
+            if cell.column != .vanilla, let speedUp = row.speedUp(cell.column, clock: clock) {
                 text += String(format: " · ×%.2f", speedUp)
                 if let predicted = row.predictedSpeedUp(cell.column) { text += String(format: " (×%.2f)", predicted) }
             }
@@ -55,7 +57,7 @@ extension UNetBenchmark {
     public func json(_ rows: [UNetBenchmarkRow]) throws -> String {
         let o = settings.options
         let document: [String: Any] = [
-            "threads": ThreadPool.shared.threadCount, "steps": settings.steps, "warmup": settings.warmup,
+            "threads": ThreadPool.shared.threadCount, "steps": settings.steps, "clock": settings.clock.rawValue, "warmup": settings.warmup,
             "memory_budget_bytes": settings.memoryBudgetBytes, "block_out_channels": config.blockOutChannels,
             "options": ["ratio": o.ratio, "max_downsample": o.maxDownsample, "sx": o.sx, "sy": o.sy,
                         "use_random": o.useRandom, "seed": o.seed, "merge_attention": o.mergeAttention,
@@ -72,7 +74,7 @@ extension UNetBenchmark {
                     entry["predicted_peak_bytes"] = cell.predictedPeakBytes
                     entry["overhead_seconds"] = cell.overheadSeconds
                     entry["tokens_merged_per_step"] = cell.tokensMergedPerStep
-                    entry["speed_up"] = row.speedUp(cell.column)
+                    entry["speed_up"] = row.speedUp(cell.column, clock: settings.clock)
                     entry["flop_speed_up"] = row.predictedSpeedUp(cell.column)
                     return entry
                 }]

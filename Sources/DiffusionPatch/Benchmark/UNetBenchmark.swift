@@ -5,8 +5,9 @@ import ToMe
 
 /// The seed's benchmark table on this machine: an SD 1.5-sized UNet with seeded random weights (no download),
 /// one row per resolution × batch, columns Vanilla (standard attention), ToMe (standard attention, patched) and
-/// ToMe + memory-efficient attention, each with the time per UNet step, the speed-up over Vanilla beside the
-/// ``UNetFLOPModel``'s prediction, the peak resident memory and the patch's own overhead per step.
+/// ToMe + memory-efficient attention (and, on request, unpatched memory-efficient attention), each with the time
+/// per UNet step, the speed-up over Vanilla beside the ``UNetFLOPModel``'s prediction, the peak resident memory and
+/// the patch's own overhead per step.
 ///
 /// Cells run in order of increasing work. A cell whose predicted peak memory exceeds the budget is not run and
 /// reads "OOM", as do cells that ran and exceeded it; the prediction scales the measured activation memory of the
