@@ -59,7 +59,47 @@ def make_random():
     write_json(os.path.join(FIXTURES, "random", "randn.json"), {"cases": cases})
 
 
-AREAS = {"random": make_random}
+# ------------------------------------------------------------------------------------------------ image
+def make_image():
+    """diffusers' decoder-output-to-8-bit conversion, PNG files written by Pillow, and zlib/gzip streams."""
+    import base64
+    import io
+    import zlib
+
+    from diffusers.image_processor import VaeImageProcessor
+    from PIL import Image
+
+    out = os.path.join(FIXTURES, "image")
+    os.makedirs(out, exist_ok=True)
+
+    # A [2, 3, 6, 9] batch sweeping [-1.2, 1.2] (clamped ends, many near-ties of x*255) plus random values.
+    sweep = torch.linspace(-1.2, 1.2, 2 * 3 * 6 * 9 // 2)
+    noise = torch.randn(2 * 3 * 6 * 9 // 2, generator=torch.Generator().manual_seed(7)) * 0.7
+    decoded = torch.cat([sweep, noise]).reshape(2, 3, 6, 9)
+    images = VaeImageProcessor().postprocess(decoded, output_type="pil")
+    pixels = [np.asarray(image).reshape(-1).tolist() for image in images]
+    write_json(os.path.join(out, "postprocess.json"),
+               {"shape": list(decoded.shape), "input": floats(decoded), "pixels": pixels})
+
+    # An RGB image Pillow saves with zlib's dynamic Huffman blocks and its own filter choices.
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:23, 0:37]
+    rgb = np.stack([x * 7 % 256, y * 11 % 256, (x * y) % 256], axis=-1).astype(np.int64)
+    rgb = np.clip(rgb + rng.integers(-20, 20, size=rgb.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(rgb).save(os.path.join(out, "pillow_rgb_37x23.png"))
+    write_json(os.path.join(out, "pillow_rgb_37x23.json"), {"width": 37, "height": 23, "pixels": rgb.reshape(-1).tolist()})
+
+    # zlib at levels 0 (stored blocks), 1 and 9 (fixed/dynamic Huffman) and gzip, of text and of a tiny input.
+    text = ("a photo of an astronaut riding a horse on mars, " * 40 + "".join(chr(c) for c in range(32, 127))).encode()
+    b64 = lambda data: base64.b64encode(data).decode()
+    streams = {"text": b64(text), "tiny": b64(b"ab"),
+               "zlib": {f"{name}_level{level}": b64(zlib.compress(data, level))
+                        for name, data in (("text", text), ("tiny", b"ab")) for level in (0, 1, 9)},
+               "gzip_text": b64(gzip.compress(text, mtime=0))}
+    write_json(os.path.join(out, "streams.json"), streams)
+
+
+AREAS = {"random": make_random, "image": make_image}
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
