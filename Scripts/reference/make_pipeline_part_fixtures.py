@@ -99,7 +99,171 @@ def make_image():
     write_json(os.path.join(out, "streams.json"), streams)
 
 
-AREAS = {"random": make_random, "image": make_image}
+# ------------------------------------------------------------------------------------------------ tokenizer
+PROMPTS = [
+    "a photo of an astronaut riding a horse on mars",
+    "",
+    "   ",
+    "Hello, World!!  it's 2024... I'M \"quoted\" (parens) [brackets] {braces}",
+    "naïve café résumé Ωμέγα Straße İstanbul ΣΊΣΥΦΟΣ ǅemal",
+    "東京タワー 北京 서울 こんにちは",
+    "emoji 🐱🐶👩‍👩‍👧 ❤️ flags 🇫🇷",
+    "tabs\tand\nnewlines\r\n and\u00a0nbsp\u3000ideographic\u2029space\u0085nel",
+    "numbers 3.14159 1,000,000 ½ ² Ⅻ ٣ 𝟘",
+    "contractions: don't won't they're we've I'm you'll he'd 'quoted' 'S 'LL '' 'st",
+    "special <|startoftext|> inside <|endoftext|>x<|endoftext|> and <|ENDOFTEXT|> too",
+    "a!b!!c !!! ! wow!",
+    "a cat, " * 40,
+    "e\u0301 vs é; A\u030a vs Å; \u212b; \u1e9b\u0323",
+    "URL https://example.com/path?q=1&x=2 — email a@b.co",
+    "under_score snake_case camelCase HTMLParser",
+    "\u0000 control \u0007 chars \u200b zero-width \ufeff bom \ufffd",
+    "supercalifragilisticexpialidocious antidisestablishmentarianism",
+    "∑ ∫ √ ≠ ≤ ≥ ∞ → ⇒",
+    "Stable-Diffusion v1.5 (8k, hdr:1.2), [[masterpiece]], <lora:x:0.8>",
+    "unicode 17 letters \ua7ce\ua7cf and a 16.0 one \U0001e5d0",
+    "  leading and   trailing   ",
+]
+
+
+def bytes_to_unicode():
+    """GPT-2's byte -> printable character table (as CLIP's tokenizer builds it)."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(2**8):
+        if b not in bs:
+            bs.append(b)
+            cs.append(2**8 + n)
+            n += 1
+    return dict(zip(bs, [chr(n) for n in cs]))
+
+
+def clip_merges():
+    """CLIP's 48 894 merges, from open_clip's bpe_simple_vocab_16e6.txt.gz (as CLIP's SimpleTokenizer reads it)."""
+    import importlib.util
+
+    package = importlib.util.find_spec("open_clip").submodule_search_locations[0]  # importing it needs torchvision
+    path = os.path.join(package, "bpe_simple_vocab_16e6.txt.gz")
+    lines = gzip.open(path).read().decode("utf-8").split("\n")
+    return lines[1 : 49152 - 256 - 2 + 1]
+
+
+def write_clip_files(folder, merges):
+    """vocab.json + merges.txt as CLIP's vocabulary is built: bytes, bytes + </w>, one token per merge, specials."""
+    os.makedirs(folder, exist_ok=True)
+    vocab = list(bytes_to_unicode().values())
+    vocab = vocab + [v + "</w>" for v in vocab] + ["".join(m.split()) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
+    with open(os.path.join(folder, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump({token: i for i, token in enumerate(vocab)}, f, ensure_ascii=False)
+    with open(os.path.join(folder, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n" + "\n".join(merges) + "\n")
+
+
+def legacy_token(content, with_type):
+    token = {"content": content, "lstrip": False, "normalized": True, "rstrip": False, "single_word": False}
+    return {"__type": "AddedToken", **token} if with_type else token
+
+
+def write_legacy_configs(folder, pad):
+    """tokenizer_config.json + special_tokens_map.json in the style of the SD 1.x / 2.x repositories."""
+    config = {"add_prefix_space": False, "bos_token": legacy_token("<|startoftext|>", True), "do_lower_case": True,
+              "eos_token": legacy_token("<|endoftext|>", True), "errors": "replace", "model_max_length": 77,
+              "pad_token": "<|endoftext|>", "special_tokens_map_file": "./special_tokens_map.json",
+              "tokenizer_class": "CLIPTokenizer", "unk_token": legacy_token("<|endoftext|>", True)}
+    special = {"bos_token": legacy_token("<|startoftext|>", False), "eos_token": legacy_token("<|endoftext|>", False),
+               "pad_token": pad, "unk_token": legacy_token("<|endoftext|>", False)}
+    write_json(os.path.join(folder, "tokenizer_config.json"), config)
+    write_json(os.path.join(folder, "special_tokens_map.json"), special)
+
+
+def write_added_tokens_decoder_config(folder):
+    """A transformers 4 style tokenizer_config.json with added_tokens_decoder (SDXL's tokenizer_2 pads with "!")."""
+    token = lambda content, normalized: {"content": content, "lstrip": False, "normalized": normalized,
+                                         "rstrip": False, "single_word": False, "special": True}
+    config = {"add_prefix_space": False,
+              "added_tokens_decoder": {"0": token("!", False), "49406": token("<|startoftext|>", True),
+                                       "49407": token("<|endoftext|>", False)},
+              "bos_token": "<|startoftext|>", "clean_up_tokenization_spaces": True, "do_lower_case": True,
+              "eos_token": "<|endoftext|>", "errors": "replace", "model_max_length": 77, "pad_token": "!",
+              "tokenizer_class": "CLIPTokenizer", "unk_token": "<|endoftext|>"}
+    write_json(os.path.join(folder, "tokenizer_config.json"), config)
+
+
+def encode_all(tokenizer):
+    """What diffusers feeds the text encoder, the untruncated content ids, and their decoded text."""
+    ids = [tokenizer(p, padding="max_length", max_length=tokenizer.model_max_length, truncation=True).input_ids
+           for p in PROMPTS]
+    content = [tokenizer(p, add_special_tokens=False).input_ids for p in PROMPTS]
+    return {"ids": ids, "content": content, "decoded": [tokenizer.decode(c) for c in content],
+            "pad_token_id": tokenizer.pad_token_id}
+
+
+def unicode_classes():
+    """Per code point: how the pre-tokeniser's regex classes it (L letter, N number, S space, O other, X surrogate),
+    and what the normaliser makes of it when it changes."""
+    from tokenizers import Regex, normalizers, pre_tokenizers
+
+    pattern = r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
+    split = pre_tokenizers.Split(Regex(pattern), behavior="removed", invert=True)
+    normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()])
+    classes, normalized = [], {}
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            classes.append("X")
+            continue
+        c = chr(code)
+        pieces = len(split.pre_tokenize_str("a" + c + "a"))  # letter: 1 piece, space: 2, number/other: 3
+        if pieces == 3:
+            pieces = 4 if len(split.pre_tokenize_str("!" + c + "!")) == 1 else 3  # other: 1 piece
+        classes.append({1: "L", 2: "S", 3: "N", 4: "O"}[pieces])
+        if normalizer.normalize_str(c) != c:
+            normalized[str(code)] = normalizer.normalize_str(c)
+    runs, start = [], 0
+    for i in range(1, 0x110001):
+        if i == 0x110000 or classes[i] != classes[start]:
+            runs.append([start, i - 1, classes[start]])
+            start = i
+    return {"runs": runs, "normalized": normalized}
+
+
+def make_tokenizer():
+    """CLIP's merges (gzip), token ids from transformers' CLIPTokenizer for the full vocabulary and for small
+    tokenizer folders in each file layout, and the per-code-point Unicode classes of the pre-tokeniser."""
+    from transformers import CLIPTokenizer
+
+    out = os.path.join(FIXTURES, "tokenizer")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    merges = clip_merges()
+    with open(os.path.join(out, "clip_merges.txt.gz"), "wb") as f:
+        f.write(gzip.compress(("#version: 0.2\n" + "\n".join(merges) + "\n").encode(), compresslevel=9, mtime=0))
+
+    expected = {"prompts": PROMPTS}
+    with tempfile.TemporaryDirectory() as tmp:
+        full = os.path.join(tmp, "full")
+        write_clip_files(full, merges)
+        write_legacy_configs(full, "<|endoftext|>")
+        expected["full"] = encode_all(CLIPTokenizer.from_pretrained(full))
+
+    small_merges = merges[:2000]
+    for name in ("sd1_small", "sd2_small", "added_tokens_decoder_small"):
+        folder = os.path.join(out, name)
+        write_clip_files(folder, small_merges)
+        if name == "added_tokens_decoder_small":
+            write_added_tokens_decoder_config(folder)
+        else:
+            write_legacy_configs(folder, "!" if name == "sd2_small" else "<|endoftext|>")
+        expected[name] = encode_all(CLIPTokenizer.from_pretrained(folder))
+    # transformers 5's own layout: tokenizer.json (+ tokenizer_config.json) from save_pretrained.
+    saved = os.path.join(out, "saved_by_transformers5")
+    CLIPTokenizer.from_pretrained(os.path.join(out, "sd2_small")).save_pretrained(saved)
+    expected["saved_by_transformers5"] = encode_all(CLIPTokenizer.from_pretrained(saved))
+    write_json(os.path.join(out, "expected.json"), expected)
+    write_json(os.path.join(out, "unicode_classes.json"), unicode_classes())
+
+
+AREAS = {"random": make_random, "image": make_image, "tokenizer": make_tokenizer}
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
