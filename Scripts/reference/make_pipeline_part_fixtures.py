@@ -263,7 +263,87 @@ def make_tokenizer():
     write_json(os.path.join(out, "unicode_classes.json"), unicode_classes())
 
 
-AREAS = {"random": make_random, "image": make_image, "tokenizer": make_tokenizer}
+# ------------------------------------------------------------------------------------------------ schedulers
+SD15_SCHEDULER = {"_class_name": "PNDMScheduler", "beta_end": 0.012, "beta_schedule": "scaled_linear",
+                  "beta_start": 0.00085, "clip_sample": False, "num_train_timesteps": 1000, "set_alpha_to_one": False,
+                  "skip_prk_steps": True, "steps_offset": 1, "trained_betas": None}
+SD2_SCHEDULER = {"_class_name": "DDIMScheduler", "beta_end": 0.012, "beta_schedule": "scaled_linear",
+                 "beta_start": 0.00085, "clip_sample": False, "num_train_timesteps": 1000,
+                 "prediction_type": "v_prediction", "set_alpha_to_one": False, "skip_prk_steps": True,
+                 "steps_offset": 1, "trained_betas": None}
+
+
+def with_(config, **changes):
+    return {**config, **changes}
+
+
+# (name, config as in scheduler_config.json, class to switch to with from_config (or None), steps)
+SCHEDULER_CASES = [
+    ("pndm_sd15", SD15_SCHEDULER, None, 10),
+    ("pndm_v_trailing", with_(SD15_SCHEDULER, prediction_type="v_prediction", timestep_spacing="trailing"), None, 10),
+    ("pndm_prk_linear", with_(SD15_SCHEDULER, skip_prk_steps=False, beta_schedule="linear", beta_start=0.0001,
+                              beta_end=0.02), None, 6),
+    ("pndm_linspace_1_step", with_(SD15_SCHEDULER, timestep_spacing="linspace"), None, 1),
+    ("ddim_sd15", with_(SD15_SCHEDULER, _class_name="DDIMScheduler"), None, 10),
+    ("ddim_sd2_v", SD2_SCHEDULER, None, 10),
+    ("ddim_v_trailing_zero_snr", with_(SD2_SCHEDULER, timestep_spacing="trailing", rescale_betas_zero_snr=True), None, 8),
+    ("ddim_clip_linspace_cosine", {"_class_name": "DDIMScheduler", "beta_schedule": "squaredcos_cap_v2",
+                                   "timestep_spacing": "linspace"}, None, 8),
+    ("euler_from_pndm", SD15_SCHEDULER, "EulerDiscreteScheduler", 10),
+    ("euler_defaults", with_(SD15_SCHEDULER, _class_name="EulerDiscreteScheduler"), None, 10),
+    ("euler_karras_v_trailing", with_(SD2_SCHEDULER, _class_name="EulerDiscreteScheduler", use_karras_sigmas=True,
+                                      timestep_spacing="trailing", final_sigmas_type="sigma_min"), None, 10),
+    ("euler_ancestral", with_(SD15_SCHEDULER, _class_name="EulerAncestralDiscreteScheduler"), None, 10),
+    ("euler_ancestral_v_from_ddim", SD2_SCHEDULER, "EulerAncestralDiscreteScheduler", 10),
+    ("dpm_2m", with_(SD15_SCHEDULER, _class_name="DPMSolverMultistepScheduler"), None, 10),
+    ("dpm_2m_karras_20", with_(SD15_SCHEDULER, _class_name="DPMSolverMultistepScheduler", use_karras_sigmas=True), None, 20),
+    ("dpm_2m_from_pndm_karras", with_(SD15_SCHEDULER, use_karras_sigmas=True), "DPMSolverMultistepScheduler", 12),
+    ("dpm_heun_v_trailing_sigma_min", with_(SD2_SCHEDULER, _class_name="DPMSolverMultistepScheduler", solver_type="heun",
+                                            timestep_spacing="trailing", final_sigmas_type="sigma_min"), None, 10),
+    ("dpm_order1_leading", with_(SD15_SCHEDULER, _class_name="DPMSolverMultistepScheduler", solver_order=1,
+                                 timestep_spacing="leading"), None, 6),
+    ("dpm_lambda_clipped_cosine", {"_class_name": "DPMSolverMultistepScheduler", "beta_schedule": "squaredcos_cap_v2",
+                                   "lambda_min_clipped": -5.1}, None, 10),
+    ("dpm_1_step", with_(SD15_SCHEDULER, _class_name="DPMSolverMultistepScheduler"), None, 1),
+]
+
+
+def make_schedulers():
+    """Timesteps and every step's output of diffusers' schedulers, fed recorded model outputs (and, for the
+    ancestral sampler, recorded noise) on a [1, 4, 2, 3] latent."""
+    import diffusers
+
+    short = lambda t: [float("%.9g" % x) for x in floats(t)]  # 9 significant digits: exact for float32
+    cases = []
+    for name, config, switch_to, steps in SCHEDULER_CASES:
+        scheduler = getattr(diffusers, config["_class_name"]).from_config(config)
+        if switch_to:
+            scheduler = getattr(diffusers, switch_to).from_config(scheduler.config)
+        scheduler.set_timesteps(steps)
+        inputs = torch.Generator().manual_seed(len(cases))
+        noise_generator = torch.Generator().manual_seed(1000 + len(cases))
+        shape = [1, 4, 2, 3]
+        sample = torch.randn(shape, generator=inputs) * float(scheduler.init_noise_sigma)
+        case = {"name": name, "config_json": json.dumps(config), "switch_to": switch_to, "steps": steps,
+                "init_noise_sigma": float(scheduler.init_noise_sigma), "timesteps": floats(scheduler.timesteps),
+                "shape": shape, "sample": short(sample), "steps_data": []}
+        for t in scheduler.timesteps:
+            scaled = scheduler.scale_model_input(sample, t)
+            model_output = torch.randn(shape, generator=inputs) * 0.8 + 0.1 * scaled  # a stand-in UNet
+            record = {"scaled": short(scaled), "model_output": short(model_output)}
+            kwargs = {}
+            if isinstance(scheduler, diffusers.EulerAncestralDiscreteScheduler):
+                # The noise the scheduler is about to draw, from a copy of its generator.
+                record["noise"] = short(torch.randn(shape, generator=torch.Generator().set_state(noise_generator.get_state())))
+                kwargs["generator"] = noise_generator
+            sample = scheduler.step(model_output, t, sample, **kwargs).prev_sample
+            record["prev_sample"] = short(sample)
+            case["steps_data"].append(record)
+        cases.append(case)
+    write_json(os.path.join(FIXTURES, "schedulers", "steps.json"), {"cases": cases})
+
+
+AREAS = {"random": make_random, "image": make_image, "tokenizer": make_tokenizer, "schedulers": make_schedulers}
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
