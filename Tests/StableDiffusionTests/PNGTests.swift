@@ -26,7 +26,7 @@ final class PNGTests: XCTestCase {
     func testDecoderOutputMatchesDiffusersPostprocess() throws {
         let fixture = try Fixtures.json(Postprocess.self, "image/postprocess.json")
         let nchw = try Tensor(shape: fixture.shape, scalars: fixture.input)
-        let images = try RGBImage.batch(fromDecoderOutput: nchw, layout: .nchw)
+        let images = try RGBImage.images(fromDecoderOutput: nchw, layout: .nchw)
         XCTAssertEqual(images.count, fixture.pixels.count)
         for (image, expected) in zip(images, fixture.pixels) {
             XCTAssertEqual(image.width, fixture.shape[3])
@@ -40,7 +40,7 @@ final class PNGTests: XCTestCase {
             nhwcValues[((n * h + y) * w + x) * c + ch] = fixture.input[((n * c + ch) * h + y) * w + x]
         } } } }
         let nhwc = try Tensor(shape: [b, h, w, c], scalars: nhwcValues)
-        XCTAssertEqual(try RGBImage.batch(fromDecoderOutput: nhwc, layout: .nhwc), images)
+        XCTAssertEqual(try RGBImage.images(fromDecoderOutput: nhwc, layout: .nhwc), images)
     }
 
     func testQuantizeEdgeCases() {
@@ -53,7 +53,7 @@ final class PNGTests: XCTestCase {
     func testDecoderOutputShapeErrors() throws {
         for shape in [[3, 4, 4], [1, 4, 4, 4], [1, 3, 0, 4]] {
             let tensor = Tensor(zeros: shape)
-            XCTAssertThrowsError(try RGBImage.batch(fromDecoderOutput: tensor, layout: .nchw), "\(shape)") { error in
+            XCTAssertThrowsError(try RGBImage.images(fromDecoderOutput: tensor, layout: .nchw), "\(shape)") { error in
                 guard case ImageError.invalidDimensions = error else { return XCTFail("\(error)") }
             }
         }

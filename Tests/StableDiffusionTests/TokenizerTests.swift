@@ -23,8 +23,7 @@ final class TokenizerTests: XCTestCase {
     /// CLIP's full tokenizer, built from open_clip's gzip'd merge list the way CLIP builds its vocabulary.
     private static let full = Result { () throws -> CLIPTokenizer in
         let gzip = try Data(contentsOf: Fixtures.url("tokenizer/clip_merges.txt.gz"))
-        let text = String(decoding: try Decompression.gzip([UInt8](gzip)), as: UTF8.self)
-        return try CLIPTokenizer(clipMerges: try CLIPTokenizer.parseMerges(text, source: "clip_merges.txt"))
+        return try CLIPTokenizer(gzippedCLIPMerges: [UInt8](gzip), source: "clip_merges.txt.gz")
     }
 
     private func check(_ tokenizer: CLIPTokenizer, against encodings: Expected.Encodings, _ name: String,
@@ -164,6 +163,13 @@ final class TokenizerTests: XCTestCase {
         }
         let pairs = try CLIPTokenizer.parseTokenizerJSON(Data("{\"model\": {\"vocab\": {}, \"merges\": [[\"a\", \"b\"], \"c d\"]}}".utf8), source: source)
         XCTAssertEqual(pairs.merges.map { [$0.0, $0.1] }, [["a", "b"], ["c", "d"]])
+    }
+
+    func testBadGzippedMerges() {
+        XCTAssertThrowsError(try CLIPTokenizer(gzippedCLIPMerges: Array("i n\nt h\n".utf8), source: "merges.gz")) { error in
+            guard case TokenizerError.malformed(let source, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(source, "merges.gz")
+        }
     }
 
     func testPromptBytes() throws {

@@ -14,7 +14,7 @@ extension RGBImage {
     /// `v = clamp(x * 0.5 + 0.5, 0, 1)`, then `round(v * 255)` with ties to even (NumPy's `round`). A NaN becomes 0.
     /// - Throws: ``ImageError/invalidDimensions(_:)`` unless the tensor is rank 4 with 3 channels and a non-empty
     ///   image size.
-    public static func batch(fromDecoderOutput tensor: Tensor, layout: ImageTensorLayout) throws -> [RGBImage] {
+    public static func images(fromDecoderOutput tensor: Tensor, layout: ImageTensorLayout) throws -> [RGBImage] {
         guard tensor.rank == 4 else {
             throw ImageError.invalidDimensions("decoder output must be rank 4, got shape \(tensor.shape)")
         }

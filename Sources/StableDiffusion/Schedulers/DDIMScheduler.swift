@@ -57,7 +57,6 @@ public struct DDIMScheduler: Scheduler {
         let (rootAlpha, rootBeta) = (alpha.squareRoot(), beta.squareRoot())
         let directionScale = (1 - alphaPrevious).squareRoot()  // (1 - ᾱ_prev - σ²)^½ with σ = 0 (eta = 0)
         let rootAlphaPrevious = alphaPrevious.squareRoot()
-        let clipRange = self.clipRange, prediction = self.prediction
         let result = try Elementwise.map(sample, modelOutput) { x, output in
             var original: Float, epsilon: Float
             switch prediction {

@@ -138,7 +138,6 @@ public struct DPMSolverMultistepScheduler: Scheduler {
         let estimateScale = target.alpha * (Foundation.exp(-h) - 1)
         let differenceScale = usesHeun ? target.alpha * ((Foundation.exp(-h) - 1) / h + 1) : 0.5 * estimateScale
         let difference = try Elementwise.map(estimate, previous) { inverseRatio * ($0 - $1) }
-        let usesHeun = self.usesHeun
         return try Elementwise.map(sample, estimate, difference) { x, d0, d1 in
             let base = sampleScale * x - estimateScale * d0
             return usesHeun ? base + differenceScale * d1 : base - differenceScale * d1

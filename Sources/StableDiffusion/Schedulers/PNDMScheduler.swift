@@ -142,7 +142,6 @@ public struct PNDMScheduler: Scheduler {
         let sampleScale = (alphaPrevious / alpha).squareRoot()
         let denominator = alpha * betaPrevious.squareRoot() + (alpha * beta * alphaPrevious).squareRoot()
         let difference = alphaPrevious - alpha
-        let prediction = self.prediction
         return try Elementwise.map(sample, output) { x, output in
             let epsilon = prediction == .epsilon ? output : rootAlpha * output + rootBeta * x
             return sampleScale * x - difference * epsilon / denominator

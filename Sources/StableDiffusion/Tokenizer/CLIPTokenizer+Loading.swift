@@ -42,6 +42,19 @@ extension CLIPTokenizer {
         try self.init(vocabulary: Self.clipVocabulary(merges: merges), merges: merges, source: "CLIP merges")
     }
 
+    /// ``init(clipMerges:)`` from a gzip file of the merge list in `merges.txt` format (open_clip's
+    /// `bpe_simple_vocab_16e6.txt.gz` cut to its first 48 894 merges: about 200 KB, small enough to embed).
+    /// - Throws: ``TokenizerError/malformed(source:reason:)`` naming `source` for bad gzip data or lines.
+    public init(gzippedCLIPMerges data: [UInt8], source: String = "CLIP merges") throws {
+        let text: [UInt8]
+        do {
+            text = try Decompression.gzip(data)
+        } catch {
+            throw TokenizerError.malformed(source: source, reason: "\(error)")
+        }
+        try self.init(clipMerges: try Self.parseMerges(String(decoding: text, as: UTF8.self), source: source))
+    }
+
     /// CLIP's vocabulary as its tokenizer builds it from the merges: the 256 byte symbols, the same with `</w>`,
     /// one token per merge (the two sides joined), then `<|startoftext|>` and `<|endoftext|>`.
     public static func clipVocabulary(merges: [(String, String)]) -> [String: Int] {
