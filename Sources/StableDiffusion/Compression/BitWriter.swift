@@ -23,6 +23,15 @@ struct BitWriter {
         write(reversed, bits: length)
     }
 
+    /// Number of bits written so far.
+    var bitCount: Int { bytes.count * 8 + count }
+
+    /// Appends everything `other` wrote, bit for bit.
+    mutating func append(_ other: BitWriter) {
+        for byte in other.bytes { write(Int(byte), bits: 8) }
+        if other.count > 0 { write(Int(other.buffer), bits: other.count) }
+    }
+
     /// Pads the last partial byte with zero bits.
     mutating func flushToByte() {
         if count > 0 { write(0, bits: 8 - count) }
