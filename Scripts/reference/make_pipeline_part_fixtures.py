@@ -8,6 +8,12 @@ diffusers' schedulers and Pillow. Run by hand from the repository root, with the
 
 With no argument every area is regenerated. Versions used: torch 2.15 (CPU), transformers 5.24,
 diffusers 0.42.1, open_clip_torch 3.3.0, Pillow 13. The Swift tests read these files and never need Python.
+
+Tokenizer fixtures: CLIP's real merge list is committed gzip'd (tokenizer/clip_merges.txt.gz, ~200 KB; the
+Swift side inflates it with the package's own DEFLATE decoder and builds the vocabulary the way CLIP does), so
+the token ids of the full tokenizer are checked against transformers. The folder-layout fixtures (SD 1, SD 2,
+transformers 4 added_tokens_decoder, transformers 5 tokenizer.json) use the first 2000 merges only, which keeps
+them small while still exercising every merge rule the corpus reaches; transformers is run on those same files.
 """
 import gzip
 import json

@@ -42,6 +42,28 @@ final class CompressionTests: XCTestCase {
         XCTAssertLessThan(Deflate.zlib(try bytes(streams.text)).count, try bytes(streams.text).count / 5)
     }
 
+    /// Fibonacci frequencies make a plain Huffman code 29 bits deep; the builder must keep it within 15 and valid.
+    func testLengthLimitedCodes() throws {
+        var fibonacci = [1, 1]
+        while fibonacci.count < 30 { fibonacci.append(fibonacci[fibonacci.count - 1] + fibonacci[fibonacci.count - 2]) }
+        let lengths = HuffmanCodeBuilder.lengths(frequencies: fibonacci, limit: 15)
+        XCTAssertEqual(lengths.max(), 15)
+        XCTAssertNoThrow(try HuffmanTable(lengths: lengths))
+        XCTAssertEqual(HuffmanCodeBuilder.lengths(frequencies: [0, 5, 0], limit: 15), [0, 1, 0])
+    }
+
+    /// Incompressible bytes go out as stored blocks: barely larger than the input.
+    func testIncompressibleDataIsStored() throws {
+        var state: UInt64 = 7
+        let noise = (0..<150_000).map { _ -> UInt8 in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(state >> 56)
+        }
+        let compressed = Deflate.zlib(noise)
+        XCTAssertLessThan(compressed.count, noise.count + 64)
+        XCTAssertEqual(try Decompression.zlib(compressed), noise)
+    }
+
     func testChecksums() {
         XCTAssertEqual(Checksum.crc32(Array("123456789".utf8)), 0xcbf4_3926)
         XCTAssertEqual(Array("Wikipedia".utf8).withUnsafeBufferPointer { Checksum.adler32($0) }, 0x11e6_0398)
