@@ -11,8 +11,10 @@ import Foundation
 ///    (``BytePairEncoding``);
 /// 3. the ids are framed as `[start] + ids.prefix(maxLength - 2) + [end]` and padded to `maxLength`.
 ///
-/// Load one from a model folder with ``init(folder:)``, or from memory with ``init(vocabulary:merges:specialTokens:maxLength:)``
-/// and the parsing helpers in `CLIPTokenizer+Loading.swift`.
+/// Load one from a model folder with ``init(folder:)``; from memory with
+/// ``init(vocabulary:merges:specialTokens:maxLength:source:)`` and the parsers ``parseVocabulary(_:source:)``,
+/// ``parseMerges(_:source:)``, ``parseTokenizerJSON(_:source:)`` and ``TokenizerSettings``; or from CLIP's merge
+/// list alone with ``init(clipMerges:)`` / ``init(gzippedCLIPMerges:source:)``.
 public struct CLIPTokenizer: Sendable {
     /// The length of every encoded prompt (77 for Stable Diffusion's text encoders).
     public let maxLength: Int
@@ -31,6 +33,7 @@ public struct CLIPTokenizer: Sendable {
     private let normalizedMatches: [(bytes: [UInt8], id: Int)]
 
     /// A tokenizer from a vocabulary (token → id) and merge rules in priority order.
+    /// - Parameter source: how errors name where the data came from.
     /// - Throws: ``TokenizerError/malformed(source:reason:)`` when a merge uses or makes a token missing from
     ///   the vocabulary, a special token is not in the vocabulary, an id is negative, or `maxLength < 2`.
     public init(vocabulary: [String: Int], merges: [(String, String)], specialTokens: SpecialTokens = .clip,

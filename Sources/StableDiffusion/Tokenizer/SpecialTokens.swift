@@ -8,14 +8,22 @@ public struct SpecialTokens: Equatable, Sendable {
     public var unknown: AddedToken
     /// Fills the sequence after the end token (SD 1: `<|endoftext|>`; SD 2: `!`).
     public var padding: AddedToken
-    /// Further tokens matched whole (a tokenizer file's `added_tokens`), matched before the special ones'
-    /// registration decides their flags (see ``CLIPTokenizer``).
+    /// Further tokens matched whole (a tokenizer file's `added_tokens`). They are registered before the four
+    /// above, so a special token with the same content decides where it is matched.
     public var additional: [AddedToken]
+
+    /// Special tokens from their parts.
+    public init(start: AddedToken, end: AddedToken, unknown: AddedToken, padding: AddedToken, additional: [AddedToken] = []) {
+        self.start = start
+        self.end = end
+        self.unknown = unknown
+        self.padding = padding
+        self.additional = additional
+    }
 
     /// CLIP's defaults: `<|startoftext|>`, then `<|endoftext|>` as end, unknown and padding.
     public static let clip = SpecialTokens(start: AddedToken("<|startoftext|>"), end: AddedToken("<|endoftext|>"),
-                                           unknown: AddedToken("<|endoftext|>"), padding: AddedToken("<|endoftext|>"),
-                                           additional: [])
+                                           unknown: AddedToken("<|endoftext|>"), padding: AddedToken("<|endoftext|>"))
 
     /// The tokens matched whole, one per content, with the flags transformers ends up with: the files' added
     /// tokens first, then start, end, unknown, padding, each later registration of the same content replacing
