@@ -49,10 +49,11 @@ def count_flops(resolution, batch):
     with torch.device("meta"):
         model = UNet2DConditionModel(**{k: v for k, v in SD15.items() if not k.startswith("_")}).eval()
         sample = torch.randn(batch, 4, latent, latent)
+        timestep = torch.full((batch,), 500.0)
         context = torch.randn(batch, 77, 768)
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
-        model(sample, torch.full((batch,), 500.0), context)
+        model(sample, timestep, context)
     return counter.get_total_flops()
 
 
