@@ -3,7 +3,8 @@ import StableDiffusion
 import TensorCore
 
 /// `tomesd unet`: runs a diffusers UNet on inputs from a safetensors file (NCHW, as diffusers takes them) and writes
-/// the output sample (NCHW, float32), printing the load time, the time of each forward and the peak memory.
+/// the output sample (NCHW, float32), printing the load time, the wall and CPU time of each forward and the peak
+/// memory.
 /// `--config FILE [--seed S]` builds the model from a config.json with seeded random weights instead of `--model`.
 let unetCommand = Subcommand(
     name: "unet",
@@ -40,10 +41,10 @@ let unetCommand = Subcommand(
     let inputs = try UNetCommandInputs(URL(fileURLWithPath: inputsPath))
     var output = Tensor(zeros: [])
     for run in 1...repeats {
-        let start = DispatchTime.now()
+        let start = DispatchTime.now(), cpuStart = processCPUSeconds()
         output = try model(inputs.sample, timesteps: inputs.timesteps, encoderHiddenStates: inputs.encoderHiddenStates,
                            textTime: inputs.textTime)
-        print(String(format: "forward %d: %.3f s", run, seconds(since: start)))
+        print(String(format: "forward %d: %.3f s (cpu %.3f s)", run, seconds(since: start), processCPUSeconds() - cpuStart))
     }
     try SafeTensors.write(["sample": try output.permuted([0, 3, 1, 2])], to: URL(fileURLWithPath: outputPath))
     print(String(format: "peak resident memory: %.1f MiB", Double(peakResidentBytes()) / 1048576))
@@ -91,6 +92,13 @@ private struct UNetCommandInputs {
 /// Seconds elapsed since `start`.
 private func seconds(since start: DispatchTime) -> Double {
     Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+}
+
+/// CPU time used by the whole process so far (every thread), in seconds.
+private func processCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }
 
 /// The process's peak resident set size, in bytes.
