@@ -93,7 +93,8 @@ def run_tomesd(binary, config, inputs, output, threads, repeat, attention):
                "--repeat", str(repeat + 1), "--threads", str(threads), "--attention", attention]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     runs = re.findall(r"forward \d+: ([0-9.]+) s \(cpu ([0-9.]+) s\)", out)[1:]
-    peak = float(re.search(r"peak resident memory: ([0-9.]+) MiB", out).group(1)) * 1048576
+    memory = re.search(r"peak resident memory: ([0-9.]+) MiB(?: \(loading: [0-9.]+ MiB, forwards: ([0-9.]+) MiB\))?", out)
+    peak = float(memory.group(2) or memory.group(1)) * 1048576  # the forwards' own peak where the CLI knows it
     return {"times": [float(wall) for wall, _ in runs], "cpu": [float(cpu) for _, cpu in runs], "peak_bytes": peak}
 
 
