@@ -27,7 +27,7 @@ let unetCommand = Subcommand(
     guard (seed ?? 0) >= 0 else { throw UsageError("option --seed must not be negative") }
     try arguments.finish()
 
-    let loadStart = DispatchTime.now()
+    let loadStart = DispatchTime.now(), loadCPUStart = processCPUSeconds()
     let model: UNet2DConditionModel
     if let modelPath {
         model = try UNet2DConditionModel.load(from: URL(fileURLWithPath: modelPath))
@@ -36,7 +36,7 @@ let unetCommand = Subcommand(
         model = try UNet2DConditionModel(config: config, seed: UInt64(seed ?? 0))
     }
     model.attentionImplementation = attention
-    print(String(format: "loaded in %.3f s", seconds(since: loadStart)))
+    print(String(format: "loaded in %.3f s (cpu %.3f s)", seconds(since: loadStart), processCPUSeconds() - loadCPUStart))
 
     let inputs = try UNetCommandInputs(URL(fileURLWithPath: inputsPath))
     let peakAfterLoad = peakResidentBytes()
