@@ -4,5 +4,7 @@
 #define CKERNELS_H
 
 #include "ck_atomic.h"
+#include "ck_convert.h"
+#include "ck_match.h"
 
 #endif
