@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <dlfcn.h>
@@ -538,12 +539,57 @@ tomecuda_status tomecuda_synchronize(int device) {
 // Kernel launches
 // ---------------------------------------------------------------------------------------------------------------
 
+// Diagnostics: per-kernel wall time (each launch synchronised) while profiling is on, and tuning overrides.
+static int profiling, tuning_rows, tuning_splits;
+static double profile_seconds[kernel_count];
+static long profile_calls[kernel_count];
+static char profile_text[2048];
+
+static double now_seconds(void) {
+    struct timespec time;
+    clock_gettime(CLOCK_MONOTONIC, &time);
+    return (double)time.tv_sec + (double)time.tv_nsec * 1e-9;
+}
+
+void tomecuda_set_profiling(int enabled) {
+    profiling = enabled;
+    memset(profile_seconds, 0, sizeof profile_seconds);
+    memset(profile_calls, 0, sizeof profile_calls);
+}
+
+const char *tomecuda_profile_summary(void) {
+    size_t used = 0;
+    profile_text[0] = 0;
+    for (int k = 0; k < kernel_count && used < sizeof profile_text; ++k) {
+        if (!profile_calls[k]) continue;
+        used += (size_t)snprintf(profile_text + used, sizeof profile_text - used, "%s%s %.1f us x%ld",
+                                 used ? ", " : "", kernel_names[k], profile_seconds[k] * 1e6 / profile_calls[k],
+                                 profile_calls[k]);
+    }
+    return profile_text;
+}
+
+void tomecuda_set_match_tuning(int rows, int splits) {
+    tuning_rows = rows;
+    tuning_splits = splits;
+}
+
 static tomecuda_status launch(device_state *state, int kernel, unsigned grid_x, unsigned grid_y, unsigned grid_z,
                               unsigned threads, unsigned shared_bytes, void **arguments) {
     if (grid_x == 0 || grid_y == 0 || grid_z == 0) return TOMECUDA_OK;
+    double start = 0;
+    if (profiling) {
+        CHECK_CUDA(driver.cuCtxSynchronize(), "cuCtxSynchronize");
+        start = now_seconds();
+    }
     CUresult result = driver.cuLaunchKernel(state->kernels[kernel], grid_x, grid_y, grid_z, threads, 1, 1,
                                             shared_bytes, NULL, arguments, NULL);
     if (result != CUDA_SUCCESS) return cuda_fail(result, kernel_names[kernel]);
+    if (profiling) {
+        CHECK_CUDA(driver.cuCtxSynchronize(), kernel_names[kernel]);
+        profile_seconds[kernel] += now_seconds() - start;
+        profile_calls[kernel] += 1;
+    }
     return TOMECUDA_OK;
 }
 
@@ -560,9 +606,11 @@ static tomecuda_status check_plan(const tomecuda_plan *plan) {
                     "r %d",
                     plan->batch, plan->tokens, plan->channels, plan->padded_channels, plan->sources,
                     plan->destinations, plan->r);
-    if (plan->destinations >= (1 << 24))
-        return fail(TOMECUDA_ERROR_INVALID_ARGUMENT, "%d destinations: the CUDA kernels support fewer than 2^24",
-                    plan->destinations);
+    if (plan->sources >= (1 << 24) || plan->destinations >= (1 << 24) || plan->batch > 65535)
+        return fail(TOMECUDA_ERROR_INVALID_ARGUMENT,
+                    "%d sources, %d destinations, batch %d: the CUDA kernels support fewer than 2^24 sources and "
+                    "destinations and at most 65535 batch elements",
+                    plan->sources, plan->destinations, plan->batch);
     return TOMECUDA_OK;
 }
 
@@ -612,7 +660,8 @@ tomecuda_status tomecuda_match(int device, const tomecuda_plan *plan) {
     int bm = 128, padded = plan->padded_channels;
     size_t shared = match_shared_bytes(128, padded);
     int per_sm = 2;
-    if (2 * (shared + 1024) > (size_t)state->shared_per_multiprocessor || shared > (size_t)state->shared_per_block) {
+    if (tuning_rows == 64 || 2 * (shared + 1024) > (size_t)state->shared_per_multiprocessor ||
+        shared > (size_t)state->shared_per_block) {
         bm = 64;
         shared = match_shared_bytes(64, padded);
         if (shared > (size_t)state->shared_per_block)
@@ -636,6 +685,7 @@ tomecuda_status tomecuda_match(int device, const tomecuda_plan *plan) {
         }
     }
 
+    if (tuning_splits > 0) splits = tuning_splits < tiles ? tuning_splits : tiles;
     int sources = plan->sources, destinations = plan->destinations, channels = plan->channels;
     float window = 2.0f * match_eps(channels);
     void *arguments[] = {(void *)&plan->half_sources, (void *)&plan->half_destinations, (void *)&plan->metric_sources,
@@ -670,21 +720,20 @@ tomecuda_status tomecuda_build_plan(int device, const tomecuda_plan *plan) {
     if (status != TOMECUDA_OK) return status;
     void *build_arguments[] = {(void *)&plan->best_keys, (void *)&plan->order, (void *)&plan->source_tokens,
                                (void *)&plan->destination_tokens, &tokens, &sources, &destinations, &r,
-                               (void *)&plan->row_of, (void *)&plan->unmerged_tokens,
-                               (void *)&plan->merged_destinations};
+                               (void *)&plan->row_of, (void *)&plan->unmerged_tokens, (void *)&plan->merge_keys};
     int widest = sources > destinations ? sources : destinations;
     status = launch(state, kernel_plan_build, blocks(widest, 256), (unsigned)plan->batch, 1, 256, 0, build_arguments);
     if (status != TOMECUDA_OK) return status;
-    // The merged sources grouped by destination, in rank order inside each group (empty segments stay [0, 0)).
+    // The merged sources grouped by destination, ascending source inside a group (empty segments stay [0, 0)).
     size_t segment_bytes = (size_t)plan->batch * destinations * sizeof(int);
     CHECK_CUDA(driver.cuMemsetD8_v2(plan->segment_start, 0, segment_bytes), "cuMemsetD8");
     CHECK_CUDA(driver.cuMemsetD8_v2(plan->segment_end, 0, segment_bytes), "cuMemsetD8");
     if (r == 0) return TOMECUDA_OK;
-    status = rank(state, plan->batch, plan->merged_destinations, r, 0, 0, plan->rank_counts, plan->by_destination);
+    status = rank(state, plan->batch, plan->merge_keys, sources, 0, 0, plan->rank_counts, plan->by_destination);
     if (status != TOMECUDA_OK) return status;
-    void *csr_arguments[] = {(void *)&plan->merged_destinations, (void *)&plan->by_destination, (void *)&plan->order,
-                             (void *)&plan->source_tokens, &sources, &destinations, &r, (void *)&plan->members,
-                             (void *)&plan->segment_start, (void *)&plan->segment_end};
+    void *csr_arguments[] = {(void *)&plan->merge_keys, (void *)&plan->by_destination, (void *)&plan->source_tokens,
+                             &sources, &destinations, &r, (void *)&plan->members, (void *)&plan->segment_start,
+                             (void *)&plan->segment_end};
     return launch(state, kernel_csr_finish, blocks(r, 256), (unsigned)plan->batch, 1, 256, 0, csr_arguments);
 }
 

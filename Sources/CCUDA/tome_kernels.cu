@@ -16,7 +16,7 @@
 //   tome_rank_*      deterministic counting sort of 32-bit keys (ties to the lower index): used to rank the
 //                    sources by score and, later, to group the merged sources by destination.
 //   tome_plan_build  unmerged tokens, the row of every token in the merged tensor, the merged sources' keys.
-//   tome_csr_finish  the merged sources grouped by destination (segments in rank order).
+//   tome_csr_finish  the merged sources grouped by destination (segments by ascending token).
 //   tome_merge       [B, N, C'] -> [B, N - r, C']: unmerged sources, then each destination's mean.
 //   tome_unmerge     [B, N - r, C'] -> [B, N, C']: a gather.
 
@@ -157,8 +157,8 @@ extern "C" __global__ void __launch_bounds__(256) tome_normalize(
 //
 // Exactness: |fp16 score - exact fp32 score| <= eps (shim.c derives eps from C), so the exact best destination j*
 // has fp16 score >= M - 2 eps where M is the row's fp16 maximum (over this CTA's destinations). Every element at
-// or above (running maximum - window), window = 2 eps, becomes a candidate; candidates still above
-// (final maximum - window) at the end get the exact fp32 score, and the best exact key wins. The running maximum
+// or above (running maximum - window), window = 2 eps (subtracted rounding down), becomes a candidate; candidates
+// still above (final maximum - window) at the end get the exact fp32 score, and the best exact key wins. The running maximum
 // never exceeds the final one, so j* (and every exact tie of it) is always re-checked.
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -339,7 +339,7 @@ __device__ __forceinline__ void match_body(
                     tileMax = fmaxf(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, 2));
                     if (t == 0 && tileMax > NEGATIVE_INFINITY) atomicMax(&runMax[row], ordered_bits(tileMax));
                     __syncwarp();
-                    const float threshold = from_ordered_bits(((volatile unsigned*)runMax)[row]) - window;
+                    const float threshold = __fsub_rd(from_ordered_bits(((volatile unsigned*)runMax)[row]), window);
                     if (m0 + row < sources) {
 #pragma unroll
                         for (int j = 0; j < L::kTilesN; ++j)
@@ -370,7 +370,7 @@ __device__ __forceinline__ void match_body(
     for (int i = tid; i < count; i += MATCH_THREADS) {
         const MatchCandidate candidate = candidates[i];
         const int row = (int)(candidate.packed & 127u), column = (int)(candidate.packed >> 7);
-        if (candidate.approx >= from_ordered_bits(runMax[row]) - window) check(row, column);
+        if (candidate.approx >= __fsub_rd(from_ordered_bits(runMax[row]), window)) check(row, column);
     }
     __syncthreads();
     for (int r = tid; r < BM; r += MATCH_THREADS)
@@ -458,13 +458,15 @@ extern "C" __global__ void __launch_bounds__(256) tome_rank_scatter(
 // ---------------------------------------------------------------------------------------------------------------
 // tome_plan_build: grid (ceil(max(Nsrc, Ndst) / 256), B), 256 threads.
 // order[b] = sources by descending score (tome_rank_*). Writes rowOf[b][token] (the token's row in the merged
-// tensor), unmergedTokens[b][Nsrc - r], and mergedDestinations[b][k] = destination of the k-th merged source.
+// tensor), unmergedTokens[b][Nsrc - r], and mergeKey[b][source] = the destination a merged source joins, or
+// 0xffffffff for a kept source (so ranking mergeKey groups the merged sources by destination, ascending source
+// inside a group, and puts the kept ones last).
 // ---------------------------------------------------------------------------------------------------------------
 
 extern "C" __global__ void __launch_bounds__(256) tome_plan_build(
     const u64* __restrict__ bestKeys, const int* __restrict__ order, const int* __restrict__ sourceTokens,
     const int* __restrict__ destinationTokens, int tokens, int sources, int destinations, int r,
-    int* __restrict__ rowOf, int* __restrict__ unmergedTokens, u64* __restrict__ mergedDestinations)
+    int* __restrict__ rowOf, int* __restrict__ unmergedTokens, u64* __restrict__ mergeKey)
 {
     const int b = blockIdx.y;
     const int k = blockIdx.x * 256 + threadIdx.x;
@@ -476,41 +478,44 @@ extern "C" __global__ void __launch_bounds__(256) tome_plan_build(
         if (k >= r) {
             rows[token] = k - r;
             unmergedTokens[(size_t)b * unmerged + k - r] = token;
+            mergeKey[(size_t)b * sources + source] = 0xffffffffull;
         } else {
             const int destination = (int)(0xffffffffu - (unsigned)bestKeys[(size_t)b * sources + source]);
             rows[token] = unmerged + destination;
-            mergedDestinations[(size_t)b * r + k] = (u64)destination;
+            mergeKey[(size_t)b * sources + source] = (u64)destination;
         }
     }
     if (k < destinations) rows[destinationTokens[k]] = unmerged + k;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// tome_csr_finish: grid (ceil(r / 256), B), 256 threads. byDestination[b] = merged ranks sorted by (destination,
-// rank) (tome_rank_*). Writes members[b][p] = token of the p-th merged source in that order and each destination's
-// segment [segmentStart, segmentEnd) (both zeroed beforehand).
+// tome_csr_finish: grid (ceil(r / 256), B), 256 threads. byDestination[b] = sources sorted by (mergeKey, source)
+// (tome_rank_*); its first r entries are the merged sources grouped by destination. Writes members[b][p] = token
+// of the p-th of them and each destination's segment [segmentStart, segmentEnd) (both zeroed beforehand). The
+// order inside a segment (ascending token) is the CPU plan's summation order.
 // ---------------------------------------------------------------------------------------------------------------
 
 extern "C" __global__ void __launch_bounds__(256) tome_csr_finish(
-    const u64* __restrict__ mergedDestinations, const int* __restrict__ byDestination, const int* __restrict__ order,
-    const int* __restrict__ sourceTokens, int sources, int destinations, int r, int* __restrict__ members,
-    int* __restrict__ segmentStart, int* __restrict__ segmentEnd)
+    const u64* __restrict__ mergeKey, const int* __restrict__ byDestination, const int* __restrict__ sourceTokens,
+    int sources, int destinations, int r, int* __restrict__ members, int* __restrict__ segmentStart,
+    int* __restrict__ segmentEnd)
 {
     const int b = blockIdx.y;
     const int p = blockIdx.x * 256 + threadIdx.x;
     if (p >= r) return;
-    const int* byDst = byDestination + (size_t)b * r;
-    const u64* dsts = mergedDestinations + (size_t)b * r;
-    const int k = byDst[p];
-    const int destination = (int)dsts[k];
-    members[(size_t)b * r + p] = sourceTokens[order[(size_t)b * sources + k]];
-    if (p == 0 || (int)dsts[byDst[p - 1]] != destination) segmentStart[(size_t)b * destinations + destination] = p;
-    if (p == r - 1 || (int)dsts[byDst[p + 1]] != destination) segmentEnd[(size_t)b * destinations + destination] = p + 1;
+    const int* byDst = byDestination + (size_t)b * sources;
+    const u64* keys = mergeKey + (size_t)b * sources;
+    const int source = byDst[p];
+    const int destination = (int)keys[source];
+    members[(size_t)b * r + p] = sourceTokens[source];
+    if (p == 0 || (int)keys[byDst[p - 1]] != destination) segmentStart[(size_t)b * destinations + destination] = p;
+    if (p == r - 1 || (int)keys[byDst[p + 1]] != destination) segmentEnd[(size_t)b * destinations + destination] = p + 1;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // tome_merge: grid (N - r, B), 128 threads. Row m < Nsrc - r: the m-th unmerged source; row Nsrc - r + j: the mean
-// of destination j and its merged sources, summed destination first, then the sources in rank order.
+// of destination j and its merged sources, summed destination first, then the sources by ascending token, then
+// divided by the group size (the CPU plan's order, so both give the same bits).
 // ---------------------------------------------------------------------------------------------------------------
 
 extern "C" __global__ void __launch_bounds__(128) tome_merge(

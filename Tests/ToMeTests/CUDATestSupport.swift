@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 import XCTest
 @testable import ToMe
 
@@ -24,6 +25,13 @@ enum CUDATestSupport {
         }
         if !prefixes.isEmpty { setenv("TOMESD_CUDA_LIBRARY_PATH", prefixes.joined(separator: ":"), 1) }
     }()
+
+    /// A tensor of uniform values in [-1, 1), the same for the same seed.
+    static func randomTensor(_ shape: [Int], seed: UInt64) throws -> Tensor {
+        var generator = SplitMix64(seed: seed)
+        let count = shape.reduce(1, *)
+        return try Tensor(shape: shape, scalars: (0..<count).map { _ in Float(generator.next() >> 40) / Float(1 << 23) - 1 })
+    }
 
     /// The first CUDA device, or an XCTSkip saying why there is none.
     static func device() throws -> CUDADevice {

@@ -97,8 +97,8 @@ typedef struct {
     uint64_t order;              ///< [B][Nsrc] sources by descending score, ties to the lower index
     uint64_t row_of;             ///< [B][N] row of each token in the merged tensor
     uint64_t unmerged_tokens;    ///< [B][Nsrc - r]
-    uint64_t merged_destinations;///< uint64 [B][r] destination of the k-th merged source
-    uint64_t by_destination;     ///< [B][r] merged ranks sorted by (destination, rank)
+    uint64_t merge_keys;         ///< uint64 [B][Nsrc] destination a merged source joins, 0xffffffff if kept
+    uint64_t by_destination;     ///< [B][Nsrc] sources sorted by (merge key, source)
     uint64_t members;            ///< [B][r] tokens of the merged sources, grouped by destination
     uint64_t segment_start;      ///< [B][Ndst]
     uint64_t segment_end;        ///< [B][Ndst]
@@ -111,13 +111,20 @@ int tomecuda_padded_channels(int channels);
 tomecuda_status tomecuda_normalize(int device, const tomecuda_plan *plan, uint64_t metric);
 /// Fills best_keys (zeroes it first): each source's best destination.
 tomecuda_status tomecuda_match(int device, const tomecuda_plan *plan);
-/// Fills order, row_of, unmerged_tokens, merged_destinations, by_destination, members and the segments.
+/// Fills order, row_of, unmerged_tokens, merge_keys, by_destination, members and the segments.
 tomecuda_status tomecuda_build_plan(int device, const tomecuda_plan *plan);
 /// merged [B][N - r][channels] from x [B][N][channels].
 tomecuda_status tomecuda_merge(int device, const tomecuda_plan *plan, uint64_t x, int channels, uint64_t merged);
 /// restored [B][N][channels] from merged [B][N - r][channels].
 tomecuda_status tomecuda_unmerge(int device, const tomecuda_plan *plan, uint64_t merged, int channels,
                                  uint64_t restored);
+
+/// Diagnostics. While profiling is on (this resets the counters), every launch is synchronised and timed;
+/// tomecuda_profile_summary() lists the mean wall time per kernel ("tome_match_bm128 250.0 us x3, ...").
+void tomecuda_set_profiling(int enabled);
+const char *tomecuda_profile_summary(void);
+/// Tuning override for tome_match: `rows` 64 or 128 sources per CTA, `splits` destination splits; 0 = automatic.
+void tomecuda_set_match_tuning(int rows, int splits);
 
 #ifdef __cplusplus
 }

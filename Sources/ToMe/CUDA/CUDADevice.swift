@@ -72,4 +72,17 @@ public enum CUDAKernels {
         try CUDAError.check(tomecuda_compile_check(architecture, &version))
         return (Int(version) / 1000, Int(version) % 1000 / 10)
     }
+
+    /// Turns per-kernel timing on or off (and resets it). While on, every launch waits for the device, so use it
+    /// only to see where time goes, never for end-to-end timings.
+    public static func setProfiling(_ enabled: Bool) { tomecuda_set_profiling(enabled ? 1 : 0) }
+
+    /// Mean wall time and count of each kernel launched since profiling was turned on.
+    public static var profileSummary: String { String(cString: tomecuda_profile_summary()) }
+
+    /// Overrides the matching kernel's sources per thread block (64 or 128) and destination splits; 0 restores
+    /// the automatic choice. For benchmarking only: results do not depend on it.
+    public static func setMatchTuning(rows: Int, splits: Int) {
+        tomecuda_set_match_tuning(Int32(clamping: rows), Int32(clamping: splits))
+    }
 }

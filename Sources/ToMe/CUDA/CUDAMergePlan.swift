@@ -28,22 +28,28 @@ public final class CUDAMergePlan: @unchecked Sendable {
     private let arena: CUDABuffer<UInt8>
     private var plan: tomecuda_plan
 
-    /// Matches `metric` (`[B, N, C]` on a CUDA device, `N = partition.tokenCount`) and plans merging `r` tokens.
-    /// `r <= 0` gives the identity plan (as tomesd's `do_nothing`); `r` above the source count is clamped to it.
-    /// - Throws: ``ToMeError/shapeMismatch(_:)`` for a metric of the wrong rank or token count,
+    /// Matches `metric` (`[B, N, C]` on a CUDA device, `N = partition.tokenCount`) and plans merging `r` tokens,
+    /// as ``BipartiteMatching/plan(metric:partition:r:kernel:pool:)`` does on the CPU: `r` is clamped to the number
+    /// of sources and `r == 0` gives the identity plan (tomesd's `do_nothing`).
+    /// - Throws: ``ToMeError/invalidArgument(_:)`` for a negative `r`, ``ToMeError/shapeMismatch(_:)`` for a
+    ///   metric of the wrong rank or token count or with an empty dimension,
     ///   ``ToMeError/nonFiniteMetric(batch:token:reason:)`` for a NaN/Inf row, ``CUDAError`` for device failures.
     public init(metric: CUDATensor, partition: Partition, r: Int) throws {
+        guard r >= 0 else { throw ToMeError.invalidArgument("r = \(r) must not be negative") }
         guard metric.shape.count == 3 else {
             throw ToMeError.shapeMismatch("metric must be [B, N, C], got shape \(metric.shape)")
         }
         let (batch, tokens, channels) = (metric.shape[0], metric.shape[1], metric.shape[2])
-        guard batch >= 1, channels >= 1, tokens == partition.tokenCount else {
-            throw ToMeError.shapeMismatch("metric \(metric.shape) does not fit a \(partition.height)×"
-                + "\(partition.width) grid (needs [B >= 1, \(partition.tokenCount), C >= 1])")
+        guard batch >= 1, tokens >= 1, channels >= 1 else {
+            throw ToMeError.shapeMismatch("metric shape \(metric.shape) has an empty dimension")
+        }
+        guard tokens == partition.tokenCount else {
+            throw ToMeError.shapeMismatch("metric has N = \(tokens) tokens but the grid is "
+                + "\(partition.height)×\(partition.width) = \(partition.tokenCount)")
         }
         self.partition = partition
         self.batchSize = batch
-        self.r = min(max(r, 0), partition.sourceTokens.count)
+        self.r = min(r, partition.sourceTokens.count)
         let layout = CUDAPlanLayout(batch: batch, tokens: tokens, channels: channels,
                                     sources: partition.sourceTokens.count,
                                     destinations: partition.destinationTokens.count, r: self.r)
@@ -93,10 +99,17 @@ public final class CUDAMergePlan: @unchecked Sendable {
                                     destination: destination, score: score)
     }
 
-    /// `[B][Nsrc]`: the sources (indices into `partition.sourceTokens`) by descending score, ties to the lower
-    /// index; the first `r` of each batch element are merged.
-    public func sourceOrder() throws -> [Int32] {
-        try download(Int32.self, plan.order, count: batchSize * partition.sourceTokens.count)
+    /// `[B][N]`: the merged-tensor row of every token, as computed on the device (``MergePlan/outputRow`` of the
+    /// same plan on the CPU).
+    public func outputRows() throws -> [Int32] {
+        guard r > 0 else { return Array(repeating: Array(0..<Int32(partition.tokenCount)), count: batchSize).flatMap { $0 } }
+        return try download(Int32.self, plan.row_of, count: batchSize * partition.tokenCount)
+    }
+
+    /// The same plan on the host, built by ``MergePlan`` from the device's best destinations (for CPU tensors).
+    public func hostPlan() throws -> MergePlan {
+        guard r > 0 else { return MergePlan(identityFor: batchSize, tokenCount: partition.tokenCount) }
+        return try MergePlan(partition: partition, bestDestinations: bestDestinations(), r: r)
     }
 
     private func upload(partition: Partition) throws {

@@ -28,8 +28,8 @@ struct CUDAPlanLayout {
         place("order", batch * sources * int32)
         place("row_of", batch * tokens * int32)
         place("unmerged_tokens", batch * (sources - r) * int32)
-        place("merged_destinations", batch * r * uint64)
-        place("by_destination", batch * r * int32)
+        place("merge_keys", batch * sources * uint64)
+        place("by_destination", batch * sources * int32)
         place("members", batch * r * int32)
         place("segment_start", batch * destinations * int32)
         place("segment_end", batch * destinations * int32)
@@ -51,7 +51,7 @@ struct CUDAPlanLayout {
             metric_sources: at("metric_sources"), metric_destinations: at("metric_destinations"),
             half_sources: at("half_sources"), half_destinations: at("half_destinations"), bad_row: at("bad_row"),
             best_keys: at("best_keys"), rank_counts: at("rank_counts"), order: at("order"), row_of: at("row_of"),
-            unmerged_tokens: at("unmerged_tokens"), merged_destinations: at("merged_destinations"),
+            unmerged_tokens: at("unmerged_tokens"), merge_keys: at("merge_keys"),
             by_destination: at("by_destination"), members: at("members"), segment_start: at("segment_start"),
             segment_end: at("segment_end"))
     }
