@@ -62,6 +62,16 @@ for rows in 128 64; do
     done
 done
 
+echo "== Nsight Compute: one matching kernel at 128x128"
+if command -v ncu > /dev/null; then
+    timeout 90 ncu --kernel-name regex:tome_match --launch-skip 2 --launch-count 1 \
+        --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
+        "$tomesd" check-cuda --bench-only --grids 128 --repeats 1 2>&1 | grep -v "^==PROF==" | tail -n 70 \
+        | tee "$out/ncu.txt"
+else
+    echo "ncu not found"
+fi
+
 echo "== compute-sanitizer memcheck (small parity cases)"
 if command -v compute-sanitizer > /dev/null; then
     timeout 120 compute-sanitizer --tool memcheck --print-limit 20 "$tomesd" check-cuda --fixtures "$carry/fixtures" \

@@ -289,6 +289,8 @@ typedef struct {
     CUmodule module;
     CUfunction kernels[kernel_count];
     int multiprocessors, shared_per_block, shared_per_multiprocessor;
+    uint64_t scratch;      // tome_match's candidate lists
+    size_t scratch_bytes;
 } device_state;
 
 static device_state devices[MAX_DEVICES];
@@ -384,6 +386,13 @@ static tomecuda_status prepare_locked(int device) {
                "cuFuncSetAttribute");
     CHECK_CUDA(driver.cuFuncSetAttribute(state->kernels[kernel_match64],
                                          CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, state->shared_per_block),
+               "cuFuncSetAttribute");
+    // All of the unified L1 as shared memory, so two matching CTAs fit on a multiprocessor.
+    CHECK_CUDA(driver.cuFuncSetAttribute(state->kernels[kernel_match128],
+                                         CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100),
+               "cuFuncSetAttribute");
+    CHECK_CUDA(driver.cuFuncSetAttribute(state->kernels[kernel_match64],
+                                         CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100),
                "cuFuncSetAttribute");
     state->ready = 1;
     return TOMECUDA_OK;
@@ -629,12 +638,29 @@ tomecuda_status tomecuda_normalize(int device, const tomecuda_plan *plan, uint64
     return launch(state, kernel_normalize, blocks(tokens, 32), (unsigned)plan->batch, 1, 256, 0, arguments);
 }
 
-// tome_match's constants and shared-memory layout (tome_kernels.cu: MATCH_*, match_body).
-enum { match_bn = 128, match_bk = 32, match_stages = 3, match_candidates = 512 };
+// tome_match's constants and shared-memory layout (tome_kernels.cu: MATCH_*, match_body), and the length of each
+// CTA's candidate list (entries of 8 bytes) in the device's scratch buffer.
+enum { match_bn = 128, match_bk = 32, match_stages = 3, match_candidates_per_row = 32 };
 
 static size_t match_shared_bytes(int bm, int padded) {
     return (size_t)bm * padded * 2 + (size_t)match_stages * match_bn * match_bk * 2 + (size_t)bm * 4 +
-           (size_t)bm * 8 + (size_t)match_candidates * 8 + 16;
+           (size_t)bm * 8 + 16;
+}
+
+// Makes the device's scratch buffer at least `bytes` long (grown, never shrunk; waits for running kernels before
+// replacing it).
+static tomecuda_status reserve_scratch(int device, device_state *state, size_t bytes) {
+    if (state->scratch_bytes >= bytes) return TOMECUDA_OK;
+    if (state->scratch) {
+        CHECK_CUDA(driver.cuCtxSynchronize(), "cuCtxSynchronize");
+        tomecuda_status status = tomecuda_free(device, state->scratch);
+        if (status != TOMECUDA_OK) return status;
+        state->scratch = 0;
+        state->scratch_bytes = 0;
+    }
+    tomecuda_status status = tomecuda_alloc(device, bytes, &state->scratch);
+    if (status == TOMECUDA_OK) state->scratch_bytes = bytes;
+    return status;
 }
 
 // The bound on |fp16 tensor-core score - exact fp32 score| for unit vectors of `channels` elements:
@@ -687,10 +713,13 @@ tomecuda_status tomecuda_match(int device, const tomecuda_plan *plan) {
 
     if (tuning_splits > 0) splits = tuning_splits < tiles ? tuning_splits : tiles;
     int sources = plan->sources, destinations = plan->destinations, channels = plan->channels;
+    int capacity = match_candidates_per_row * bm;
+    status = reserve_scratch(device, state, (size_t)row_blocks * splits * capacity * 8);
+    if (status != TOMECUDA_OK) return status;
     float window = 2.0f * match_eps(channels);
     void *arguments[] = {(void *)&plan->half_sources, (void *)&plan->half_destinations, (void *)&plan->metric_sources,
                          (void *)&plan->metric_destinations, &sources, &destinations, &channels, &padded, &window,
-                         (void *)&plan->best_keys};
+                         &state->scratch, &capacity, (void *)&plan->best_keys};
     CHECK_CUDA(driver.cuMemsetD8_v2(plan->best_keys, 0, (size_t)plan->batch * plan->sources * 8), "cuMemsetD8");
     return launch(state, bm == 128 ? kernel_match128 : kernel_match64, blocks(plan->sources, bm), (unsigned)splits,
                   (unsigned)plan->batch, 256, (unsigned)shared, arguments);

@@ -157,16 +157,17 @@ extern "C" __global__ void __launch_bounds__(256) tome_normalize(
 //
 // Exactness: |fp16 score - exact fp32 score| <= eps (shim.c derives eps from C), so the exact best destination j*
 // has fp16 score >= M - 2 eps where M is the row's fp16 maximum (over this CTA's destinations). Every element at
-// or above (running maximum - window), window = 2 eps (subtracted rounding down), becomes a candidate; candidates
-// still above (final maximum - window) at the end get the exact fp32 score, and the best exact key wins. The running maximum
-// never exceeds the final one, so j* (and every exact tie of it) is always re-checked.
+// or above (running maximum - window), window = 2 eps (subtracted rounding down), is appended to the CTA's
+// candidate list in global scratch; after the last tile, the candidates still at or above (final maximum -
+// window) get the exact canonical score, and the best exact key wins. The running maximum never exceeds the final
+// one, so j* (and every exact tie of it) is always re-checked. A full list (degenerate data) falls back to an
+// immediate serial re-check, which is slower but equally exact.
 // ---------------------------------------------------------------------------------------------------------------
 
 #define MATCH_THREADS 256
 #define MATCH_BN 128
 #define MATCH_BK 32
 #define MATCH_STAGES 3
-#define MATCH_CANDIDATES 512
 
 struct MatchCandidate {
     float approx;
@@ -205,7 +206,19 @@ __device__ __forceinline__ int a_chunk(int row, int chunk) { return (chunk & ~7)
 // Streamed destination slices (BK = 32 halves = 4 chunks per row): chunk k of row r lives at k ^ ((r >> 1) & 3).
 __device__ __forceinline__ int b_chunk(int row, int chunk) { return chunk ^ ((row >> 1) & 3); }
 
-// Shared-memory bytes tome_match needs for a given BM and padded channel count (shim.c mirrors this formula).
+// The canonical dot product computed by the 16 lanes of a half-warp: lane l accumulates channels l, l + 16, ...
+// (the canonical lane l), then the 8/4/2/1 tree runs over shuffles. Every lane of the warp must call it; lane 0 of
+// each half-warp returns the result.
+__device__ __forceinline__ float half_warp_canonical_dot(const float* a, const float* b, int channels) {
+    const int l = threadIdx.x & 15;
+    float lane = 0.0f;
+    for (int c = l; c < channels; c += 16) lane = fmaf(a[c], b[c], lane);
+    lane = lane + __shfl_down_sync(0xffffffffu, lane, 8, 16);
+    lane = lane + __shfl_down_sync(0xffffffffu, lane, 4, 16);
+    lane = lane + __shfl_down_sync(0xffffffffu, lane, 2, 16);
+    return lane + __shfl_down_sync(0xffffffffu, lane, 1, 16);
+}
+
 template <int BM> struct MatchLayout {
     static constexpr int kWarpsM = BM / 64;             // warps along the sources (64 rows each)
     static constexpr int kWarpsN = 8 / kWarpsM;         // warps along the destinations
@@ -218,7 +231,7 @@ template <int BM>
 __device__ __forceinline__ void match_body(
     const f16bits* __restrict__ ah, const f16bits* __restrict__ bh, const float* __restrict__ af,
     const float* __restrict__ bf, int sources, int destinations, int channels, int paddedChannels, float window,
-    u64* __restrict__ bestKeys)
+    MatchCandidate* __restrict__ scratch, int capacity, u64* __restrict__ bestKeys)
 {
     typedef MatchLayout<BM> L;
     extern __shared__ __align__(128) unsigned char smem[];
@@ -226,8 +239,7 @@ __device__ __forceinline__ void match_body(
     f16bits* sB = sA + BM * paddedChannels;
     unsigned* runMax = (unsigned*)(sB + MATCH_STAGES * L::kStageHalves);  // ordered_bits of the running fp16 maximum
     u64* best = (u64*)(runMax + BM);
-    MatchCandidate* candidates = (MatchCandidate*)(best + BM);
-    int* candidateCount = (int*)(candidates + MATCH_CANDIDATES);
+    int* candidateCount = (int*)(best + BM);
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int warpM = warp / L::kWarpsN, warpN = warp % L::kWarpsN;
@@ -237,11 +249,11 @@ __device__ __forceinline__ void match_body(
     const int tileBegin = (int)((long long)tilesN * blockIdx.y / gridDim.y);
     const int tileEnd = (int)((long long)tilesN * (blockIdx.y + 1) / gridDim.y);
     const int slices = paddedChannels / MATCH_BK;
-    const int iterations = (tileEnd - tileBegin) * slices;
     const f16bits* ahb = ah + (size_t)b * sources * paddedChannels;
     const f16bits* bhb = bh + (size_t)b * destinations * paddedChannels;
     const float* afb = af + (size_t)b * sources * channels;
     const float* bfb = bf + (size_t)b * destinations * channels;
+    MatchCandidate* list = scratch + ((size_t)(blockIdx.z * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x) * capacity;
 
     for (int r = tid; r < BM; r += MATCH_THREADS) {
         runMax[r] = ordered_bits(NEGATIVE_INFINITY);
@@ -259,105 +271,109 @@ __device__ __forceinline__ void match_body(
     }
     cp_async_commit();
 
-    // Destination slice `it` (tile it / slices, channels (it % slices) * BK ...) into stage it % STAGES.
-    auto loadSlice = [&](int it) {
-        if (it < iterations) {
-            const int n0 = (tileBegin + it / slices) * MATCH_BN;
-            const int k0 = (it % slices) * MATCH_BK;
-            f16bits* stage = sB + (it % MATCH_STAGES) * L::kStageHalves;
+    // The pipeline's producer: the next destination slice to load (tile, channel slice, stage).
+    int loadTile = tileBegin, loadSlice = 0, loadStage = 0;
+    auto loadNext = [&]() {
+        if (loadTile < tileEnd) {
+            const int n0 = loadTile * MATCH_BN, k0 = loadSlice * MATCH_BK;
+            f16bits* stage = sB + loadStage * L::kStageHalves;
             for (int e = tid; e < MATCH_BN * 4; e += MATCH_THREADS) {
                 const int r = e >> 2, k = e & 3;
                 const bool valid = n0 + r < destinations;
                 const f16bits* source = valid ? bhb + (size_t)(n0 + r) * paddedChannels + k0 + k * 8 : bhb;
                 cp_async16(shared_address(stage + r * MATCH_BK + b_chunk(r, k) * 8), source, valid ? 16 : 0);
             }
+            if (++loadSlice == slices) {
+                loadSlice = 0;
+                ++loadTile;
+            }
+            loadStage = loadStage == MATCH_STAGES - 1 ? 0 : loadStage + 1;
         }
         cp_async_commit();
     };
-    for (int s = 0; s < MATCH_STAGES - 1; ++s) loadSlice(s);
-
-    auto check = [&](int row, int column) {
-        check_pair(afb + (size_t)(m0 + row) * channels, bfb + (size_t)column * channels, channels, column, &best[row]);
-    };
+    for (int s = 0; s < MATCH_STAGES - 1; ++s) loadNext();
 
     float acc[4][L::kTilesN][4];
     const int g = lane >> 2, t = lane & 3;
-    for (int it = 0; it < iterations; ++it) {
-        const int slice = it % slices;
-        if (slice == 0) {
+    int stageIndex = 0;
+    for (int tile = tileBegin; tile < tileEnd; ++tile) {
 #pragma unroll
-            for (int i = 0; i < 4; ++i)
+        for (int i = 0; i < 4; ++i)
+#pragma unroll
+            for (int j = 0; j < L::kTilesN; ++j)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
+
+        for (int slice = 0; slice < slices; ++slice) {
+            cp_async_wait<MATCH_STAGES - 2>();
+            __syncthreads();
+            loadNext();
+
+            const f16bits* stage = sB + stageIndex * L::kStageHalves;
+            stageIndex = stageIndex == MATCH_STAGES - 1 ? 0 : stageIndex + 1;
+#pragma unroll
+            for (int ks = 0; ks < MATCH_BK / 16; ++ks) {
+                unsigned a[4][4], bfrag[L::kTilesN][2];
+                const int mi = lane >> 3, r8 = lane & 7;
+#pragma unroll
+                for (int i = 0; i < 4; ++i) {
+                    const int row = warpM * 64 + i * 16 + (mi & 1) * 8 + r8;
+                    const int chunk = slice * (MATCH_BK / 8) + ks * 2 + (mi >> 1);
+                    ldmatrix_x4(shared_address(sA + row * paddedChannels + a_chunk(row, chunk) * 8), a[i][0],
+                                a[i][1], a[i][2], a[i][3]);
+                }
+#pragma unroll
+                for (int j = 0; j < L::kTilesN; j += 2) {
+                    const int row = warpN * L::kWarpN + j * 8 + (mi >> 1) * 8 + r8;
+                    const int chunk = ks * 2 + (mi & 1);
+                    ldmatrix_x4(shared_address(stage + row * MATCH_BK + b_chunk(row, chunk) * 8), bfrag[j][0],
+                                bfrag[j][1], bfrag[j + 1][0], bfrag[j + 1][1]);
+                }
+#pragma unroll
+                for (int i = 0; i < 4; ++i)
+#pragma unroll
+                    for (int j = 0; j < L::kTilesN; ++j) mma_f16_16816(acc[i][j], a[i], bfrag[j]);
+            }
+        }
+
+        // Epilogue of one destination tile: raise the running maxima, append the candidates.
+        const int n0 = tile * MATCH_BN + warpN * L::kWarpN;
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                const int row = warpM * 64 + i * 16 + h * 8 + g;
+                float tileMax = NEGATIVE_INFINITY;
 #pragma unroll
                 for (int j = 0; j < L::kTilesN; ++j)
 #pragma unroll
-                    for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
-        }
-        cp_async_wait<MATCH_STAGES - 2>();
-        __syncthreads();
-        loadSlice(it + MATCH_STAGES - 1);
-
-        const f16bits* stage = sB + (it % MATCH_STAGES) * L::kStageHalves;
-#pragma unroll
-        for (int ks = 0; ks < MATCH_BK / 16; ++ks) {
-            unsigned a[4][4], bfrag[L::kTilesN][2];
-            const int mi = lane >> 3, r8 = lane & 7;
-#pragma unroll
-            for (int i = 0; i < 4; ++i) {
-                const int row = warpM * 64 + i * 16 + (mi & 1) * 8 + r8;
-                const int chunk = (slice * MATCH_BK + ks * 16) / 8 + (mi >> 1);
-                ldmatrix_x4(shared_address(sA + row * paddedChannels + a_chunk(row, chunk) * 8), a[i][0], a[i][1],
-                            a[i][2], a[i][3]);
-            }
-#pragma unroll
-            for (int j = 0; j < L::kTilesN; j += 2) {
-                const int row = warpN * L::kWarpN + j * 8 + (mi >> 1) * 8 + r8;
-                const int chunk = ks * 2 + (mi & 1);
-                ldmatrix_x4(shared_address(stage + row * MATCH_BK + b_chunk(row, chunk) * 8), bfrag[j][0],
-                            bfrag[j][1], bfrag[j + 1][0], bfrag[j + 1][1]);
-            }
-#pragma unroll
-            for (int i = 0; i < 4; ++i)
-#pragma unroll
-                for (int j = 0; j < L::kTilesN; ++j) mma_f16_16816(acc[i][j], a[i], bfrag[j]);
-        }
-
-        if (slice == slices - 1) {
-            // Epilogue of one destination tile: raise the running maxima, keep the candidates.
-            const int n0 = (tileBegin + it / slices) * MATCH_BN + warpN * L::kWarpN;
-#pragma unroll
-            for (int i = 0; i < 4; ++i) {
-#pragma unroll
-                for (int h = 0; h < 2; ++h) {
-                    const int row = warpM * 64 + i * 16 + h * 8 + g;
-                    float tileMax = NEGATIVE_INFINITY;
+                    for (int e = 0; e < 2; ++e)
+                        if (n0 + j * 8 + 2 * t + e < destinations) tileMax = fmaxf(tileMax, acc[i][j][h * 2 + e]);
+                tileMax = fmaxf(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, 1));
+                tileMax = fmaxf(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, 2));
+                if (t == 0 && tileMax > NEGATIVE_INFINITY) atomicMax(&runMax[row], ordered_bits(tileMax));
+                __syncwarp();
+                const float threshold = __fsub_rd(from_ordered_bits(((volatile unsigned*)runMax)[row]), window);
+                if (m0 + row < sources) {
 #pragma unroll
                     for (int j = 0; j < L::kTilesN; ++j)
 #pragma unroll
-                        for (int e = 0; e < 2; ++e)
-                            if (n0 + j * 8 + 2 * t + e < destinations) tileMax = fmaxf(tileMax, acc[i][j][h * 2 + e]);
-                    tileMax = fmaxf(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, 1));
-                    tileMax = fmaxf(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, 2));
-                    if (t == 0 && tileMax > NEGATIVE_INFINITY) atomicMax(&runMax[row], ordered_bits(tileMax));
-                    __syncwarp();
-                    const float threshold = __fsub_rd(from_ordered_bits(((volatile unsigned*)runMax)[row]), window);
-                    if (m0 + row < sources) {
-#pragma unroll
-                        for (int j = 0; j < L::kTilesN; ++j)
-#pragma unroll
-                            for (int e = 0; e < 2; ++e) {
-                                const int column = n0 + j * 8 + 2 * t + e;
-                                const float approx = acc[i][j][h * 2 + e];
-                                if (column < destinations && approx >= threshold) {
-                                    const int at = atomicAdd(candidateCount, 1);
-                                    if (at < MATCH_CANDIDATES) {
-                                        candidates[at].approx = approx;
-                                        candidates[at].packed = (unsigned)column * 128u + (unsigned)row;
-                                    } else {
-                                        check(row, column);
-                                    }
+                        for (int e = 0; e < 2; ++e) {
+                            const int column = n0 + j * 8 + 2 * t + e;
+                            const float approx = acc[i][j][h * 2 + e];
+                            if (column < destinations && approx >= threshold) {
+                                const int at = atomicAdd(candidateCount, 1);
+                                if (at < capacity) {
+                                    MatchCandidate candidate;
+                                    candidate.approx = approx;
+                                    candidate.packed = (unsigned)column * 128u + (unsigned)row;
+                                    list[at] = candidate;
+                                } else {
+                                    check_pair(afb + (size_t)(m0 + row) * channels, bfb + (size_t)column * channels,
+                                               channels, column, &best[row]);
                                 }
                             }
-                    }
+                        }
                 }
             }
         }
@@ -365,12 +381,23 @@ __device__ __forceinline__ void match_body(
     cp_async_wait<0>();
     __syncthreads();
 
-    // Exact re-check of the candidates still within the window of the final maxima.
-    const int count = min(*candidateCount, MATCH_CANDIDATES);
-    for (int i = tid; i < count; i += MATCH_THREADS) {
-        const MatchCandidate candidate = candidates[i];
-        const int row = (int)(candidate.packed & 127u), column = (int)(candidate.packed >> 7);
-        if (candidate.approx >= __fsub_rd(from_ordered_bits(runMax[row]), window)) check(row, column);
+    // Exact re-check of the candidates still within the window of the final maxima, one per half-warp. Every
+    // warp runs the same number of rounds (the shuffles need all its lanes); idle halves score pair (0, 0).
+    const int count = min(*candidateCount, capacity);
+    const int half = tid >> 4;
+    for (int round = 0; round < count; round += MATCH_THREADS / 16) {
+        const int i = round + half;
+        int row = 0, column = 0;
+        bool active = false;
+        if (i < count) {
+            const MatchCandidate candidate = list[i];
+            row = (int)(candidate.packed & 127u);
+            column = (int)(candidate.packed >> 7);
+            active = candidate.approx >= __fsub_rd(from_ordered_bits(runMax[row]), window);
+        }
+        const float score = half_warp_canonical_dot(afb + (size_t)(m0 + row) * channels,
+                                                    bfb + (size_t)column * channels, channels);
+        if (active && (tid & 15) == 0) atomicMax(&best[row], best_key(score, column));
     }
     __syncthreads();
     for (int r = tid; r < BM; r += MATCH_THREADS)
@@ -380,17 +407,19 @@ __device__ __forceinline__ void match_body(
 extern "C" __global__ void __launch_bounds__(MATCH_THREADS, 2) tome_match_bm128(
     const f16bits* __restrict__ ah, const f16bits* __restrict__ bh, const float* __restrict__ af,
     const float* __restrict__ bf, int sources, int destinations, int channels, int paddedChannels, float window,
-    u64* __restrict__ bestKeys)
+    MatchCandidate* __restrict__ scratch, int capacity, u64* __restrict__ bestKeys)
 {
-    match_body<128>(ah, bh, af, bf, sources, destinations, channels, paddedChannels, window, bestKeys);
+    match_body<128>(ah, bh, af, bf, sources, destinations, channels, paddedChannels, window, scratch, capacity,
+                    bestKeys);
 }
 
-extern "C" __global__ void __launch_bounds__(MATCH_THREADS, 1) tome_match_bm64(
+extern "C" __global__ void __launch_bounds__(MATCH_THREADS, 2) tome_match_bm64(
     const f16bits* __restrict__ ah, const f16bits* __restrict__ bh, const float* __restrict__ af,
     const float* __restrict__ bf, int sources, int destinations, int channels, int paddedChannels, float window,
-    u64* __restrict__ bestKeys)
+    MatchCandidate* __restrict__ scratch, int capacity, u64* __restrict__ bestKeys)
 {
-    match_body<64>(ah, bh, af, bf, sources, destinations, channels, paddedChannels, window, bestKeys);
+    match_body<64>(ah, bh, af, bf, sources, destinations, channels, paddedChannels, window, scratch, capacity,
+                   bestKeys);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -33,17 +33,6 @@ let checkCUDACommand = Subcommand(
     print("device \(device): \(info.name), compute \(info.computeCapability.major).\(info.computeCapability.minor), "
         + "\(info.multiprocessors) SMs; kernels compiled in \(String(format: "%.0f", compileMilliseconds)) ms")
 
-    var reports: [CUDAParityReport] = []
-    if !benchOnly {
-        if let fixtures {
-            reports += try CUDAParity.fixtureReports(directory: URL(fileURLWithPath: fixtures), device: device)
-        }
-        reports += try CUDAParity.syntheticReports(device: device, includeLarge: large)
-        for report in reports { print(report) }
-        print("parity: \(reports.filter(\.passed).count) of \(reports.count) cases identical")
-    }
-    let failed = reports.filter { !$0.passed }.count
-
     if bench {
         for size in grids {
             let timing = CUDAMergeTiming(batch: 2, height: size, width: size, channels: 320, ratio: 0.5,
@@ -65,6 +54,17 @@ let checkCUDACommand = Subcommand(
                 CUDAMergeTiming.median(times), times.min() ?? .nan, matchRows, matchSplits))
         }
     }
+
+    var reports: [CUDAParityReport] = []
+    if !benchOnly {
+        if let fixtures {
+            reports += try CUDAParity.fixtureReports(directory: URL(fileURLWithPath: fixtures), device: device)
+        }
+        reports += CUDAParity.syntheticReports(device: device, includeLarge: large)
+        for report in reports { print(report) }
+        print("parity: \(reports.filter(\.passed).count) of \(reports.count) cases identical")
+    }
+    let failed = reports.filter { !$0.passed }.count
     if failed > 0 { throw CheckFailure(description: "\(failed) parity case(s) failed") }
 }
 

@@ -21,12 +21,13 @@ public final class CUDAMergePlan: @unchecked Sendable {
     /// Tokens merged away per batch element (the requested `r` clamped to the number of sources).
     public let r: Int
     /// The device holding the plan.
-    public var device: CUDADevice { arena.device }
+    public let device: CUDADevice
     /// Tokens per batch element after `merge`.
     public var mergedTokenCount: Int { partition.tokenCount - r }
 
-    private let arena: CUDABuffer<UInt8>
-    private var plan: tomecuda_plan
+    /// The plan's device arrays (nil for the identity plan, which needs none).
+    private let arena: CUDABuffer<UInt8>?
+    private var plan = tomecuda_plan()
 
     /// Matches `metric` (`[B, N, C]` on a CUDA device, `N = partition.tokenCount`) and plans merging `r` tokens,
     /// as ``BipartiteMatching/plan(metric:partition:r:kernel:pool:)`` does on the CPU: `r` is clamped to the number
@@ -50,10 +51,17 @@ public final class CUDAMergePlan: @unchecked Sendable {
         self.partition = partition
         self.batchSize = batch
         self.r = min(r, partition.sourceTokens.count)
+        device = metric.device
+        // As on the CPU, the identity plan does not read the metric.
+        guard self.r > 0 else {
+            arena = nil
+            return
+        }
         let layout = CUDAPlanLayout(batch: batch, tokens: tokens, channels: channels,
                                     sources: partition.sourceTokens.count,
                                     destinations: partition.destinationTokens.count, r: self.r)
-        arena = try CUDABuffer(device: metric.device, count: layout.totalBytes)
+        let arena = try CUDABuffer<UInt8>(device: metric.device, count: layout.totalBytes)
+        self.arena = arena
         plan = layout.plan(base: arena.address)
 
         try upload(partition: partition)
@@ -86,7 +94,9 @@ public final class CUDAMergePlan: @unchecked Sendable {
     }
 
     /// Each source's best destination and canonical score, copied to the host (equal to the CPU's).
+    /// - Throws: ``ToMeError/invalidArgument(_:)`` for the identity plan (`r == 0`), which matches nothing.
     public func bestDestinations() throws -> BestDestinations {
+        guard r > 0 else { throw ToMeError.invalidArgument("the identity plan (r = 0) computes no matches") }
         let sources = partition.sourceTokens.count
         let keys = try download(UInt64.self, plan.best_keys, count: batchSize * sources)
         let destination = keys.map { Int32(bitPattern: UInt32.max - UInt32(truncatingIfNeeded: $0)) }
@@ -102,7 +112,7 @@ public final class CUDAMergePlan: @unchecked Sendable {
     /// `[B][N]`: the merged-tensor row of every token, as computed on the device (``MergePlan/outputRow`` of the
     /// same plan on the CPU).
     public func outputRows() throws -> [Int32] {
-        guard r > 0 else { return Array(repeating: Array(0..<Int32(partition.tokenCount)), count: batchSize).flatMap { $0 } }
+        guard r > 0 else { return MergePlan(identityFor: batchSize, tokenCount: partition.tokenCount).outputRow }
         return try download(Int32.self, plan.row_of, count: batchSize * partition.tokenCount)
     }
 

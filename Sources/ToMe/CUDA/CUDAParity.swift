@@ -40,24 +40,31 @@ public enum CUDAParity {
     /// `x` (`[B, N, C']`) with both plans. Differences are relative to the largest |x|.
     public static func compare(name: String, metric: Tensor, x: Tensor, partition: Partition, r: Int,
                                device: CUDADevice) throws -> CUDAParityReport {
-        let cpuBest = try BipartiteMatching.bestDestinations(metric: metric, partition: partition)
         let cpuPlan = try BipartiteMatching.plan(metric: metric, partition: partition, r: r)
         let gpuPlan = try CUDAMergePlan(metric: CUDATensor(metric, device: device), partition: partition, r: r)
-        let gpuBest = try gpuPlan.bestDestinations()
 
-        var detail = ""
-        let sameBest = cpuBest.destination == gpuBest.destination
-            && cpuBest.score.map(\.bitPattern) == gpuBest.score.map(\.bitPattern)
-        if !sameBest, let i = (0..<cpuBest.destination.count).first(where: {
-            cpuBest.destination[$0] != gpuBest.destination[$0] || cpuBest.score[$0].bitPattern != gpuBest.score[$0].bitPattern
-        }) {
-            detail += "source entry \(i): CPU destination \(cpuBest.destination[i]) score \(cpuBest.score[i]), "
-                + "GPU destination \(gpuBest.destination[i]) score \(gpuBest.score[i]); "
+        var detail = "", sameBest = true
+        if gpuPlan.r > 0 {  // the identity plan matches nothing
+            let cpuBest = try BipartiteMatching.bestDestinations(metric: metric, partition: partition)
+            let gpuBest = try gpuPlan.bestDestinations()
+            sameBest = cpuBest.destination == gpuBest.destination
+                && cpuBest.score.map(\.bitPattern) == gpuBest.score.map(\.bitPattern)
+            let mismatches = (0..<cpuBest.destination.count).filter {
+                cpuBest.destination[$0] != gpuBest.destination[$0]
+                    || cpuBest.score[$0].bitPattern != gpuBest.score[$0].bitPattern
+            }
+            if let i = mismatches.first {
+                detail += "\(mismatches.count) source entries differ, first \(i): CPU destination "
+                    + "\(cpuBest.destination[i]) score \(cpuBest.score[i]), GPU destination \(gpuBest.destination[i]) "
+                    + "score \(gpuBest.score[i]); "
+            }
         }
         let gpuRows = try gpuPlan.outputRows()
         let samePlan = try gpuPlan.hostPlan() == cpuPlan && gpuRows == cpuPlan.outputRow
-        if !samePlan, let t = (0..<gpuRows.count).first(where: { gpuRows[$0] != cpuPlan.outputRow[$0] }) {
-            detail += "token entry \(t): CPU row \(cpuPlan.outputRow[t]), GPU row \(gpuRows[t]); "
+        let rowMismatches = (0..<gpuRows.count).filter { gpuRows[$0] != cpuPlan.outputRow[$0] }
+        if let t = rowMismatches.first {
+            detail += "\(rowMismatches.count) token entries differ, first \(t): CPU row \(cpuPlan.outputRow[t]), "
+                + "GPU row \(gpuRows[t]); "
         }
 
         let gpuX = try CUDATensor(x, device: device)
@@ -72,18 +79,30 @@ public enum CUDAParity {
             detail: detail)
     }
 
+    /// ``compare(name:metric:x:partition:r:device:)``, with a thrown error turned into a failed report.
+    static func compareReportingErrors(name: String, _ body: () throws -> CUDAParityReport) -> CUDAParityReport {
+        do {
+            return try body()
+        } catch {
+            return CUDAParityReport(name: name, sameBestDestinations: false, samePlan: false, mergedDifference: .nan,
+                                    restoredDifference: .nan, detail: "error: \(error)")
+        }
+    }
+
     /// Hard synthetic problems (random, spatially smooth, exact duplicates, zero rows, odd channel counts, a single
     /// destination; with `includeLarge` the benchmark size too), each compared with
     /// ``compare(name:metric:x:partition:r:device:)``.
-    public static func syntheticReports(device: CUDADevice, includeLarge: Bool) throws -> [CUDAParityReport] {
-        try CUDAParityCase.all(includeLarge: includeLarge).map { problem in
-            let metric = problem.metric()
-            var generator = SplitMix64(seed: problem.seed)
-            let partition = try Partition(height: problem.height, width: problem.width, sx: problem.sx,
-                                          sy: problem.sy, using: &generator)
-            let r = try BipartiteMatching.mergeCount(tokenCount: partition.tokenCount, ratio: problem.ratio)
-            return try compare(name: problem.name, metric: metric, x: metric, partition: partition, r: r,
-                               device: device)
+    public static func syntheticReports(device: CUDADevice, includeLarge: Bool) -> [CUDAParityReport] {
+        CUDAParityCase.all(includeLarge: includeLarge).map { problem in
+            compareReportingErrors(name: problem.name) {
+                let metric = problem.metric()
+                var generator = SplitMix64(seed: problem.seed)
+                let partition = try Partition(height: problem.height, width: problem.width, sx: problem.sx,
+                                              sy: problem.sy, using: &generator)
+                let r = try BipartiteMatching.mergeCount(tokenCount: partition.tokenCount, ratio: problem.ratio)
+                return try compare(name: problem.name, metric: metric, x: metric, partition: partition, r: r,
+                                   device: device)
+            }
         }
     }
 
@@ -95,7 +114,7 @@ public enum CUDAParity {
             .filter { $0.pathExtension == "safetensors" }
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
         guard !files.isEmpty else { throw ToMeError.invalidArgument("no .safetensors fixtures in \(directory.path)") }
-        return try files.map { url in
+        return files.map { url in compareReportingErrors(name: "fixture " + url.lastPathComponent) {
             let file = try SafeTensorsFile(contentsOf: url)
             func number(_ key: String) throws -> Int {
                 guard let text = file.metadata[key], let value = Int(text) else {
@@ -108,7 +127,7 @@ public enum CUDAParity {
             let x = try file.tensor("x")
             return try compare(name: "fixture " + url.deletingPathExtension().lastPathComponent, metric: x, x: x,
                                partition: partition, r: number("r"), device: device)
-        }
+        } }
     }
 
     private static func difference(_ a: Tensor, _ b: Tensor) -> Float {
