@@ -56,7 +56,7 @@ PY
 
 echo "== matching kernel tuning sweep at 128x128 (median ms)"
 for rows in 128 64; do
-    for splits in 0 1 2 4 8 16; do
+    for splits in 0 1 2 4 8; do
         timeout 30 "$tomesd" check-cuda --bench-only --grids 128 --repeats 15 --match-rows $rows --match-splits $splits \
             2>&1 | grep '^{' | tee -a "$out/sweep.txt"
     done
@@ -74,7 +74,7 @@ fi
 
 echo "== compute-sanitizer memcheck (small parity cases)"
 if command -v compute-sanitizer > /dev/null; then
-    timeout 120 compute-sanitizer --tool memcheck --print-limit 20 "$tomesd" check-cuda --fixtures "$carry/fixtures" \
+    timeout 90 compute-sanitizer --tool memcheck --print-limit 20 "$tomesd" check-cuda --fixtures "$carry/fixtures" \
         2>&1 | tail -n 25 | tee "$out/memcheck.txt"
 else
     echo "compute-sanitizer not found"
