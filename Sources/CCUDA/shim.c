@@ -635,7 +635,7 @@ tomecuda_status tomecuda_normalize(int device, const tomecuda_plan *plan, uint64
                          (void *)&plan->metric_sources, (void *)&plan->metric_destinations,
                          (void *)&plan->half_sources, (void *)&plan->half_destinations, (void *)&plan->bad_row};
     CHECK_CUDA(driver.cuMemsetD32_v2(plan->bad_row, 0x7fffffffu, 1), "cuMemsetD32");
-    return launch(state, kernel_normalize, blocks(tokens, 32), (unsigned)plan->batch, 1, 256, 0, arguments);
+    return launch(state, kernel_normalize, blocks(tokens, 16), (unsigned)plan->batch, 1, 256, 0, arguments);
 }
 
 // tome_match's constants and shared-memory layout (tome_kernels.cu: MATCH_*, match_body), and the length of each
@@ -776,7 +776,7 @@ tomecuda_status tomecuda_merge(int device, const tomecuda_plan *plan, uint64_t x
     void *arguments[] = {&x, &tokens, &channels, &sources, &destinations, &r, (void *)&plan->unmerged_tokens,
                          (void *)&plan->destination_tokens, (void *)&plan->members, (void *)&plan->segment_start,
                          (void *)&plan->segment_end, &merged};
-    return launch(state, kernel_merge, (unsigned)(tokens - r), (unsigned)plan->batch, 1, 128, 0, arguments);
+    return launch(state, kernel_merge, blocks(tokens - r, 8), (unsigned)plan->batch, 1, 256, 0, arguments);
 }
 
 tomecuda_status tomecuda_unmerge(int device, const tomecuda_plan *plan, uint64_t merged, int channels,
@@ -788,5 +788,5 @@ tomecuda_status tomecuda_unmerge(int device, const tomecuda_plan *plan, uint64_t
     if (channels < 1) return fail(TOMECUDA_ERROR_INVALID_ARGUMENT, "unmerge: %d channels", channels);
     int tokens = plan->tokens, merged_tokens = plan->tokens - plan->r;
     void *arguments[] = {&merged, &tokens, &channels, &merged_tokens, (void *)&plan->row_of, &restored};
-    return launch(state, kernel_unmerge, (unsigned)tokens, (unsigned)plan->batch, 1, 128, 0, arguments);
+    return launch(state, kernel_unmerge, blocks(tokens, 8), (unsigned)plan->batch, 1, 256, 0, arguments);
 }

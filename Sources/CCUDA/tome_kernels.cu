@@ -74,6 +74,19 @@ __device__ __forceinline__ float canonical_dot(const float* a, const float* b, i
     return canonical_finish(lanes);
 }
 
+// The canonical dot product computed by the 16 lanes of a half-warp: lane l accumulates channels l, l + 16, ...
+// (the canonical lane l), then the 8/4/2/1 tree runs over shuffles. Every lane of the warp must call it; lane 0 of
+// each half-warp returns the result.
+__device__ __forceinline__ float half_warp_canonical_dot(const float* a, const float* b, int channels) {
+    const int l = threadIdx.x & 15;
+    float lane = 0.0f;
+    for (int c = l; c < channels; c += 16) lane = fmaf(a[c], b[c], lane);
+    lane = lane + __shfl_down_sync(0xffffffffu, lane, 8, 16);
+    lane = lane + __shfl_down_sync(0xffffffffu, lane, 4, 16);
+    lane = lane + __shfl_down_sync(0xffffffffu, lane, 2, 16);
+    return lane + __shfl_down_sync(0xffffffffu, lane, 1, 16);
+}
+
 // The best-destination key of a score: the highest score wins, ties go to the lowest destination index.
 __device__ __forceinline__ u64 best_key(float score, int destination) {
     return ((u64)ordered_bits(score + 0.0f) << 32) | (u64)(0xffffffffu - (unsigned)destination);
@@ -87,7 +100,7 @@ __device__ __noinline__ void check_pair(const float* source, const float* destin
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// tome_normalize: grid (ceil(N / 32), B), 256 threads.
+// tome_normalize: grid (ceil(N / 16), B), 256 threads, one half-warp per token.
 // slot[t] >= 0: token t is source slot[t]; slot[t] < 0: destination -1 - slot[t].
 // Outputs: af [B, Nsrc, C], bf [B, Ndst, C] (fp32), ah [B, Nsrc, Cp], bh [B, Ndst, Cp] (fp16, zero padded).
 // Canonical normalisation: x / sqrtf(canonical_dot(x, x)), a row whose squared norm is zero becomes zeros.
@@ -95,55 +108,33 @@ __device__ __noinline__ void check_pair(const float* source, const float* destin
 // caller initialises it to INT_MAX.
 // ---------------------------------------------------------------------------------------------------------------
 
-#define NORM_ROWS 32
-#define NORM_CHUNK 64
-
 extern "C" __global__ void __launch_bounds__(256) tome_normalize(
     const float* __restrict__ x, int tokens, int channels, int paddedChannels, const int* __restrict__ slot,
     int sources, int destinations, float* __restrict__ af, float* __restrict__ bf, f16bits* __restrict__ ah,
     f16bits* __restrict__ bh, int* __restrict__ badRow)
 {
-    __shared__ float tile[NORM_ROWS][NORM_CHUNK + 1];
-    __shared__ float norms[NORM_ROWS];
     const int b = blockIdx.y;
-    const int row0 = blockIdx.x * NORM_ROWS;
-    const int rows = min(NORM_ROWS, tokens - row0);
-    const float* xb = x + ((size_t)b * tokens + row0) * channels;
-
-    // Canonical squared norm of each row (one thread per row), staged through shared memory so the global reads
-    // stay coalesced. NORM_CHUNK is a multiple of 16, so lane c % 16 is lane (c - c0) % 16.
-    float lanes[16];
-#pragma unroll
-    for (int l = 0; l < 16; ++l) lanes[l] = 0.0f;
-    for (int c0 = 0; c0 < channels; c0 += NORM_CHUNK) {
-        const int width = min(NORM_CHUNK, channels - c0);
-        for (int e = threadIdx.x; e < rows * width; e += blockDim.x) {
-            const int r = e / width, c = e % width;
-            tile[r][c] = xb[(size_t)r * channels + c0 + c];
-        }
-        __syncthreads();
-        if (threadIdx.x < rows) canonical_accumulate(lanes, tile[threadIdx.x], tile[threadIdx.x], width);
-        __syncthreads();
-    }
-    if (threadIdx.x < rows) {
-        const float squared = canonical_finish(lanes);
-        if (!isfinite(squared)) atomicMin(badRow, b * tokens + row0 + (int)threadIdx.x);
-        norms[threadIdx.x] = squared == 0.0f ? 0.0f : sqrtf(squared);
-    }
-    __syncthreads();
-
-    for (int e = threadIdx.x; e < rows * paddedChannels; e += blockDim.x) {
-        const int r = e / paddedChannels, c = e % paddedChannels;
-        const int s = slot[row0 + r];
+    const int token = blockIdx.x * 16 + (int)(threadIdx.x >> 4);
+    const int l = threadIdx.x & 15;
+    const bool valid = token < tokens;
+    const float* row = x + ((size_t)b * tokens + (valid ? token : 0)) * channels;
+    // Every lane of the warp takes part in the shuffles; lane 0 of the half-warp holds the sum, then shares it.
+    const float squared = __shfl_sync(0xffffffffu, half_warp_canonical_dot(row, row, channels), 0, 16);
+    if (!valid) return;
+    if (l == 0 && !isfinite(squared)) atomicMin(badRow, b * tokens + token);
+    const float norm = squared == 0.0f ? 0.0f : sqrtf(squared);
+    const int s = slot[token];
+    float* outFull = s >= 0 ? af + ((size_t)b * sources + s) * channels
+                            : bf + ((size_t)b * destinations + (-1 - s)) * channels;
+    f16bits* outHalf = s >= 0 ? ah + ((size_t)b * sources + s) * paddedChannels
+                              : bh + ((size_t)b * destinations + (-1 - s)) * paddedChannels;
+    for (int c = l; c < paddedChannels; c += 16) {
         float y = 0.0f;
         if (c < channels) {
-            const float norm = norms[r];
-            y = norm == 0.0f ? 0.0f : xb[(size_t)r * channels + c] / norm;
-            if (s >= 0) af[((size_t)b * sources + s) * channels + c] = y;
-            else bf[((size_t)b * destinations + (-1 - s)) * channels + c] = y;
+            y = norm == 0.0f ? 0.0f : row[c] / norm;
+            outFull[c] = y;
         }
-        if (s >= 0) ah[((size_t)b * sources + s) * paddedChannels + c] = to_half(y);
-        else bh[((size_t)b * destinations + (-1 - s)) * paddedChannels + c] = to_half(y);
+        outHalf[c] = to_half(y);
     }
 }
 
@@ -205,19 +196,6 @@ __device__ __forceinline__ void mma_f16_16816(float* c, const unsigned* a, const
 __device__ __forceinline__ int a_chunk(int row, int chunk) { return (chunk & ~7) | ((chunk ^ row) & 7); }
 // Streamed destination slices (BK = 32 halves = 4 chunks per row): chunk k of row r lives at k ^ ((r >> 1) & 3).
 __device__ __forceinline__ int b_chunk(int row, int chunk) { return chunk ^ ((row >> 1) & 3); }
-
-// The canonical dot product computed by the 16 lanes of a half-warp: lane l accumulates channels l, l + 16, ...
-// (the canonical lane l), then the 8/4/2/1 tree runs over shuffles. Every lane of the warp must call it; lane 0 of
-// each half-warp returns the result.
-__device__ __forceinline__ float half_warp_canonical_dot(const float* a, const float* b, int channels) {
-    const int l = threadIdx.x & 15;
-    float lane = 0.0f;
-    for (int c = l; c < channels; c += 16) lane = fmaf(a[c], b[c], lane);
-    lane = lane + __shfl_down_sync(0xffffffffu, lane, 8, 16);
-    lane = lane + __shfl_down_sync(0xffffffffu, lane, 4, 16);
-    lane = lane + __shfl_down_sync(0xffffffffu, lane, 2, 16);
-    return lane + __shfl_down_sync(0xffffffffu, lane, 1, 16);
-}
 
 template <int BM> struct MatchLayout {
     static constexpr int kWarpsM = BM / 64;             // warps along the sources (64 rows each)
@@ -542,49 +520,89 @@ extern "C" __global__ void __launch_bounds__(256) tome_csr_finish(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// tome_merge: grid (N - r, B), 128 threads. Row m < Nsrc - r: the m-th unmerged source; row Nsrc - r + j: the mean
-// of destination j and its merged sources, summed destination first, then the sources by ascending token, then
-// divided by the group size (the CPU plan's order, so both give the same bits).
+// tome_merge: grid (ceil((N - r) / 8), B), 256 threads, one warp per output row. Row m < Nsrc - r: the m-th
+// unmerged source; row Nsrc - r + j: the mean of destination j and its merged sources, summed destination first,
+// then the sources by ascending token, then divided by the group size (the CPU plan's order, so both give the
+// same bits). `vector` (C % 4 == 0) moves float4s.
 // ---------------------------------------------------------------------------------------------------------------
 
-extern "C" __global__ void __launch_bounds__(128) tome_merge(
+template <typename T> __device__ __forceinline__ void add_to(T& sum, const T& value);
+template <> __device__ __forceinline__ void add_to<float>(float& sum, const float& value) { sum = sum + value; }
+template <> __device__ __forceinline__ void add_to<float4>(float4& sum, const float4& value) {
+    sum.x = sum.x + value.x;
+    sum.y = sum.y + value.y;
+    sum.z = sum.z + value.z;
+    sum.w = sum.w + value.w;
+}
+__device__ __forceinline__ float divided(float value, float divisor) { return value / divisor; }
+__device__ __forceinline__ float4 divided(float4 value, float divisor) {
+    return make_float4(value.x / divisor, value.y / divisor, value.z / divisor, value.w / divisor);
+}
+
+// One merged row of `width` elements of type T (float, or float4 for C / 4 of them).
+template <typename T>
+__device__ __forceinline__ void merge_row(const T* __restrict__ xb, int width, int row, int unmerged,
+                                          const int* __restrict__ unmergedTokens, const int* __restrict__ destinationTokens,
+                                          const int* __restrict__ memberTokens, int begin, int end, T* __restrict__ o)
+{
+    const int lane = threadIdx.x & 31;
+    if (row < unmerged) {
+        const T* in = xb + (size_t)unmergedTokens[row] * width;
+        for (int c = lane; c < width; c += 32) o[c] = in[c];
+        return;
+    }
+    const T* dst = xb + (size_t)destinationTokens[row - unmerged] * width;
+    const float divisor = (float)(1 + end - begin);
+    for (int c = lane; c < width; c += 32) {
+        T sum = dst[c];
+        for (int p = begin; p < end; ++p) add_to(sum, xb[(size_t)memberTokens[p] * width + c]);
+        o[c] = end > begin ? divided(sum, divisor) : sum;
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(256) tome_merge(
     const float* __restrict__ x, int tokens, int channels, int sources, int destinations, int r,
     const int* __restrict__ unmergedTokens, const int* __restrict__ destinationTokens, const int* __restrict__ members,
     const int* __restrict__ segmentStart, const int* __restrict__ segmentEnd, float* __restrict__ out)
 {
     const int b = blockIdx.y;
-    const int row = blockIdx.x;
+    const int row = blockIdx.x * 8 + (int)(threadIdx.x >> 5);
     const int unmerged = sources - r;
+    if (row >= tokens - r) return;
+    int begin = 0, end = 0;
+    if (row >= unmerged) {
+        begin = segmentStart[(size_t)b * destinations + row - unmerged];
+        end = segmentEnd[(size_t)b * destinations + row - unmerged];
+    }
+    const int* unm = unmergedTokens + (size_t)b * unmerged;
+    const int* memberTokens = members + (size_t)b * r;
     const float* xb = x + (size_t)b * tokens * channels;
     float* o = out + ((size_t)b * (tokens - r) + row) * channels;
-    if (row < unmerged) {
-        const float* in = xb + (size_t)unmergedTokens[(size_t)b * unmerged + row] * channels;
-        for (int c = threadIdx.x; c < channels; c += blockDim.x) o[c] = in[c];
-        return;
-    }
-    const int j = row - unmerged;
-    const int begin = segmentStart[(size_t)b * destinations + j], end = segmentEnd[(size_t)b * destinations + j];
-    const int* memberTokens = members + (size_t)b * r;
-    const float* dst = xb + (size_t)destinationTokens[j] * channels;
-    const float divisor = (float)(1 + end - begin);
-    for (int c = threadIdx.x; c < channels; c += blockDim.x) {
-        float sum = dst[c];
-        for (int p = begin; p < end; ++p) sum += xb[(size_t)memberTokens[p] * channels + c];
-        o[c] = sum / divisor;
-    }
+    if (channels % 4 == 0)
+        merge_row<float4>((const float4*)xb, channels / 4, row, unmerged, unm, destinationTokens, memberTokens, begin,
+                          end, (float4*)o);
+    else
+        merge_row<float>(xb, channels, row, unmerged, unm, destinationTokens, memberTokens, begin, end, o);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// tome_unmerge: grid (N, B), 128 threads. out[b][t] = merged[b][rowOf[b][t]].
+// tome_unmerge: grid (ceil(N / 8), B), 256 threads, one warp per token. out[b][t] = merged[b][rowOf[b][t]].
 // ---------------------------------------------------------------------------------------------------------------
 
-extern "C" __global__ void __launch_bounds__(128) tome_unmerge(
+template <typename T>
+__device__ __forceinline__ void copy_row(const T* __restrict__ in, T* __restrict__ o, int width) {
+    for (int c = threadIdx.x & 31; c < width; c += 32) o[c] = in[c];
+}
+
+extern "C" __global__ void __launch_bounds__(256) tome_unmerge(
     const float* __restrict__ merged, int tokens, int channels, int mergedTokens, const int* __restrict__ rowOf,
     float* __restrict__ out)
 {
     const int b = blockIdx.y;
-    const int t = blockIdx.x;
+    const int t = blockIdx.x * 8 + (int)(threadIdx.x >> 5);
+    if (t >= tokens) return;
     const float* in = merged + ((size_t)b * mergedTokens + rowOf[(size_t)b * tokens + t]) * channels;
     float* o = out + ((size_t)b * tokens + t) * channels;
-    for (int c = threadIdx.x; c < channels; c += blockDim.x) o[c] = in[c];
+    if (channels % 4 == 0) copy_row((const float4*)in, (float4*)o, channels / 4);
+    else copy_row(in, o, channels);
 }

@@ -22,6 +22,8 @@ public final class CUDAMergePlan: @unchecked Sendable {
     public let r: Int
     /// The device holding the plan.
     public let device: CUDADevice
+    /// `r` as requested, before clamping.
+    private let requestedR: Int
     /// Tokens per batch element after `merge`.
     public var mergedTokenCount: Int { partition.tokenCount - r }
 
@@ -51,6 +53,7 @@ public final class CUDAMergePlan: @unchecked Sendable {
         self.partition = partition
         self.batchSize = batch
         self.r = min(r, partition.sourceTokens.count)
+        requestedR = r
         device = metric.device
         // As on the CPU, the identity plan does not read the metric.
         guard self.r > 0 else {
@@ -118,8 +121,12 @@ public final class CUDAMergePlan: @unchecked Sendable {
 
     /// The same plan on the host, built by ``MergePlan`` from the device's best destinations (for CPU tensors).
     public func hostPlan() throws -> MergePlan {
-        guard r > 0 else { return MergePlan(identityFor: batchSize, tokenCount: partition.tokenCount) }
-        return try MergePlan(partition: partition, bestDestinations: bestDestinations(), r: r)
+        if r > 0 { return try MergePlan(partition: partition, bestDestinations: bestDestinations(), r: r) }
+        if requestedR == 0 { return MergePlan(identityFor: batchSize, tokenCount: partition.tokenCount) }
+        // A partition without sources (sx = sy = 1): nothing to merge, laid out as the CPU lays it out.
+        let none = try BestDestinations(batchSize: batchSize, sourceCount: 0,
+                                        destinationCount: partition.destinationTokens.count, destination: [], score: [])
+        return try MergePlan(partition: partition, bestDestinations: none, r: 0)
     }
 
     private func upload(partition: Partition) throws {
