@@ -114,7 +114,8 @@ static int64_t scratch_columns(const ck_match_kernel *kernel, int64_t destinatio
 }
 
 size_t ck_match_scratch_bytes(const ck_match_kernel *kernel, int64_t destination_count) {
-    return (size_t)((kernel->block_rows + 1) * scratch_columns(kernel, destination_count)) * sizeof(float);
+    // Approximate scores, then room for every row's candidates.
+    return (size_t)(2 * kernel->block_rows * scratch_columns(kernel, destination_count)) * sizeof(float);
 }
 
 double ck_match_uncentred_bound(double input_roundoff, double accumulation_roundoff, int64_t channels) {
@@ -149,27 +150,42 @@ static float threshold_below(float m, double margin) {
     return t;
 }
 
+/// Asks the cache for the `bytes` at `p` (the rows to re-score are scattered through memory).
+static void prefetch(const void *p, int64_t bytes) {
+    for (int64_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch((const char *)p + offset);
+}
+
 void ck_match_source_blocks(const ck_match_kernel *kernel, const ck_match_problem *problem,
                             int64_t block_begin, int64_t block_end, void *scratch,
                             int32_t *best_destination, float *best_score) {
     const int64_t ld = scratch_columns(kernel, problem->destination_count);
+    const int64_t channels = problem->channels, rows = kernel->block_rows;
     float *scores = (float *)scratch;
-    int32_t *candidates = (int32_t *)(scores + kernel->block_rows * ld);
-    const int64_t channels = problem->channels;
+    int32_t *candidates = (int32_t *)(scores + rows * ld);
+    int64_t first[CK_MATCH_MAX_BLOCK_ROWS + 1];
     double bound[CK_MATCH_MAX_BLOCK_ROWS];
 
     for (int64_t block = block_begin; block < block_end; block++) {
+        const int64_t valid = ck_match_min(rows, problem->source_count - block * rows);
         kernel->approx_block(problem, block, scores, ld, bound);
-        for (int64_t r = 0; r < kernel->block_rows; r++) {
-            const int64_t s = block * kernel->block_rows + r;
-            if (s >= problem->source_count) break;
+        // Candidates of every row: within 2E of the row's approximate maximum.
+        first[0] = 0;
+        for (int64_t r = 0; r < valid; r++) {
             const float *row = scores + r * ld;
             const float threshold = threshold_below(kernel->row_max(row, problem->destination_count), 2 * bound[r]);
-            const int64_t count = kernel->candidates(row, problem->destination_count, threshold, candidates);
+            first[r + 1] = first[r] + kernel->candidates(row, problem->destination_count, threshold, candidates + first[r]);
+        }
+        for (int64_t q = 0; q < first[valid]; q++) {
+            prefetch(problem->normalized + (int64_t)problem->destination_tokens[candidates[q]] * channels,
+                     channels * (int64_t)sizeof(float));
+        }
+        // Canonical re-score; the first of equal scores (lowest index) wins.
+        for (int64_t r = 0; r < valid; r++) {
+            const int64_t s = block * rows + r;
             const float *source = problem->normalized + (int64_t)problem->source_tokens[s] * channels;
             int32_t best = -1;
             float score = 0;
-            for (int64_t q = 0; q < count; q++) {
+            for (int64_t q = first[r]; q < first[r + 1]; q++) {
                 const int32_t j = candidates[q];
                 const float *destination = problem->normalized + (int64_t)problem->destination_tokens[j] * channels;
                 const float v = kernel->dot(source, destination, channels);

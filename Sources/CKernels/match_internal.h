@@ -72,5 +72,6 @@ float ck_match_row_max_scalar(const float *row, int64_t n);
 int64_t ck_match_candidates_scalar(const float *row, int64_t n, float threshold, int32_t *out);
 
 static inline int64_t ck_match_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static inline int64_t ck_match_min(int64_t a, int64_t b) { return a < b ? a : b; }
 
 #endif

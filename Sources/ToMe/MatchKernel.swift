@@ -18,6 +18,17 @@ public struct MatchKernel: @unchecked Sendable, CustomStringConvertible {
     /// A short name such as `avx512bf16-12x32`.
     public var description: String { String(cString: ck_match_kernel_name(kernel)) }
 
+    /// The instruction set: `scalar`, `avx2`, `avx512`, `avx512bf16` or `neon`.
+    public var isa: String {
+        switch ck_match_kernel_isa(kernel) {
+        case CK_MATCH_AVX2: return "avx2"
+        case CK_MATCH_AVX512: return "avx512"
+        case CK_MATCH_AVX512_BF16: return "avx512bf16"
+        case CK_MATCH_NEON: return "neon"
+        default: return "scalar"
+        }
+    }
+
     /// The canonical fp32 dot product every variant's scores are defined by: 16 lane accumulators, lane `c % 16`
     /// updated with a fused multiply-add in channel order, then lanes `l + 8`, `l + 4`, `l + 2`, `l + 1` added in.
     public func canonicalDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {

@@ -1,8 +1,12 @@
 import CKernels
+import Foundation
 import TensorCore
 
 /// The buffers of one best-destination search (normalised rows, packed sources and destinations, one scratch
 /// area per thread), reused across the batch elements: extra memory O(N · C), never O(N²).
+///
+/// The memory comes from a process-wide cache that keeps the buffers of the largest search so far, so repeated
+/// searches (every transformer block, every step) do not pay fresh page faults.
 final class MatchWorkspace {
     private let kernel: MatchKernel
     private let channels: Int
@@ -10,6 +14,7 @@ final class MatchWorkspace {
     private let destinationCount: Int
     private let participants: Int
     private let scratchBytes: Int
+    private let buffers: Buffers
     private let normalized: UnsafeMutableRawPointer
     private let center: UnsafeMutableRawPointer
     private let packedSources: UnsafeMutableRawPointer
@@ -25,22 +30,19 @@ final class MatchWorkspace {
         self.destinationCount = destinationCount
         participants = max(1, min(threads, Int(ck_match_source_block_count(k, Int64(sourceCount)))))
         scratchBytes = (ck_match_scratch_bytes(k, Int64(destinationCount)) + 63) & ~63
-        normalized = MatchWorkspace.allocate(tokens * channels * MemoryLayout<Float>.stride)
-        center = MatchWorkspace.allocate(channels * MemoryLayout<Float>.stride)
-        packedSources = MatchWorkspace.allocate(ck_match_packed_sources_bytes(k, Int64(sourceCount), Int64(channels)))
-        packedDestinations = MatchWorkspace.allocate(
-            ck_match_packed_destinations_bytes(k, Int64(destinationCount), Int64(channels)))
-        scratch = MatchWorkspace.allocate(participants * scratchBytes)
+        buffers = Buffers.take()
+        normalized = buffers.reserve(0, bytes: tokens * channels * MemoryLayout<Float>.stride)
+        center = buffers.reserve(1, bytes: channels * MemoryLayout<Float>.stride)
+        packedSources = buffers.reserve(2, bytes: ck_match_packed_sources_bytes(k, Int64(sourceCount), Int64(channels)))
+        packedDestinations = buffers.reserve(
+            3, bytes: ck_match_packed_destinations_bytes(k, Int64(destinationCount), Int64(channels)))
+        scratch = buffers.reserve(4, bytes: participants * scratchBytes)
         nextBlock.initialize(to: 0)
     }
 
     deinit {
-        for buffer in [normalized, center, packedSources, packedDestinations, scratch] { buffer.deallocate() }
+        Buffers.give(buffers)
         nextBlock.deallocate()
-    }
-
-    private static func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
-        UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
     }
 
     /// Normalises `metric` (`[tokens, channels]`, one batch element) and writes each source's best destination
@@ -98,5 +100,45 @@ final class MatchWorkspace {
         pool.parallelFor((count + chunk - 1) / chunk) { i in
             body(Int64(i * chunk), Int64(min(count, (i + 1) * chunk)))
         }
+    }
+}
+
+/// Grow-only, 64-byte aligned buffers; one set is cached between searches (a concurrent search gets its own).
+private final class Buffers {
+    private var pointers = [UnsafeMutableRawPointer?](repeating: nil, count: 5)
+    private var capacities = [Int](repeating: 0, count: 5)
+    private var totalBytes: Int { capacities.reduce(0, +) }
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var cached: Buffers?
+
+    static func take() -> Buffers {
+        lock.lock()
+        defer { lock.unlock() }
+        let buffers = cached ?? Buffers()
+        cached = nil
+        return buffers
+    }
+
+    /// Returns `buffers` to the cache, keeping whichever set is larger.
+    static func give(_ buffers: Buffers) {
+        lock.lock()
+        defer { lock.unlock() }
+        if (cached?.totalBytes ?? -1) < buffers.totalBytes { cached = buffers }
+    }
+
+    /// Buffer `index` with room for at least `bytes` (contents undefined).
+    func reserve(_ index: Int, bytes: Int) -> UnsafeMutableRawPointer {
+        if let pointer = pointers[index], capacities[index] >= bytes { return pointer }
+        pointers[index]?.deallocate()
+        let capacity = max(bytes, 64)
+        let pointer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+        pointers[index] = pointer
+        capacities[index] = capacity
+        return pointer
+    }
+
+    deinit {
+        for pointer in pointers { pointer?.deallocate() }
     }
 }
