@@ -34,7 +34,8 @@ let package = Package(
         .testTarget(name: "StableDiffusionTests", dependencies: ["StableDiffusion"]),
         .testTarget(name: "DiffusionPatchTests", dependencies: ["DiffusionPatch"]),
         // XCTest benchmarks: skipped unless TOMESD_BENCHMARKS=1 (see README), so `swift test` stays fast.
-        .testTarget(name: "Benchmarks", dependencies: ["TensorCore", "ToMe", "StableDiffusion", "DiffusionPatch"], path: "Benchmarks"),
+        .testTarget(name: "Benchmarks", dependencies: ["TensorCore", "ToMe", "StableDiffusion", "DiffusionPatch"], path: "Benchmarks",
+                    exclude: ["gemm_vs_torch.py"]),
     ],
     swiftLanguageModes: [.v5]
 )

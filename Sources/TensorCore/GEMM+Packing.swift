@@ -54,12 +54,25 @@ extension GEMM {
                     row += ld
                 }
             } else {
-                for x in 0..<used {
-                    let line = source + (first + x) * ld + depth.lowerBound
-                    for p in 0..<kc { panel[p * width + x] = line[p] }
+                var x = 0
+                // Four source lines at a time: one 16-byte store per depth step instead of four scalar ones.
+                while x + 4 <= used {
+                    let line = source + (first + x) &* ld + depth.lowerBound
+                    let (l0, l1, l2, l3) = (line, line + ld, line + 2 &* ld, line + 3 &* ld)
+                    let column = UnsafeMutableRawPointer(panel + x)
+                    for p in 0..<kc {
+                        column.storeBytes(of: SIMD4(l0[p], l1[p], l2[p], l3[p]), toByteOffset: p &* width &* 4,
+                                          as: SIMD4<Float>.self)
+                    }
+                    x += 4
                 }
-                for x in used..<width {
-                    for p in 0..<kc { panel[p * width + x] = 0 }
+                for x in x..<width {
+                    if x < used {
+                        let line = source + (first + x) &* ld + depth.lowerBound
+                        for p in 0..<kc { panel[p &* width &+ x] = line[p] }
+                    } else {
+                        for p in 0..<kc { panel[p &* width &+ x] = 0 }
+                    }
                 }
             }
             panel += width * kc

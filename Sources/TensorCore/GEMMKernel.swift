@@ -47,11 +47,23 @@ public struct GEMMKernel: Equatable, CustomStringConvertible, @unchecked Sendabl
     /// Columns of C computed per register tile (the width of a packed B panel).
     var nr: Int { Int(raw.pointee.nr) }
 
+    /// Whether the variant can read a row-major A in place (``blockDirect(mc:nc:kc:a:lda:packedB:c:ldc:epilogue:)``)
+    /// instead of packing it.
+    var readsAInPlace: Bool { raw.pointee.block_direct != nil }
+
     /// Runs the kernel on one packed block: `C[mc×nc] = epilogue(packedA[mc×kc] · packedB[kc×nc])`.
     func block(mc: Int, nc: Int, kc: Int, packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>,
                c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue) {
         var raw = ck_sgemm_epilogue(alpha: epilogue.alpha, beta: epilogue.beta, bias: epilogue.bias)
         self.raw.pointee.block(Int64(mc), Int64(nc), Int64(kc), packedA, packedB, c, Int64(ldc), &raw)
+    }
+
+    /// Like ``block(mc:nc:kc:packedA:packedB:c:ldc:epilogue:)`` with A read in place (row `i` at `a + i·lda`);
+    /// `mc` must be a multiple of ``mr``. Only for variants that ``readsAInPlace``.
+    func blockDirect(mc: Int, nc: Int, kc: Int, a: UnsafePointer<Float>, lda: Int, packedB: UnsafePointer<Float>,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue) {
+        var raw = ck_sgemm_epilogue(alpha: epilogue.alpha, beta: epilogue.beta, bias: epilogue.bias)
+        self.raw.pointee.block_direct(Int64(mc), Int64(nc), Int64(kc), a, Int64(lda), packedB, c, Int64(ldc), &raw)
     }
 
     public static func == (lhs: GEMMKernel, rhs: GEMMKernel) -> Bool { lhs.raw == rhs.raw }
