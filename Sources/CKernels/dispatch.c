@@ -1,6 +1,6 @@
 // Run-time choice of the micro-kernel variants (AVX-512, AVX2, NEON, scalar): the best one the CPU supports is
 // picked on first use; tests may switch to any other available variant.
-#include "CKernels.h"
+#include "ck_gemm.h"
 #include "gemm_internal.h"
 
 static int isa_supported(ck_isa isa) {
