@@ -10,10 +10,12 @@ extension GEMM {
         let (mr, nr) = (kernel.mr, kernel.nr)
         let blocking = GEMMBlocking(m: m, n: layout.n, k: layout.k, kernel: kernel, threads: pool.threadCount)
         let rowBlocks = blocking.rowSplits.count - 1
-        // In place only when the rows of a tile fall into enough different L1 sets: with a row stride that is a
-        // multiple of 1 KiB (lda % 256 == 0, such as 1024), twelve rows share at most 4 sets of an 8-way L1 and
-        // evict each other, and packing is faster.
-        let direct = kernel.readsAInPlace && !a.transposed && a.ld % 256 != 0
+        // Reading A in place saves packing it, which costs as much as one pass of the kernel over a column panel.
+        // With a row stride that is a multiple of 1 KiB (lda % 256 == 0, such as 1024), the twelve rows of a tile
+        // share at most 4 sets of the 8-way L1 and evict each other; packing then pays off, unless there are so
+        // few column panels that the packing pass would cost more than the misses.
+        let columnPanels = blocking.columnSplits.last ?? 0
+        let direct = kernel.readsAInPlace && !a.transposed && (a.ld % 256 != 0 || columnPanels <= 8)
         let deepest = layout.slices.map(\.count).max() ?? 0
         let scratchCount = (direct ? 1 : blocking.maxRowPanels) * mr * deepest
 

@@ -9,7 +9,14 @@ public struct GEMMKernel: Equatable, CustomStringConvertible, @unchecked Sendabl
 
     /// The instruction sets a variant can be written for.
     public enum ISA: CaseIterable, Sendable {
-        case scalar, avx2, avx512, neon
+        /// Portable C, any CPU.
+        case scalar
+        /// x86-64 with AVX2 and FMA.
+        case avx2
+        /// x86-64 with AVX-512F and FMA.
+        case avx512
+        /// AArch64 Advanced SIMD.
+        case neon
 
         var raw: ck_isa {
             switch self {
@@ -66,5 +73,6 @@ public struct GEMMKernel: Equatable, CustomStringConvertible, @unchecked Sendabl
         self.raw.pointee.block_direct(Int64(mc), Int64(nc), Int64(kc), a, Int64(lda), packedB, c, Int64(ldc), &raw)
     }
 
+    /// Whether both are the same variant.
     public static func == (lhs: GEMMKernel, rhs: GEMMKernel) -> Bool { lhs.raw == rhs.raw }
 }
