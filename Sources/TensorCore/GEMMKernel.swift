@@ -61,7 +61,7 @@ public struct GEMMKernel: Equatable, CustomStringConvertible, @unchecked Sendabl
     /// Runs the kernel on one packed block: `C[mc×nc] = epilogue(packedA[mc×kc] · packedB[kc×nc])`.
     func block(mc: Int, nc: Int, kc: Int, packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>,
                c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue) {
-        var raw = ck_sgemm_epilogue(alpha: epilogue.alpha, beta: epilogue.beta, bias: epilogue.bias)
+        var raw = epilogue.raw
         self.raw.pointee.block(Int64(mc), Int64(nc), Int64(kc), packedA, packedB, c, Int64(ldc), &raw)
     }
 
@@ -69,7 +69,7 @@ public struct GEMMKernel: Equatable, CustomStringConvertible, @unchecked Sendabl
     /// `mc` must be a multiple of ``mr``. Only for variants that ``readsAInPlace``.
     func blockDirect(mc: Int, nc: Int, kc: Int, a: UnsafePointer<Float>, lda: Int, packedB: UnsafePointer<Float>,
                      c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue) {
-        var raw = ck_sgemm_epilogue(alpha: epilogue.alpha, beta: epilogue.beta, bias: epilogue.bias)
+        var raw = epilogue.raw
         self.raw.pointee.block_direct(Int64(mc), Int64(nc), Int64(kc), a, Int64(lda), packedB, c, Int64(ldc), &raw)
     }
 
