@@ -1,5 +1,77 @@
-/// `tomesd bench gemm` (not implemented yet).
-let benchGEMMCommand = Subcommand(name: "bench gemm", usage: "bench gemm (not implemented yet)", flags: []) { arguments in
+import Foundation
+import TensorCore
+
+/// `tomesd bench gemm`: times `GEMM.sgemm` (`C = A·B`, row-major, no transposes) on the given shapes and prints
+/// the median time and GFLOP/s of each, as a table or as JSON (what `Benchmarks/gemm_vs_torch.py` reads).
+let benchGEMMCommand = Subcommand(
+    name: "bench gemm",
+    usage: "bench gemm [--shapes MxNxK,...] [--repeat N] [--kernel scalar|avx2|avx512|neon] [--json]",
+    flags: ["json"]
+) { arguments in
+    let shapes = try parseGEMMShapes(arguments.string("shapes") ?? "4096x320x320,4096x4096x40,4096x1280x320,1024x1024x1024")
+    let repeats = try arguments.int("repeat") ?? 10
+    guard repeats >= 1 else { throw UsageError("option --repeat must be at least 1, got \(repeats)") }
+    if let name = arguments.string("kernel") {
+        guard let isa = GEMMKernel.ISA.allCases.first(where: { "\($0)" == name }) else {
+            throw UsageError("option --kernel expects scalar, avx2, avx512 or neon, got '\(name)'")
+        }
+        guard let kernel = GEMMKernel(isa) else { throw UsageError("option --kernel: '\(name)' is not available on this CPU") }
+        GEMMKernel.setActive(kernel)
+    }
+    let json = arguments.flag("json")
     try arguments.finish()
-    throw UsageError("'bench gemm' is not implemented yet")
+
+    let threads = ThreadPool.shared.threadCount
+    var results: [[String: Any]] = []
+    if !json { print("kernel \(GEMMKernel.active), \(threads) thread(s), median of \(repeats)") }
+    for shape in shapes {
+        let timing = timeGEMM(shape, repeats: repeats)
+        let gflops = 2.0 * Double(shape.m) * Double(shape.n) * Double(shape.k) / (timing.median * 1e6)
+        if json {
+            results.append(["m": shape.m, "n": shape.n, "k": shape.k, "median_ms": timing.median,
+                            "min_ms": timing.minimum, "gflops": gflops, "runs_ms": timing.milliseconds])
+        } else {
+            let name = "\(shape.m)x\(shape.n)x\(shape.k)".padding(toLength: 18, withPad: " ", startingAt: 0)
+            print(name + String(format: "%10.3f ms %9.1f GFLOP/s", timing.median, gflops))
+        }
+    }
+    if json {
+        let document: [String: Any] = ["kernel": "\(GEMMKernel.active)", "threads": threads, "results": results]
+        let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// One GEMM shape: `C[m×n] = A[m×k] · B[k×n]`.
+struct GEMMShape {
+    let m: Int, n: Int, k: Int
+}
+
+/// Parses `MxNxK,MxNxK,...` (positive integers).
+func parseGEMMShapes(_ text: String) throws -> [GEMMShape] {
+    try text.split(separator: ",", omittingEmptySubsequences: false).map { item in
+        let sizes = item.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard sizes.count == 3, let m = sizes[0], let n = sizes[1], let k = sizes[2], m > 0, n > 0, k > 0 else {
+            throw UsageError("option --shapes expects MxNxK with positive integers, got '\(item)' in '\(text)'")
+        }
+        return GEMMShape(m: m, n: n, k: k)
+    }
+}
+
+private func timeGEMM(_ shape: GEMMShape, repeats: Int) -> BenchTiming {
+    // Any values will do; a cheap deterministic sequence in [-1, 1) keeps set-up fast for large shapes.
+    let values = { (count: Int, seed: Int) in (0..<count).map { Float(($0 &* 7919 &+ seed) % 2001) / 1000 - 1 } }
+    let a = values(shape.m * shape.k, 1)
+    let b = values(shape.k * shape.n, 2)
+    var c = [Float](repeating: 0, count: shape.m * shape.n)
+    return a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+            c.withUnsafeMutableBufferPointer { c in
+                BenchTiming(repeats: repeats) {
+                    GEMM.sgemm(m: shape.m, n: shape.n, k: shape.k, a: a.baseAddress!, lda: shape.k,
+                               b: b.baseAddress!, ldb: shape.n, c: c.baseAddress!, ldc: shape.n)
+                }
+            }
+        }
+    }
 }

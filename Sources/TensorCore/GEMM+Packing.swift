@@ -1,0 +1,68 @@
+extension GEMM {
+    /// A matrix operand in caller memory: `base` with row stride `ld`, used as stored or transposed.
+    struct Operand {
+        let base: UnsafePointer<Float>
+        let ld: Int
+        let transposed: Bool
+    }
+
+    /// Packs rows `rows` × depth `depth` of `op(A)` into `mr`-row panels at `destination`
+    /// (panel `r`, element `(i, p)` at `r·mr·kc + p·mr + i`; rows past the end are zero).
+    static func packA(_ a: Operand, rows: Range<Int>, depth: Range<Int>, mr: Int, into destination: UnsafeMutablePointer<Float>) {
+        // op(A)[i, p] is a[i·ld + p], or a[p·ld + i] when transposed.
+        packPanels(a.base, ld: a.ld, alongPanelIsContiguous: a.transposed, panelIndices: rows, depth: depth,
+                   width: mr, into: destination)
+    }
+
+    /// Packs the whole of `op(B)` (`[k×n]`) into `layout`, slice by slice, spreading large matrices over `pool`.
+    static func packB(_ b: Operand, layout: PackedMatrix.Layout, into destination: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let nr = layout.kernel.nr
+        let panelsPerPiece = 16
+        let piecesPerSlice = (layout.panelCount + panelsPerPiece - 1) / panelsPerPiece
+        let pieces = layout.slices.count * piecesPerSlice
+        let packOne = { (piece: Int) in
+            let slice = piece / piecesPerSlice
+            let firstPanel = (piece % piecesPerSlice) * panelsPerPiece
+            let columns = firstPanel * nr ..< min(layout.n, (firstPanel + panelsPerPiece) * nr)
+            // op(B)[p, j] is b[p·ld + j], or b[j·ld + p] when transposed.
+            packPanels(b.base, ld: b.ld, alongPanelIsContiguous: !b.transposed, panelIndices: columns,
+                       depth: layout.slices[slice], width: nr,
+                       into: destination + layout.offset(slice: slice, panel: firstPanel))
+        }
+        if layout.count >= GEMMBlocking.minParallelPackCount {
+            pool.parallelFor(pieces, packOne)
+        } else {
+            for piece in 0..<pieces { packOne(piece) }
+        }
+    }
+
+    /// Copies `source` into `width`-wide panels: panel `s` covers `panelIndices` `s·width ..< (s+1)·width`
+    /// (zero past the end) and holds element `(x, p)` at `s·width·kc + p·width + (x - first)`, where element
+    /// `(x, p)` is `source[p·ld + x]` when `alongPanelIsContiguous`, otherwise `source[x·ld + p]`.
+    private static func packPanels(_ source: UnsafePointer<Float>, ld: Int, alongPanelIsContiguous: Bool,
+                                   panelIndices: Range<Int>, depth: Range<Int>, width: Int,
+                                   into destination: UnsafeMutablePointer<Float>) {
+        let kc = depth.count
+        var panel = destination
+        for first in stride(from: panelIndices.lowerBound, to: panelIndices.upperBound, by: width) {
+            let used = min(width, panelIndices.upperBound - first)
+            if alongPanelIsContiguous {
+                var row = source + depth.lowerBound * ld + first
+                for p in 0..<kc {
+                    (panel + p * width).update(from: row, count: used)
+                    (panel + p * width + used).update(repeating: 0, count: width - used)
+                    row += ld
+                }
+            } else {
+                for x in 0..<used {
+                    let line = source + (first + x) * ld + depth.lowerBound
+                    for p in 0..<kc { panel[p * width + x] = line[p] }
+                }
+                for x in used..<width {
+                    for p in 0..<kc { panel[p * width + x] = 0 }
+                }
+            }
+            panel += width * kc
+        }
+    }
+}

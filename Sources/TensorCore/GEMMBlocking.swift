@@ -1,0 +1,61 @@
+/// How one product `C[m×n] = op(A) · op(B)` is cut into cache-sized pieces and parallel tasks.
+///
+/// Sizes are tuned for a core with 32 KiB L1d and 1 MiB L2 (AMD Zen 4; see `lscpu`): a packed A block
+/// (`mc × kc`, up to 144 × 384 floats = 216 KiB) stays in L2 while the kernel streams B panels past it, and each
+/// `k` slice of at most ``maxKC`` keeps the running tile of C in registers for that long.
+/// A task is a block of rows × a block of columns of C; tasks are split evenly so that their number is a
+/// multiple of the thread count (equal shares for every thread).
+struct GEMMBlocking {
+    /// Deepest `k` slice summed in one kernel call.
+    static let maxKC = 768
+    /// Rows of C per task (and packed A block), at most.
+    static let targetMC = 144
+    /// Products below this many floating-point operations run on the calling thread alone.
+    /// (Variable so that tests can send tiny products through the threaded path.)
+    nonisolated(unsafe) static var minParallelFlops = 1 << 21
+    /// Packed B operands below this many floats are packed on the calling thread alone (variable for tests).
+    nonisolated(unsafe) static var minParallelPackCount = 1 << 16
+
+    /// Row panels (of `mr` rows) per task boundary: task row block `i` covers panels `rowSplits[i] ..< rowSplits[i+1]`.
+    let rowSplits: [Int]
+    /// Column panels (of `nr` columns) per task boundary, like ``rowSplits``.
+    let columnSplits: [Int]
+    /// Whether the tasks should be spread over the pool.
+    let parallel: Bool
+
+    /// Number of row blocks × column blocks.
+    var taskCount: Int { (rowSplits.count - 1) * (columnSplits.count - 1) }
+    /// Most row panels in one task (sizes the packed A scratch).
+    var maxRowPanels: Int { zip(rowSplits.dropFirst(), rowSplits).map { $0 - $1 }.max() ?? 0 }
+
+    /// Splits `k` into slices of at most ``maxKC``, all of nearly the same depth.
+    static func kSlices(k: Int) -> [Range<Int>] {
+        let count = max(1, (k + maxKC - 1) / maxKC)
+        return (0..<count).map { k * $0 / count ..< k * ($0 + 1) / count }
+    }
+
+    init(m: Int, n: Int, k: Int, kernel: GEMMKernel, threads: Int) {
+        let rowPanels = (m + kernel.mr - 1) / kernel.mr
+        let columnPanels = (n + kernel.nr - 1) / kernel.nr
+        let panelsPerBlock = max(1, GEMMBlocking.targetMC / kernel.mr)
+        var rowBlocks = max(1, (rowPanels + panelsPerBlock - 1) / panelsPerBlock)
+        var columnBlocks = 1
+        parallel = threads > 1 && 2 * m * n * k >= GEMMBlocking.minParallelFlops
+        if parallel {
+            if rowPanels >= 4 * threads {
+                // Enough rows: give every thread the same number of row blocks.
+                rowBlocks = min(rowPanels, (rowBlocks + threads - 1) / threads * threads)
+            } else {
+                // Few rows (a handful of tokens): split the columns between the threads instead.
+                columnBlocks = min(columnPanels, threads)
+            }
+        }
+        rowSplits = GEMMBlocking.evenSplits(rowPanels, into: rowBlocks)
+        columnSplits = GEMMBlocking.evenSplits(columnPanels, into: columnBlocks)
+    }
+
+    /// Boundaries cutting `count` items into `parts` runs whose lengths differ by at most one.
+    private static func evenSplits(_ count: Int, into parts: Int) -> [Int] {
+        (0...parts).map { count * $0 / parts }
+    }
+}

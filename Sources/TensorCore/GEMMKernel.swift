@@ -1,0 +1,58 @@
+import CKernels
+
+/// One SGEMM micro-kernel variant from CKernels (AVX-512, AVX2, NEON or scalar) and its register tile.
+///
+/// GEMM uses ``active``: the fastest variant the CPU supports, picked once. Tests switch variants with
+/// ``setActive(_:)`` to check each one against the reference.
+public struct GEMMKernel: Equatable, CustomStringConvertible, @unchecked Sendable {
+    let raw: UnsafePointer<ck_sgemm_kernel>
+
+    /// The instruction sets a variant can be written for.
+    public enum ISA: CaseIterable, Sendable {
+        case scalar, avx2, avx512, neon
+
+        var raw: ck_isa {
+            switch self {
+            case .scalar: return CK_ISA_SCALAR
+            case .avx2: return CK_ISA_AVX2
+            case .avx512: return CK_ISA_AVX512
+            case .neon: return CK_ISA_NEON
+            }
+        }
+    }
+
+    /// The variant for `isa`, or `nil` when this build or CPU lacks it.
+    public init?(_ isa: ISA) {
+        guard let raw = ck_sgemm_kernel_for(isa.raw) else { return nil }
+        self.raw = raw
+    }
+
+    private init(raw: UnsafePointer<ck_sgemm_kernel>) { self.raw = raw }
+
+    /// The variants this CPU can run.
+    public static var available: [GEMMKernel] { ISA.allCases.compactMap(GEMMKernel.init) }
+
+    /// The variant GEMM uses now.
+    public static var active: GEMMKernel { GEMMKernel(raw: ck_sgemm_kernel_active()) }
+
+    /// Makes `kernel` the variant GEMM uses from now on (matrices packed earlier keep the variant they were
+    /// packed for).
+    public static func setActive(_ kernel: GEMMKernel) { _ = ck_sgemm_set_active(kernel.raw.pointee.isa) }
+
+    /// A short name with the register tile, such as `avx512-12x32`.
+    public var description: String { String(cString: raw.pointee.name) }
+
+    /// Rows of C computed per register tile (the height of a packed A panel).
+    var mr: Int { Int(raw.pointee.mr) }
+    /// Columns of C computed per register tile (the width of a packed B panel).
+    var nr: Int { Int(raw.pointee.nr) }
+
+    /// Runs the kernel on one packed block: `C[mc×nc] = epilogue(packedA[mc×kc] · packedB[kc×nc])`.
+    func block(mc: Int, nc: Int, kc: Int, packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>,
+               c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue) {
+        var raw = ck_sgemm_epilogue(alpha: epilogue.alpha, beta: epilogue.beta, bias: epilogue.bias)
+        self.raw.pointee.block(Int64(mc), Int64(nc), Int64(kc), packedA, packedB, c, Int64(ldc), &raw)
+    }
+
+    public static func == (lhs: GEMMKernel, rhs: GEMMKernel) -> Bool { lhs.raw == rhs.raw }
+}
