@@ -223,15 +223,17 @@ def make_layer_fixture():
     t["layernorm.weight"] = torch.randn(12, generator=g)
     t["layernorm.bias"] = torch.randn(12, generator=g)
     t["layernorm.out"] = F.layer_norm(t["layernorm.x"], (12,), t["layernorm.weight"], t["layernorm.bias"], 1e-5)
-    # Attention, [B, N, heads * d] in and out (2 heads of 8): cross (N=9, M=5) and self (N=M=150).
-    for name, n, m in (("cross", 9, 5), ("self", 150, 150)):
-        q = torch.randn(2, n, 16, generator=g) * 2
-        k = torch.randn(2, m, 16, generator=g) * 2
-        v = torch.randn(2, m, 16, generator=g)
-        split = lambda x: x.reshape(x.shape[0], x.shape[1], 2, 8).transpose(1, 2)
+    # Attention, [B, N, heads * d] in and out: cross (few keys), self (more keys than one 256-key block), and head
+    # sizes that are not a multiple of 16 (40, 80) as SD 1.5's.
+    for name, batch, n, m, heads, d in (("cross", 2, 9, 5, 2, 8), ("self", 1, 260, 260, 2, 8),
+                                        ("d40", 1, 13, 29, 2, 40), ("d80", 2, 7, 9, 1, 80)):
+        q = torch.randn(batch, n, heads * d, generator=g) * 2
+        k = torch.randn(batch, m, heads * d, generator=g) * 2
+        v = torch.randn(batch, m, heads * d, generator=g)
+        split = lambda x: x.reshape(x.shape[0], x.shape[1], heads, d).transpose(1, 2)
         out = F.scaled_dot_product_attention(split(q), split(k), split(v))
         t[f"attention.{name}.q"], t[f"attention.{name}.k"], t[f"attention.{name}.v"] = q, k, v
-        t[f"attention.{name}.out"] = out.transpose(1, 2).reshape(2, n, 16)
+        t[f"attention.{name}.out"] = out.transpose(1, 2).reshape(batch, n, heads * d)
     # GELU (exact, erf).
     t["gelu.x"] = torch.linspace(-8, 8, 401)
     t["gelu.out"] = F.gelu(t["gelu.x"])

@@ -7,8 +7,11 @@
 #ifndef CK_NN_INTERNAL_H
 #define CK_NN_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "ck_nn.h"
 
 #define CK_INLINE static inline __attribute__((always_inline))
 
@@ -19,28 +22,6 @@
 #else
 #define CK_HAS_X86_VARIANTS 0
 #endif
-
-/// The instruction-set level of this CPU: 2 = AVX-512, 1 = AVX2 + FMA, 0 = baseline (SSE2 / NEON / scalar).
-CK_INLINE int ck_nn_isa_level(void) {
-#if CK_HAS_X86_VARIANTS
-    static int level = -1;
-    int cached = __atomic_load_n(&level, __ATOMIC_RELAXED);
-    if (cached >= 0) return cached;
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("fma")) {
-        cached = 2;
-    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        cached = 1;
-    } else {
-        cached = 0;
-    }
-    __atomic_store_n(&level, cached, __ATOMIC_RELAXED);
-    return cached;
-#else
-    return 0;
-#endif
-}
 
 /// Defines `name_avx512`, `name_avx2` (x86-64 only) and `name_base` wrappers around the always-inline `body`,
 /// and `name_pick()` returning the best one for this CPU. `params` / `args` are the parenthesised parameter

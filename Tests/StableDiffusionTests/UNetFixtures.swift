@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import StableDiffusion
 import TensorCore
@@ -81,4 +82,14 @@ func assertMatchesReference(_ actual: Tensor, _ expected: Tensor, relative: Floa
     let relativeError = Float((difference / max(reference, 1e-30)).squareRoot())
     XCTAssertLessThanOrEqual(relativeError, relative, "\(message): relative L2 error", file: file, line: line)
     XCTAssertLessThanOrEqual(worst, absolute, "\(message): max |difference|", file: file, line: line)
+}
+
+/// Runs `body` once per instruction-set level of the neural-network kernels this CPU supports (AVX-512, AVX2,
+/// baseline), then restores the best one.
+func forEachKernelLevel(_ body: (Int) throws -> Void) rethrows {
+    let best = ck_nn_isa_level()
+    defer { _ = ck_nn_set_isa_level(best) }
+    for level in (0...best).reversed() where ck_nn_set_isa_level(level) == 1 {
+        try body(Int(level))
+    }
 }

@@ -20,6 +20,17 @@ final class UNetForwardTests: XCTestCase {
         try assertFixtureMatches("unet-fp16-pipeline")
     }
 
+    func testEveryKernelLevelMatchesDiffusers() throws {
+        let model = try UNet2DConditionModel.load(from: UNetFixtures.url("unet-sd2"))
+        let testCase = try UNetCase(try UNetFixtures.cases("unet-sd2"), "batch3")
+        try forEachKernelLevel { level in
+            for implementation in AttentionImplementation.allCases {
+                model.attentionImplementation = implementation
+                assertMatchesReference(try testCase.run(model), testCase.expected, "kernel level \(level), \(implementation) attention")
+            }
+        }
+    }
+
     private func assertFixtureMatches(_ folder: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let model = try UNet2DConditionModel.load(from: UNetFixtures.url(folder))
         let cases = try UNetFixtures.cases(folder)

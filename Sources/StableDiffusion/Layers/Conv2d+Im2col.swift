@@ -13,17 +13,12 @@ extension Conv2d {
         let patchSize = weight.k
         let tileRows = max(Conv2d.minimumPatchTileRows, Conv2d.patchTileFloats / patchSize)
         let tiles = (g.outputPixels + tileRows - 1) / tileRows
-        let workers = min(ThreadPool.shared.threadCount, tiles)
-        ThreadPool.shared.parallelFor(workers) { worker in
-            let patches = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * patchSize)
-            defer { patches.deallocate() }
-            for tile in Swift.stride(from: worker, to: tiles, by: workers) {
-                let first = tile * tileRows
-                let rows = min(tileRows, g.outputPixels - first)
-                gatherPatches(input, g, pixels: first ..< first + rows, into: patches)
-                GEMM.sgemm(m: rows, a: patches, lda: patchSize, b: weight, c: output + first * outChannels,
-                           ldc: outChannels, bias: bias)
-            }
+        ThreadPool.shared.forEachTask(tiles, scratchCount: tileRows * patchSize) { tile, patches in
+            let first = tile * tileRows
+            let rows = min(tileRows, g.outputPixels - first)
+            gatherPatches(input, g, pixels: first ..< first + rows, into: patches)
+            GEMM.sgemm(m: rows, a: patches, lda: patchSize, b: weight, c: output + first * outChannels,
+                       ldc: outChannels, bias: bias)
         }
     }
 

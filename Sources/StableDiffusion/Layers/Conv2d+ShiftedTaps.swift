@@ -31,26 +31,21 @@ extension Conv2d {
         }
         let tileRows = (rowsPerImage + tilesPerImage - 1) / tilesPerImage
         let tasks = g.batch * tilesPerImage
-        let workers = min(threads, tasks)
-        ThreadPool.shared.parallelFor(workers) { worker in
-            let accumulator = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * outChannels)
-            defer { accumulator.deallocate() }
-            for task in Swift.stride(from: worker, to: tasks, by: workers) {
-                let (image, tile) = task.quotientAndRemainder(dividingBy: tilesPerImage)
-                let first = tile * tileRows
-                let rows = min(tileRows, rowsPerImage - first)
-                let source = padded + image * imageFloats + first * c
-                for (index, tap) in taps.enumerated() {
-                    let (ky, kx) = index.quotientAndRemainder(dividingBy: k)
-                    GEMM.sgemm(m: rows, a: source + (ky * paddedWidth + kx) * c, lda: c, b: tap,
-                               beta: index == 0 ? 0 : 1, c: accumulator, ldc: outChannels, bias: index == 0 ? bias : nil)
-                }
-                for row in first ..< first + rows {
-                    let (y, x) = row.quotientAndRemainder(dividingBy: paddedWidth)
-                    guard x < g.width else { continue }
-                    (output + ((image * g.height + y) * g.width + x) * outChannels)
-                        .update(from: accumulator + (row - first) * outChannels, count: outChannels)
-                }
+        ThreadPool.shared.forEachTask(tasks, scratchCount: tileRows * outChannels) { task, accumulator in
+            let (image, tile) = task.quotientAndRemainder(dividingBy: tilesPerImage)
+            let first = tile * tileRows
+            let rows = min(tileRows, rowsPerImage - first)
+            let source = padded + image * imageFloats + first * c
+            for (index, tap) in taps.enumerated() {
+                let (ky, kx) = index.quotientAndRemainder(dividingBy: k)
+                GEMM.sgemm(m: rows, a: source + (ky * paddedWidth + kx) * c, lda: c, b: tap,
+                           beta: index == 0 ? 0 : 1, c: accumulator, ldc: outChannels, bias: index == 0 ? bias : nil)
+            }
+            for row in first ..< first + rows {
+                let (y, x) = row.quotientAndRemainder(dividingBy: paddedWidth)
+                guard x < g.width else { continue }
+                (output + ((image * g.height + y) * g.width + x) * outChannels)
+                    .update(from: accumulator + (row - first) * outChannels, count: outChannels)
             }
         }
     }

@@ -5,7 +5,7 @@ import TensorCore
 func silu(_ x: Tensor) -> Tensor {
     var y = Tensor(uninitialized: x.shape)
     x.withUnsafeBufferPointer { px in
-        y.withUnsafeMutableBufferPointer { py in ck_nn_silu(px.baseAddress!, py.baseAddress!, Int64(x.count)) }
+        y.withUnsafeMutableBufferPointer { py in ck_nn_silu(px.baseAddress!, py.baseAddress!, x.count) }
     }
     return y
 }

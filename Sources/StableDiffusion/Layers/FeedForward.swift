@@ -28,7 +28,7 @@ public final class FeedForward {
             gated.withUnsafeMutableBufferPointer { g in
                 ThreadPool.shared.parallelRanges(rows, grain: max(1, 4096 / inner)) { range in
                     ck_nn_geglu(h.baseAddress! + range.lowerBound * 2 * inner, g.baseAddress! + range.lowerBound * inner,
-                                Int64(range.count), Int64(inner))
+                                range.count, inner)
                 }
             }
         }

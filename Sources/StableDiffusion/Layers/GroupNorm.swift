@@ -49,7 +49,7 @@ public final class GroupNorm {
                     ThreadPool.shared.parallelRanges(pixels, grain: max(1, 8192 / channels)) { range in
                         ck_nn_scale_shift(input.baseAddress! + offset + range.lowerBound * channels,
                                           output.baseAddress! + offset + range.lowerBound * channels,
-                                          Int64(range.count), Int64(channels), scale, shift, silu ? 1 : 0)
+                                          range.count, channels, scale, shift, silu ? 1 : 0)
                     }
                 }
             }
@@ -89,7 +89,7 @@ public final class GroupNorm {
                 let centerPointer = center == nil ? nil : centers.baseAddress
                 ThreadPool.shared.parallelFor(chunks) { chunk in
                     let start = pixels * chunk / chunks, end = pixels * (chunk + 1) / chunks
-                    ck_nn_channel_sums(x + start * channels, Int64(end - start), Int64(channels), centerPointer,
+                    ck_nn_channel_sums(x + start * channels, end - start, channels, centerPointer,
                                        sums + chunk * channels)
                 }
             }

@@ -34,8 +34,8 @@ public final class LayerNorm {
                     beta.withUnsafeBufferPointer { b in
                         ThreadPool.shared.parallelRanges(x.count / dim, grain: max(1, 8192 / dim)) { rows in
                             let offset = rows.lowerBound * dim
-                            ck_nn_layer_norm(input.baseAddress! + offset, output.baseAddress! + offset, Int64(rows.count),
-                                             Int64(dim), g.baseAddress!, b.baseAddress!, eps)
+                            ck_nn_layer_norm(input.baseAddress! + offset, output.baseAddress! + offset, rows.count,
+                                             dim, g.baseAddress!, b.baseAddress!, eps)
                         }
                     }
                 }
