@@ -47,16 +47,14 @@ final class CLIPAttention {
                                  v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
         let (d, width) = (headDim, heads * headDim)
         let scale = 1 / Float(d).squareRoot()
-        ThreadPool.shared.parallelFor(batch * heads) { task in
+        ThreadPool.shared.forEachTask(batch * heads, scratchCount: length * length) { task, scores in
             let (b, h) = task.quotientAndRemainder(dividingBy: heads)
             let offset = b * length * width + h * d
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
-            defer { scores.deallocate() }
             GEMM.sgemm(m: length, n: length, k: d, alpha: scale, a: q + offset, lda: width, b: k + offset, ldb: width,
                        transB: true, c: scores, ldc: length)
             for row in 0..<length {
                 let scoreRow = scores + row * length
-                ck_nn_softmax_rows(scoreRow, 1, Int64(row + 1), Int64(length))
+                ck_nn_softmax_rows(scoreRow, 1, row + 1, length)
                 (scoreRow + row + 1).update(repeating: 0, count: length - row - 1)
             }
             GEMM.sgemm(m: length, n: d, k: length, a: scores, lda: length, b: v + offset, ldb: width,

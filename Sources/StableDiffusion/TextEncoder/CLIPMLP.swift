@@ -29,8 +29,8 @@ final class CLIPMLP {
             let base = values.baseAddress!
             ThreadPool.shared.parallelRanges(values.count, grain: 1 << 14) { range in
                 switch activation {
-                case .quickGELU: ck_nn_silu(base + range.lowerBound, base + range.lowerBound, Int64(range.count))
-                case .gelu: ck_nn_gelu(base + range.lowerBound, base + range.lowerBound, Int64(range.count))
+                case .quickGELU: ck_nn_silu(base + range.lowerBound, base + range.lowerBound, range.count)
+                case .gelu: ck_nn_gelu(base + range.lowerBound, base + range.lowerBound, range.count)
                 }
             }
         }
