@@ -77,19 +77,11 @@ extension StableDiffusionPipeline {
         [1, vae.config.latentChannels, height / vaeScaleFactor, width / vaeScaleFactor]
     }
 
-    /// Checks the parameters diffusers' `check_inputs` checks, and the initial latents' shape.
+    /// Checks `configuration` (``GenerationConfiguration/validate()``) and that its initial latents fit this
+    /// pipeline.
     /// - Throws: ``PipelineError/invalidParameter(name:reason:)`` naming the parameter.
     public func validate(_ configuration: GenerationConfiguration) throws {
-        for (name, value) in [("width", configuration.width), ("height", configuration.height)]
-            where value < 8 || value % 8 != 0 {
-            throw PipelineError.invalidParameter(name: name, reason: "must be a positive multiple of 8, got \(value)")
-        }
-        guard configuration.steps >= 1 else {
-            throw PipelineError.invalidParameter(name: "steps", reason: "must be at least 1, got \(configuration.steps)")
-        }
-        guard configuration.guidanceScale.isFinite else {
-            throw PipelineError.invalidParameter(name: "guidance scale", reason: "must be a finite number, got \(configuration.guidanceScale)")
-        }
+        try configuration.validate()
         let expected = latentShape(width: configuration.width, height: configuration.height)
         if let latents = configuration.initialLatents {
             guard latents.shape == expected else {
