@@ -39,7 +39,7 @@ enum BuiltInDemo {
         config.upBlockTypes = [.plain, .crossAttention]
         config.crossAttentionDim = [64, 64]
         config.transformerLayersPerBlock = [1, 1]
-        config.attentionHeads = [4, 4]
+        config.attentionHeads = [1, 2]
         config.normNumGroups = 8
         config.sampleSize = 64
         return config
