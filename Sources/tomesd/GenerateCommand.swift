@@ -118,9 +118,9 @@ private struct GenerateRequest {
 
     private func report(_ result: GenerationResult, patch: ToMePatch?) {
         let timings = result.timings
-        print(String(format: "text encoder %.2f s, %d UNet steps %.2f s (%.3f s/step), VAE decode %.2f s",
-                     timings.textEncoding, timings.unetSteps, timings.denoising,
-                     timings.denoising / Double(max(timings.unetSteps, 1)), timings.decoding))
+        func describe(_ time: StageTime) -> String { String(format: "%.2f s (CPU %.2f s)", time.wall, time.cpu) }
+        print("text encoder \(describe(timings.textEncoding)), \(timings.unetSteps) UNet steps \(describe(timings.denoising)), "
+              + "VAE decode \(describe(timings.decoding))")
         if let patch { print(ToMeArguments.summary(patch.statistics, forwards: max(timings.unetSteps, 1))) }
         print(String(format: "peak resident memory: %.1f MiB", Double(peakResidentBytes()) / 1048576))
         print("wrote \(output.path)" + (latentsOutput.map { " and \($0.path)" } ?? ""))

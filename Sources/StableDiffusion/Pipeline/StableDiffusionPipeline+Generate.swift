@@ -1,4 +1,3 @@
-import Foundation
 import TensorCore
 
 extension StableDiffusionPipeline {
@@ -24,12 +23,12 @@ extension StableDiffusionPipeline {
         var scheduler = try makeScheduler(configuration)
         var timings = StageTimings()
 
-        var start = DispatchTime.now()
+        var clock = StageClock()
         let prompts = try encodePrompts(configuration)
         releaseTextEncoderIfAsked()
-        timings.textEncoding = seconds(since: start)
+        timings.textEncoding = clock.elapsed
 
-        start = DispatchTime.now()
+        clock = StageClock()
         var generator = TorchGenerator(seed: configuration.seed)
         let noise = try configuration.initialLatents
             ?? generator.standardNormal(shape: latentShape(width: configuration.width, height: configuration.height))
@@ -40,16 +39,16 @@ extension StableDiffusionPipeline {
                                               guidanceScale: configuration.guidanceScale)
             latents = try scheduler.step(modelOutput: prediction, sample: latents, noise: &generator)
             timings.unetSteps += 1
-            let report = GenerationProgress(step: index + 1, totalSteps: total, latents: latents, elapsed: seconds(since: start))
+            let report = GenerationProgress(step: index + 1, totalSteps: total, latents: latents, elapsed: clock.elapsed.wall)
             if progress?(report) == .cancel {
                 throw PipelineError.cancelled(completedSteps: index + 1, totalSteps: total)
             }
         }
-        timings.denoising = seconds(since: start)
+        timings.denoising = clock.elapsed
 
-        start = DispatchTime.now()
+        clock = StageClock()
         let images = try decode(latents)
-        timings.decoding = seconds(since: start)
+        timings.decoding = clock.elapsed
         return GenerationResult(images: images, latents: latents, truncatedPrompt: prompts.truncatedPrompt,
                                 truncatedNegativePrompt: prompts.truncatedNegativePrompt, timings: timings)
     }
@@ -101,10 +100,5 @@ extension StableDiffusionPipeline {
             return try preset.make(config: schedulerConfig, steps: configuration.steps)
         }
         return try SchedulerKind(config: schedulerConfig).make(config: schedulerConfig, steps: configuration.steps)
-    }
-
-    /// Seconds elapsed since `start`.
-    private func seconds(since start: DispatchTime) -> Double {
-        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
 }
