@@ -1,3 +1,4 @@
+import DiffusionPatch
 import Foundation
 import StableDiffusion
 import TensorCore
@@ -6,14 +7,17 @@ import TensorCore
 /// the output sample (NCHW, float32), printing the load time, the wall and CPU time of each forward and the peak
 /// memory.
 /// `--config FILE [--seed S]` builds the model from a config.json with seeded random weights instead of `--model`.
+/// `--ratio R` and the other ToMe options (``ToMeArguments``) patch it with Token Merging; `--seed` seeds that too.
 let unetCommand = Subcommand(
     name: "unet",
-    usage: "unet (--model DIR | --config FILE [--seed S]) --inputs FILE --output FILE [--attention standard|memory-efficient] [--repeat N]",
-    flags: []
+    usage: "unet (--model DIR | --config FILE [--seed S]) --inputs FILE --output FILE [--attention standard|memory-efficient] [--repeat N] "
+        + ToMeArguments.usage,
+    flags: ToMeArguments.flags
 ) { arguments in
     let modelPath = arguments.string("model")
     let configPath = arguments.string("config")
     let seed = try arguments.int("seed")
+    let tome = try ToMeArguments.parse(&arguments)
     let inputsPath = try arguments.required("inputs")
     let outputPath = try arguments.required("output")
     let attentionName = arguments.string("attention") ?? AttentionImplementation.memoryEfficient.rawValue
@@ -23,7 +27,7 @@ let unetCommand = Subcommand(
     let repeats = try arguments.int("repeat") ?? 1
     guard repeats >= 1 else { throw UsageError("option --repeat must be at least 1, got \(repeats)") }
     guard (modelPath == nil) != (configPath == nil) else { throw UsageError("give exactly one of --model and --config") }
-    guard seed == nil || configPath != nil else { throw UsageError("option --seed goes with --config") }
+    guard seed == nil || configPath != nil || tome != nil else { throw UsageError("option --seed goes with --config or --ratio") }
     guard (seed ?? 0) >= 0 else { throw UsageError("option --seed must not be negative") }
     try arguments.finish()
 
@@ -36,6 +40,7 @@ let unetCommand = Subcommand(
         model = try UNet2DConditionModel(config: config, seed: UInt64(seed ?? 0))
     }
     model.attentionImplementation = attention
+    let patch = try tome.map { try applyPatch(model, options: $0) }
     print(String(format: "loaded in %.3f s (cpu %.3f s)", seconds(since: loadStart), processCPUSeconds() - loadCPUStart))
 
     let inputs = try UNetCommandInputs(URL(fileURLWithPath: inputsPath))
@@ -48,6 +53,7 @@ let unetCommand = Subcommand(
                            textTime: inputs.textTime)
         print(String(format: "forward %d: %.3f s (cpu %.3f s)", run, seconds(since: start), processCPUSeconds() - cpuStart))
     }
+    if let patch { print(ToMeArguments.summary(patch.statistics, forwards: repeats)) }
     try SafeTensors.write(["sample": try output.permuted([0, 3, 1, 2])], to: URL(fileURLWithPath: outputPath))
     if forwardPeakKnown, let forwardPeak = currentPeakResidentBytes() {
         print(String(format: "peak resident memory: %.1f MiB (loading: %.1f MiB, forwards: %.1f MiB)",
