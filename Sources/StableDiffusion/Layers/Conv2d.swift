@@ -61,7 +61,7 @@ public final class Conv2d {
         let fanIn = inChannels * kernelSize * kernelSize
         let stored = scope.parameter("weight", shape: [outChannels, inChannels, kernelSize, kernelSize], role: .weight(fanIn: fanIn))
         method = Method(stored, inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, stride: stride,
-                        padding: padding)
+                        padding: padding, workspace: scope.workspace)
         bias = scope.parameter("bias", shape: [outChannels], role: .bias(fanIn: fanIn))
     }
 
@@ -122,24 +122,27 @@ public final class Conv2d {
         /// Input channels from which shifted taps beat im2col (below, each tap's GEMM is too shallow).
         static let minimumShiftedTapChannels = 32
 
-        /// The method for a convolution, packing its PyTorch weight `[out, in, k, k]` for it.
-        init(_ stored: Tensor, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int, padding: Padding) {
+        /// The method for a convolution, packing its PyTorch weight `[out, in, k, k]` for it (transposes go through
+        /// `workspace`).
+        init(_ stored: Tensor, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int, padding: Padding,
+             workspace: ConversionWorkspace) {
             let taps = kernelSize * kernelSize
             if kernelSize == 1 && stride == 1 && padding == .uniform(0) {
-                let weight = stored.transposedMatrix()  // [in, out]
-                self = .pointwise(PackedMatrix(k: inChannels, n: outChannels, b: weight.storage.pointer, ldb: outChannels))
+                // [in, out]
+                self = .pointwise(stored.withTransposedMatrix(in: workspace) {
+                    PackedMatrix(k: inChannels, n: outChannels, b: $0, ldb: outChannels)
+                })
             } else if stride == 1 && padding == .uniform(kernelSize / 2) && inChannels >= Method.minimumShiftedTapChannels {
                 // [in·k², out], rows in (channel, tap) order: tap t's [in × out] weight is every k²-th row from t.
-                let weight = stored.transposedMatrix()
-                self = .shiftedTaps((0..<taps).map { tap in
-                    PackedMatrix(k: inChannels, n: outChannels, b: weight.storage.pointer + tap * outChannels,
-                                 ldb: taps * outChannels)
+                self = .shiftedTaps(stored.withTransposedMatrix(in: workspace) { weight in
+                    (0..<taps).map { PackedMatrix(k: inChannels, n: outChannels, b: weight + $0 * outChannels, ldb: taps * outChannels) }
                 })
             } else {
                 // [k²·in, out], rows in (tap, channel) order, as the gathered patches.
-                let weight = Conv2d.patchMajor(stored, outChannels: outChannels, inChannels: inChannels, kernelSize: kernelSize)
-                    .transposedMatrix()
-                self = .patches(PackedMatrix(k: taps * inChannels, n: outChannels, b: weight.storage.pointer, ldb: outChannels))
+                let patchMajor = Conv2d.patchMajor(stored, outChannels: outChannels, inChannels: inChannels, kernelSize: kernelSize)
+                self = .patches(patchMajor.withTransposedMatrix(in: workspace) {
+                    PackedMatrix(k: taps * inChannels, n: outChannels, b: $0, ldb: outChannels)
+                })
             }
         }
     }
