@@ -1,5 +1,50 @@
-/// `tomesd bench unet` (not implemented yet).
-let benchUNetCommand = Subcommand(name: "bench unet", usage: "bench unet (not implemented yet)", flags: []) { arguments in
+import DiffusionPatch
+import Foundation
+
+/// `tomesd bench unet`: the seed's table for an SD 1.5-sized UNet with seeded random weights (``UNetBenchmark``),
+/// row by row as Markdown, or as JSON (what `Benchmarks/unet_tome_vs_diffusers.py` reads).
+let benchUNetCommand = Subcommand(
+    name: "bench unet",
+    usage: "bench unet [--resolutions 512,768,1024] [--batch 1,2,4] [--ratio 0.5] [--max-downsample N] "
+        + "[--steps N] [--warmup N] [--columns vanilla,tome,tome-memory-efficient,memory-efficient] [--memory-budget GiB] [--json]",
+    flags: ["json"]
+) { arguments in
+    var settings = UNetBenchmarkSettings()
+    settings.resolutions = try arguments.ints("resolutions") ?? settings.resolutions
+    settings.batches = try arguments.ints("batch") ?? settings.batches
+    settings.options.ratio = try arguments.double("ratio") ?? settings.options.ratio
+    settings.options.maxDownsample = try arguments.int("max-downsample") ?? settings.options.maxDownsample
+    settings.steps = try arguments.int("steps") ?? settings.steps
+    settings.warmup = try arguments.int("warmup") ?? settings.warmup
+    if let names = arguments.string("columns") {
+        settings.columns = try names.split(separator: ",", omittingEmptySubsequences: false).map { name in
+            guard let column = UNetBenchmarkColumn(rawValue: String(name)) else {
+                throw UsageError("option --columns: '\(name)' is not one of "
+                    + UNetBenchmarkColumn.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return column
+        }
+    }
+    if let budget = try arguments.double("memory-budget") {
+        guard budget > 0, budget < 1_048_576 else { throw UsageError("option --memory-budget expects GiB > 0, got \(budget)") }
+        settings.memoryBudgetBytes = Int(budget * 1_073_741_824)
+    }
+    let json = arguments.flag("json")
     try arguments.finish()
-    throw UsageError("'bench unet' is not implemented yet")
+    do {
+        try settings.validate()
+    } catch PatchError.invalidOption(let option, let reason) {
+        let names = ["resolutions": "--resolutions", "batches": "--batch", "ratio": "--ratio",
+                     "maxDownsample": "--max-downsample", "steps": "--steps", "warmup": "--warmup"]
+        throw UsageError("option \(names[option] ?? option): \(reason)")
+    }
+
+    let benchmark = try UNetBenchmark(settings: settings)
+    if json {
+        print(try benchmark.json(try benchmark.run()))
+    } else {
+        print(benchmark.heading + "\n")
+        print(benchmark.tableHeader)
+        try benchmark.run { print(UNetBenchmark.tableLine($0)) }
+    }
 }

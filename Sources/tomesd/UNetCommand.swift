@@ -1,5 +1,147 @@
-/// `tomesd unet` (not implemented yet).
-let unetCommand = Subcommand(name: "unet", usage: "unet (not implemented yet)", flags: []) { arguments in
+import DiffusionPatch
+import Foundation
+import StableDiffusion
+import TensorCore
+
+/// `tomesd unet`: runs a diffusers UNet on inputs from a safetensors file (NCHW, as diffusers takes them) and writes
+/// the output sample (NCHW, float32), printing the load time, the wall and CPU time of each forward and the peak
+/// memory.
+/// `--config FILE [--seed S]` builds the model from a config.json with seeded random weights instead of `--model`.
+/// `--ratio R` and the other ToMe options (``ToMeArguments``) patch it with Token Merging; `--seed` seeds that too.
+let unetCommand = Subcommand(
+    name: "unet",
+    usage: "unet (--model DIR | --config FILE [--seed S]) --inputs FILE --output FILE [--attention standard|memory-efficient] [--repeat N] "
+        + ToMeArguments.usage,
+    flags: ToMeArguments.flags
+) { arguments in
+    let modelPath = arguments.string("model")
+    let configPath = arguments.string("config")
+    let seed = try arguments.int("seed")
+    let tome = try ToMeArguments.parse(&arguments)
+    let inputsPath = try arguments.required("inputs")
+    let outputPath = try arguments.required("output")
+    let attentionName = arguments.string("attention") ?? AttentionImplementation.memoryEfficient.rawValue
+    guard let attention = AttentionImplementation(rawValue: attentionName) else {
+        throw UsageError("option --attention expects standard or memory-efficient, got '\(attentionName)'")
+    }
+    let repeats = try arguments.int("repeat") ?? 1
+    guard repeats >= 1 else { throw UsageError("option --repeat must be at least 1, got \(repeats)") }
+    guard (modelPath == nil) != (configPath == nil) else { throw UsageError("give exactly one of --model and --config") }
+    guard seed == nil || configPath != nil || tome != nil else { throw UsageError("option --seed goes with --config or --ratio") }
+    guard (seed ?? 0) >= 0 else { throw UsageError("option --seed must not be negative") }
     try arguments.finish()
-    throw UsageError("'unet' is not implemented yet")
+
+    let loadStart = DispatchTime.now()
+    let model: UNet2DConditionModel
+    if let modelPath {
+        model = try UNet2DConditionModel.load(from: URL(fileURLWithPath: modelPath))
+    } else {
+        let config = try UNetConfig.load(from: URL(fileURLWithPath: configPath!))
+        model = try UNet2DConditionModel(config: config, seed: UInt64(seed ?? 0))
+    }
+    model.attentionImplementation = attention
+    let patch = try tome.map { try applyPatch(model, options: $0) }
+    print(String(format: "loaded in %.3f s", seconds(since: loadStart)))
+
+    let inputs = try UNetCommandInputs(URL(fileURLWithPath: inputsPath))
+    let peakAfterLoad = peakResidentBytes()
+    let forwardPeakKnown = resetPeakResidentBytes()
+    var output = Tensor(zeros: [])
+    for run in 1...repeats {
+        let start = DispatchTime.now(), cpuStart = processCPUSeconds()
+        output = try model(inputs.sample, timesteps: inputs.timesteps, encoderHiddenStates: inputs.encoderHiddenStates,
+                           textTime: inputs.textTime)
+        print(String(format: "forward %d: %.3f s (cpu %.3f s)", run, seconds(since: start), processCPUSeconds() - cpuStart))
+    }
+    if let patch { print(ToMeArguments.summary(patch.statistics, forwards: repeats)) }
+    try SafeTensors.write(["sample": try output.permuted([0, 3, 1, 2])], to: URL(fileURLWithPath: outputPath))
+    if forwardPeakKnown, let forwardPeak = currentPeakResidentBytes() {
+        print(String(format: "peak resident memory: %.1f MiB (loading: %.1f MiB, forwards: %.1f MiB)",
+                     Double(max(peakAfterLoad, forwardPeak)) / 1048576, Double(peakAfterLoad) / 1048576,
+                     Double(forwardPeak) / 1048576))
+    } else {
+        print(String(format: "peak resident memory: %.1f MiB", Double(peakResidentBytes()) / 1048576))
+    }
+}
+
+/// The inputs of `tomesd unet`, read from a safetensors file and converted to the model's NHWC layout.
+private struct UNetCommandInputs {
+    /// The names the file may hold.
+    static let names: Set = ["sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids"]
+
+    let sample: Tensor
+    let timesteps: [Float]
+    let encoderHiddenStates: Tensor
+    let textTime: TextTimeConditioning?
+
+    init(_ url: URL) throws {
+        let file = try SafeTensorsFile(contentsOf: url)
+        if let unknown = file.tensorNames.first(where: { !Self.names.contains($0) }) {
+            throw UNetInputError(input: unknown, reason: "unknown input in \(url.path) (expected \(Self.names.sorted()))")
+        }
+        func required(_ name: String) throws -> Tensor {
+            guard file.descriptors[name] != nil else { throw UNetInputError(input: name, reason: "missing from \(url.path)") }
+            return try file.tensor(name)
+        }
+        let nchw = try required("sample")
+        guard nchw.rank == 4 else { throw UNetInputError(input: "sample", reason: "expected [B, C, H, W], got \(nchw.shape)") }
+        sample = try nchw.permuted([0, 2, 3, 1])
+        let timestep = try required("timestep")
+        guard timestep.rank <= 1 else { throw UNetInputError(input: "timestep", reason: "expected [B] or a scalar, got \(timestep.shape)") }
+        timesteps = timestep.scalars
+        encoderHiddenStates = try required("encoder_hidden_states")
+        switch (file.descriptors["text_embeds"], file.descriptors["time_ids"]) {
+        case (nil, nil):
+            textTime = nil
+        case (_?, _?):
+            textTime = TextTimeConditioning(textEmbeds: try file.tensor("text_embeds"), timeIds: try file.tensor("time_ids"))
+        case (nil, _?):
+            throw UNetInputError(input: "text_embeds", reason: "missing from \(url.path) (time_ids is given)")
+        case (_?, nil):
+            throw UNetInputError(input: "time_ids", reason: "missing from \(url.path) (text_embeds is given)")
+        }
+    }
+}
+
+/// Seconds elapsed since `start`.
+private func seconds(since start: DispatchTime) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+}
+
+/// CPU time used by the whole process so far (every thread), in seconds.
+private func processCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+/// Restarts the kernel's record of the peak resident set size (Linux: `/proc/self/clear_refs`), so that
+/// ``currentPeakResidentBytes()`` reports the peak from now on; false where that is not possible.
+private func resetPeakResidentBytes() -> Bool {
+    guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
+    defer { try? handle.close() }
+    return (try? handle.write(contentsOf: Data("5".utf8))) != nil
+}
+
+/// The peak resident set size since the last reset (`VmHWM` in `/proc/self/status`), in bytes; nil where unknown.
+private func currentPeakResidentBytes() -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+    return kilobytes * 1024
+}
+
+/// The process's peak resident set size, in bytes.
+func peakResidentBytes() -> Int {
+    var usage = rusage()
+    #if canImport(Glibc)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    #endif
+    #if canImport(Darwin)
+    return Int(usage.ru_maxrss)  // bytes on macOS
+    #else
+    return Int(usage.ru_maxrss) * 1024  // kilobytes on Linux
+    #endif
 }

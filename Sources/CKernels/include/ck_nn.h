@@ -1,0 +1,76 @@
+// Neural-network kernels for the Stable Diffusion layers: normalisation, activations and element-wise pieces on
+// row-major float data. Feature maps are NHWC, so "pixels x channels" is a plain row-major matrix.
+// No allocation and no threading here: callers split the work (any split of rows gives the same result).
+#ifndef CK_NN_H
+#define CK_NN_H
+
+#include <stddef.h>
+
+/// The instruction-set level of the kernels: 2 = AVX-512, 1 = AVX2 + FMA, 0 = baseline (SSE2, NEON or scalar).
+/// Starts at the best level this CPU supports.
+int ck_nn_isa_level(void);
+
+/// Makes the kernels use `level` (tests run every variant). Returns 0, changing nothing, when this build or CPU
+/// lacks it; 1 otherwise.
+int ck_nn_set_isa_level(int level);
+
+/// Adds per-channel sums over `pixels` rows of `channels` values into `sums[channels]`:
+/// sums[c] += x[p][c] when `center` is NULL, otherwise sums[c] += (x[p][c] - center[c])^2.
+void ck_nn_channel_sums(const float *x, ptrdiff_t pixels, ptrdiff_t channels, const float *center, float *sums);
+
+/// y[p][c] = x[p][c] * scale[c] + shift[c] for `pixels` rows of `channels`, followed by SiLU when `silu` is
+/// non-zero. `y` may be `x`.
+void ck_nn_scale_shift(const float *x, float *y, ptrdiff_t pixels, ptrdiff_t channels, const float *scale,
+                       const float *shift, int silu);
+
+/// LayerNorm of each of `rows` rows of `dim` values (biased variance, as PyTorch):
+/// y = (x - mean) / sqrt(var + eps) * gamma + beta. `y` may be `x`.
+void ck_nn_layer_norm(const float *x, float *y, ptrdiff_t rows, ptrdiff_t dim, const float *gamma, const float *beta,
+                      float eps);
+
+/// y = x * sigmoid(x) for `count` values. `y` may be `x`.
+void ck_nn_silu(const float *x, float *y, ptrdiff_t count);
+
+/// y = GELU(x) (exact, erf form) for `count` values. `y` may be `x`.
+void ck_nn_gelu(const float *x, float *y, ptrdiff_t count);
+
+/// GEGLU: for each of `rows` rows of x (2 * inner values: hidden then gate), y[r][i] = x[r][i] * GELU(x[r][inner + i]).
+void ck_nn_geglu(const float *x, float *y, ptrdiff_t rows, ptrdiff_t inner);
+
+/// y = a + b for `count` values. `y` may be `a` or `b`.
+void ck_nn_add(const float *a, const float *b, float *y, ptrdiff_t count);
+
+/// Keys per panel of packed keys.
+#define CK_NN_KEY_PANEL 64
+
+/// Packs `keys` key rows of one head (each `d` floats, row stride `ldk`) for ck_nn_attention_scores: panel t
+/// (keys 64t ..< 64t + 64) holds key j's element p at t*64*d + p*64 + (j - 64t), zero past the last key.
+/// `panels` holds ceil(keys / 64) * 64 * d floats.
+void ck_nn_pack_keys(const float *k, ptrdiff_t ldk, ptrdiff_t keys, ptrdiff_t d, float *panels);
+
+/// Attention scores of one head: s[i][j] = scale * sum_p q[i][p] * key_j[p] for i < rows, j < keys, where `q` is
+/// `rows` x `d` (row stride `ldq`) and `panels` the keys packed by ck_nn_pack_keys (starting at a panel).
+/// Writes `s` (row stride `lds`).
+void ck_nn_attention_scores(const float *q, ptrdiff_t ldq, const float *panels, float *s, ptrdiff_t lds,
+                            ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d, float scale);
+
+/// The weighted sum of one head's values, accumulated: o[i][c] += sum_j p[i][j] * v[j][c] for i < rows, c < d,
+/// with `p` `rows` x `keys` (stride `ldp`), `v` `keys` x `d` (stride `ldv`), `o` `rows` x `d` (stride `ldo`).
+void ck_nn_attention_accumulate(const float *p, ptrdiff_t ldp, const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo,
+                                ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d);
+
+/// Softmax of each of `rows` rows of `cols` scores (row stride `ld`), in place.
+void ck_nn_softmax_rows(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld);
+
+/// One key block of an online (streaming) softmax. For each row r of the score tile `s` (`rows` x `cols`, stride
+/// `ld`): m = max(row_max[r], max_j s[r][j]); c = exp(row_max[r] - m); s[r][j] = exp(s[r][j] - m);
+/// row_sum[r] = row_sum[r] * c + sum_j s[r][j]; acc[r][0..<d] *= c (stride `ld_acc`); row_max[r] = m.
+/// Start with row_max = -infinity, row_sum = 0, acc = 0; after the last block, acc / row_sum is the attention output.
+void ck_nn_online_softmax_step(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *row_max, float *row_sum,
+                               float *acc, ptrdiff_t d, ptrdiff_t ld_acc);
+
+/// out[r][i] = acc[r][i] / row_sum[r] for `rows` rows of `d` values (strides `ld_acc`, `ld_out`).
+void ck_nn_divide_rows(const float *acc, ptrdiff_t ld_acc, const float *row_sum, float *out, ptrdiff_t ld_out,
+                       ptrdiff_t rows, ptrdiff_t d);
+
+#endif

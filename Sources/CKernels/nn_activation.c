@@ -1,0 +1,36 @@
+// Element-wise activations and sums: SiLU, GELU, GEGLU, add.
+#include "ck_nn.h"
+#include "nn_internal.h"
+
+CK_INLINE void silu_body(const float *x, float *y, ptrdiff_t count) {
+    for (ptrdiff_t i = 0; i < count; i++) y[i] = ck_silu_f(x[i]);
+}
+CK_VARIANTS(silu, silu_body, (const float *x, float *y, ptrdiff_t count), (x, y, count))
+
+void ck_nn_silu(const float *x, float *y, ptrdiff_t count) { silu_pick()(x, y, count); }
+
+CK_INLINE void gelu_body(const float *x, float *y, ptrdiff_t count) {
+    for (ptrdiff_t i = 0; i < count; i++) y[i] = ck_gelu_f(x[i]);
+}
+CK_VARIANTS(gelu, gelu_body, (const float *x, float *y, ptrdiff_t count), (x, y, count))
+
+void ck_nn_gelu(const float *x, float *y, ptrdiff_t count) { gelu_pick()(x, y, count); }
+
+CK_INLINE void geglu_body(const float *x, float *y, ptrdiff_t rows, ptrdiff_t inner) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *hidden = x + r * 2 * inner;
+        const float *gate = hidden + inner;
+        float *out = y + r * inner;
+        for (ptrdiff_t i = 0; i < inner; i++) out[i] = hidden[i] * ck_gelu_f(gate[i]);
+    }
+}
+CK_VARIANTS(geglu, geglu_body, (const float *x, float *y, ptrdiff_t rows, ptrdiff_t inner), (x, y, rows, inner))
+
+void ck_nn_geglu(const float *x, float *y, ptrdiff_t rows, ptrdiff_t inner) { geglu_pick()(x, y, rows, inner); }
+
+CK_INLINE void add_body(const float *a, const float *b, float *y, ptrdiff_t count) {
+    for (ptrdiff_t i = 0; i < count; i++) y[i] = a[i] + b[i];
+}
+CK_VARIANTS(add, add_body, (const float *a, const float *b, float *y, ptrdiff_t count), (a, b, y, count))
+
+void ck_nn_add(const float *a, const float *b, float *y, ptrdiff_t count) { add_pick()(a, b, y, count); }

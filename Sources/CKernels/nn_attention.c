@@ -1,0 +1,151 @@
+// Scaled dot-product attention pieces: scores, weighted sums of values, and the softmax over whole rows (standard
+// attention) or block by block (the online form of memory-efficient attention). The AVX-512 scores and weighted
+// sums live in nn_attention_avx512.c; these portable forms serve AVX2 (compiled for it) and everything else.
+#include "ck_nn.h"
+#include "nn_internal.h"
+
+#if CK_HAS_X86_VARIANTS
+void ck_nn_attention_scores_avx512(const float *q, ptrdiff_t ldq, const float *panels, float *s, ptrdiff_t lds,
+                                   ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d, float scale);
+void ck_nn_attention_accumulate_avx512(const float *p, ptrdiff_t ldp, const float *v, ptrdiff_t ldv, float *o,
+                                       ptrdiff_t ldo, ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d);
+#endif
+
+void ck_nn_pack_keys(const float *k, ptrdiff_t ldk, ptrdiff_t keys, ptrdiff_t d, float *panels) {
+    for (ptrdiff_t first = 0; first < keys; first += CK_NN_KEY_PANEL) {
+        float *panel = panels + first * d;
+        const ptrdiff_t n = keys - first < CK_NN_KEY_PANEL ? keys - first : CK_NN_KEY_PANEL;
+        for (ptrdiff_t j = 0; j < CK_NN_KEY_PANEL; j++) {
+            const float *key = k + (first + j) * ldk;
+            for (ptrdiff_t p = 0; p < d; p++) panel[p * CK_NN_KEY_PANEL + j] = j < n ? key[p] : 0.0f;
+        }
+    }
+}
+
+CK_INLINE void scores_body(const float *q, ptrdiff_t ldq, const float *panels, float *s, ptrdiff_t lds,
+                           ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d, float scale) {
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        for (ptrdiff_t first = 0; first < keys; first += CK_NN_KEY_PANEL) {
+            const float *panel = panels + first * d;
+            const ptrdiff_t n = keys - first < CK_NN_KEY_PANEL ? keys - first : CK_NN_KEY_PANEL;
+            float acc[CK_NN_KEY_PANEL] = {0};
+            for (ptrdiff_t p = 0; p < d; p++) {
+                const float qp = q[i * ldq + p];
+                for (ptrdiff_t j = 0; j < CK_NN_KEY_PANEL; j++) acc[j] += qp * panel[p * CK_NN_KEY_PANEL + j];
+            }
+            for (ptrdiff_t j = 0; j < n; j++) s[i * lds + first + j] = acc[j] * scale;
+        }
+    }
+}
+CK_VARIANTS(scores, scores_body,
+            (const float *q, ptrdiff_t ldq, const float *panels, float *s, ptrdiff_t lds, ptrdiff_t rows,
+             ptrdiff_t keys, ptrdiff_t d, float scale),
+            (q, ldq, panels, s, lds, rows, keys, d, scale))
+
+void ck_nn_attention_scores(const float *q, ptrdiff_t ldq, const float *panels, float *s, ptrdiff_t lds,
+                            ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d, float scale) {
+#if CK_HAS_X86_VARIANTS
+    if (ck_nn_isa_level() == 2) {
+        ck_nn_attention_scores_avx512(q, ldq, panels, s, lds, rows, keys, d, scale);
+        return;
+    }
+#endif
+    scores_pick()(q, ldq, panels, s, lds, rows, keys, d, scale);
+}
+
+CK_INLINE void accumulate_body(const float *p, ptrdiff_t ldp, const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo,
+                               ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d) {
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        float *out = o + i * ldo;
+        for (ptrdiff_t j = 0; j < keys; j++) {
+            const float weight = p[i * ldp + j];
+            const float *value = v + j * ldv;
+            for (ptrdiff_t c = 0; c < d; c++) out[c] += weight * value[c];
+        }
+    }
+}
+CK_VARIANTS(accumulate, accumulate_body,
+            (const float *p, ptrdiff_t ldp, const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo, ptrdiff_t rows,
+             ptrdiff_t keys, ptrdiff_t d),
+            (p, ldp, v, ldv, o, ldo, rows, keys, d))
+
+void ck_nn_attention_accumulate(const float *p, ptrdiff_t ldp, const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo,
+                                ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d) {
+#if CK_HAS_X86_VARIANTS
+    if (ck_nn_isa_level() == 2) {
+        ck_nn_attention_accumulate_avx512(p, ldp, v, ldv, o, ldo, rows, keys, d);
+        return;
+    }
+#endif
+    accumulate_pick()(p, ldp, v, ldv, o, ldo, rows, keys, d);
+}
+
+/// The largest of `start` and row[0..<cols], kept in 16 lanes so the comparisons vectorise.
+CK_INLINE float row_max(const float *row, ptrdiff_t cols, float start) {
+    float lanes[16];
+    for (int l = 0; l < 16; l++) lanes[l] = start;
+    ptrdiff_t j = 0;
+    for (; j + 16 <= cols; j += 16) {
+        for (int l = 0; l < 16; l++) lanes[l] = row[j + l] > lanes[l] ? row[j + l] : lanes[l];
+    }
+    float m = start;
+    for (; j < cols; j++) m = row[j] > m ? row[j] : m;
+    for (int l = 0; l < 16; l++) m = lanes[l] > m ? lanes[l] : m;
+    return m;
+}
+
+/// row[j] = exp(row[j] - m); returns the sum.
+CK_INLINE float exp_and_sum(float *row, ptrdiff_t cols, float m) {
+    float sum = 0;
+#pragma clang loop vectorize(enable)
+    for (ptrdiff_t j = 0; j < cols; j++) {
+        float e = ck_exp_f(row[j] - m);
+        row[j] = e;
+        sum += e;
+    }
+    return sum;
+}
+
+CK_INLINE void softmax_rows_body(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *row = s + r * ld;
+        float m = row_max(row, cols, row[0]);
+        float inverse = 1.0f / exp_and_sum(row, cols, m);
+        for (ptrdiff_t j = 0; j < cols; j++) row[j] *= inverse;
+    }
+}
+CK_VARIANTS(softmax_rows, softmax_rows_body, (float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld), (s, rows, cols, ld))
+
+void ck_nn_softmax_rows(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld) {
+    if (cols > 0) softmax_rows_pick()(s, rows, cols, ld);
+}
+
+CK_INLINE void online_step_body(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums,
+                                float *acc, ptrdiff_t d, ptrdiff_t ld_acc) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *row = s + r * ld;
+        float m = row_max(row, cols, maxima[r]);
+        float correction = ck_exp_f(maxima[r] - m);
+        sums[r] = sums[r] * correction + exp_and_sum(row, cols, m);
+        maxima[r] = m;
+        float *out = acc + r * ld_acc;
+        for (ptrdiff_t i = 0; i < d; i++) out[i] *= correction;
+    }
+}
+CK_VARIANTS(online_step, online_step_body,
+            (float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums, float *acc, ptrdiff_t d,
+             ptrdiff_t ld_acc),
+            (s, rows, cols, ld, maxima, sums, acc, d, ld_acc))
+
+void ck_nn_online_softmax_step(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *row_max, float *row_sum,
+                               float *acc, ptrdiff_t d, ptrdiff_t ld_acc) {
+    if (cols > 0) online_step_pick()(s, rows, cols, ld, row_max, row_sum, acc, d, ld_acc);
+}
+
+void ck_nn_divide_rows(const float *acc, ptrdiff_t ld_acc, const float *row_sum, float *out, ptrdiff_t ld_out,
+                       ptrdiff_t rows, ptrdiff_t d) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float inverse = 1.0f / row_sum[r];
+        for (ptrdiff_t i = 0; i < d; i++) out[r * ld_out + i] = acc[r * ld_acc + i] * inverse;
+    }
+}

@@ -1,0 +1,83 @@
+// GroupNorm pieces (per-channel sums, per-channel scale and shift with optional SiLU) and LayerNorm.
+#include "ck_nn.h"
+#include "nn_internal.h"
+#include <math.h>
+
+CK_INLINE void channel_sums_body(const float *x, ptrdiff_t pixels, ptrdiff_t channels, const float *center,
+                                 float *sums) {
+    if (center) {
+        for (ptrdiff_t p = 0; p < pixels; p++) {
+            const float *row = x + p * channels;
+            for (ptrdiff_t c = 0; c < channels; c++) {
+                float d = row[c] - center[c];
+                sums[c] += d * d;
+            }
+        }
+    } else {
+        for (ptrdiff_t p = 0; p < pixels; p++) {
+            const float *row = x + p * channels;
+            for (ptrdiff_t c = 0; c < channels; c++) sums[c] += row[c];
+        }
+    }
+}
+CK_VARIANTS(channel_sums, channel_sums_body,
+            (const float *x, ptrdiff_t pixels, ptrdiff_t channels, const float *center, float *sums),
+            (x, pixels, channels, center, sums))
+
+void ck_nn_channel_sums(const float *x, ptrdiff_t pixels, ptrdiff_t channels, const float *center, float *sums) {
+    channel_sums_pick()(x, pixels, channels, center, sums);
+}
+
+CK_INLINE void scale_shift_body(const float *x, float *y, ptrdiff_t pixels, ptrdiff_t channels, const float *scale,
+                                const float *shift, int silu) {
+    if (silu) {
+        for (ptrdiff_t p = 0; p < pixels; p++) {
+            const float *in = x + p * channels;
+            float *out = y + p * channels;
+            for (ptrdiff_t c = 0; c < channels; c++) out[c] = ck_silu_f(in[c] * scale[c] + shift[c]);
+        }
+    } else {
+        for (ptrdiff_t p = 0; p < pixels; p++) {
+            const float *in = x + p * channels;
+            float *out = y + p * channels;
+            for (ptrdiff_t c = 0; c < channels; c++) out[c] = in[c] * scale[c] + shift[c];
+        }
+    }
+}
+CK_VARIANTS(scale_shift, scale_shift_body,
+            (const float *x, float *y, ptrdiff_t pixels, ptrdiff_t channels, const float *scale, const float *shift,
+             int silu),
+            (x, y, pixels, channels, scale, shift, silu))
+
+void ck_nn_scale_shift(const float *x, float *y, ptrdiff_t pixels, ptrdiff_t channels, const float *scale,
+                       const float *shift, int silu) {
+    scale_shift_pick()(x, y, pixels, channels, scale, shift, silu);
+}
+
+CK_INLINE void layer_norm_body(const float *x, float *y, ptrdiff_t rows, ptrdiff_t dim, const float *gamma,
+                               const float *beta, float eps) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *in = x + r * dim;
+        float *out = y + r * dim;
+        float sum = 0;
+#pragma clang loop vectorize(enable)
+        for (ptrdiff_t i = 0; i < dim; i++) sum += in[i];
+        float mean = sum / (float)dim;
+        float squares = 0;
+#pragma clang loop vectorize(enable)
+        for (ptrdiff_t i = 0; i < dim; i++) {
+            float d = in[i] - mean;
+            squares += d * d;
+        }
+        float rstd = 1.0f / sqrtf(squares / (float)dim + eps);
+        for (ptrdiff_t i = 0; i < dim; i++) out[i] = (in[i] - mean) * rstd * gamma[i] + beta[i];
+    }
+}
+CK_VARIANTS(layer_norm, layer_norm_body,
+            (const float *x, float *y, ptrdiff_t rows, ptrdiff_t dim, const float *gamma, const float *beta, float eps),
+            (x, y, rows, dim, gamma, beta, eps))
+
+void ck_nn_layer_norm(const float *x, float *y, ptrdiff_t rows, ptrdiff_t dim, const float *gamma, const float *beta,
+                      float eps) {
+    layer_norm_pick()(x, y, rows, dim, gamma, beta, eps);
+}

@@ -1,0 +1,51 @@
+import StableDiffusion
+
+/// A model Token Merging can patch: anything that runs a ``UNet2DConditionModel`` (the UNet itself; a pipeline
+/// conforms by returning its UNet).
+public protocol ToMePatchable {
+    /// The UNet whose transformer blocks the patch hooks.
+    var unetToPatch: UNet2DConditionModel { get }
+}
+
+extension UNet2DConditionModel: ToMePatchable {
+    /// The UNet itself.
+    public var unetToPatch: UNet2DConditionModel { self }
+}
+
+/// Patches `model` with Token Merging, tomesd 0.1.3's `apply_patch`: every transformer block merges tokens before
+/// its sub-layers and unmerges after them (see ``ToMeOptions`` for the options and ``ToMePatch`` for what a block
+/// call does). A patch already applied is replaced; no weight changes, and ``removePatch(_:)`` restores the
+/// unpatched model exactly.
+/// - Returns: the installed patch (its options and statistics).
+/// - Throws: ``PatchError/invalidOption(option:reason:)`` for a bad option; the model is then left as it was.
+@discardableResult
+public func applyPatch(_ model: some ToMePatchable, ratio: Double = 0.5, maxDownsample: Int = 1, sx: Int = 2,
+                       sy: Int = 2, useRandom: Bool = true, mergeAttention: Bool = true,
+                       mergeCrossAttention: Bool = false, mergeMLP: Bool = false, seed: UInt64 = 0) throws -> ToMePatch {
+    try applyPatch(model, options: ToMeOptions(
+        ratio: ratio, maxDownsample: maxDownsample, sx: sx, sy: sy, useRandom: useRandom,
+        mergeAttention: mergeAttention, mergeCrossAttention: mergeCrossAttention, mergeMLP: mergeMLP, seed: seed))
+}
+
+/// Patches `model` with Token Merging configured by `options` (see ``applyPatch(_:ratio:maxDownsample:sx:sy:useRandom:mergeAttention:mergeCrossAttention:mergeMLP:seed:)``).
+/// - Throws: ``PatchError/invalidOption(option:reason:)`` for a bad option; the model is then left as it was.
+@discardableResult
+public func applyPatch(_ model: some ToMePatchable, options: ToMeOptions) throws -> ToMePatch {
+    let patch = try ToMePatch(options: options)
+    removePatch(model)
+    model.unetToPatch.setTokenReductionHook(patch)
+    return patch
+}
+
+/// Removes a Token Merging patch from `model` (tomesd's `remove_patch`); other token-reduction hooks stay.
+/// Does nothing to an unpatched model.
+public func removePatch(_ model: some ToMePatchable) {
+    for block in model.unetToPatch.transformerBlocks where block.tokenReductionHook is ToMePatch {
+        block.tokenReductionHook = nil
+    }
+}
+
+/// The Token Merging patch installed on `model`, if any.
+public func appliedPatch(_ model: some ToMePatchable) -> ToMePatch? {
+    model.unetToPatch.transformerBlocks.lazy.compactMap { $0.tokenReductionHook as? ToMePatch }.first
+}

@@ -1,0 +1,25 @@
+import Dispatch
+import StableDiffusion
+import TensorCore
+import ToMe
+
+/// One block call's ``MergePlan`` as the model's ``TokenReducer`` (tomesd's `m` and `u`), timing itself into the
+/// patch's statistics.
+struct MergeReducer: TokenReducer {
+    let plan: MergePlan
+    let patch: ToMePatch
+
+    func merge(_ tokens: Tensor) throws -> Tensor {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let merged = try plan.merge(tokens, pool: patch.pool)
+        patch.update { $0.mergeSeconds += seconds(since: start) }
+        return merged
+    }
+
+    func unmerge(_ tokens: Tensor) throws -> Tensor {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let unmerged = try plan.unmerge(tokens, pool: patch.pool)
+        patch.update { $0.unmergeSeconds += seconds(since: start) }
+        return unmerged
+    }
+}

@@ -1,0 +1,160 @@
+import CKernels
+import TensorCore
+
+/// A 2-D convolution on NHWC feature maps, as PyTorch's `nn.Conv2d` (weight `[out, in, kh, kw]` in the file).
+///
+/// At load the weight is reordered to `[out, kh, kw, in]` and packed (``PackedMatrix``) as the right operand of
+/// GEMMs, in one of three forms (``Method``): a 1×1 convolution is one GEMM on the feature map itself; a stride-1
+/// "same" convolution of enough input channels is a sum of k² GEMMs over shifted views of a zero-padded copy of the
+/// input (no patch matrix); anything else gathers patches (im2col) tile by tile. The bias is added by the GEMM
+/// epilogue.
+public final class Conv2d {
+    /// Zero padding on each side, in pixels.
+    public struct Padding: Equatable, Sendable {
+        /// Rows added above.
+        public var top: Int
+        /// Columns added on the left.
+        public var left: Int
+        /// Rows added below.
+        public var bottom: Int
+        /// Columns added on the right.
+        public var right: Int
+
+        /// The same padding `amount` on every side.
+        public static func uniform(_ amount: Int) -> Padding { Padding(top: amount, left: amount, bottom: amount, right: amount) }
+
+        /// Padding with each side given.
+        public init(top: Int, left: Int, bottom: Int, right: Int) {
+            self.top = top
+            self.left = left
+            self.bottom = bottom
+            self.right = right
+        }
+    }
+
+    /// The module path, for error messages.
+    public let name: String
+    /// Input channels.
+    public let inChannels: Int
+    /// Output channels.
+    public let outChannels: Int
+    /// Kernel height and width.
+    public let kernelSize: Int
+    /// Step between output pixels, in input pixels.
+    public let stride: Int
+    /// Zero padding around the input.
+    public let padding: Padding
+    /// How the convolution is computed, with the weight packed for it.
+    let method: Method
+    /// `[outChannels]`.
+    let bias: Tensor
+
+    /// A convolution whose parameters are `weight` and `bias` in `scope`.
+    public init(_ scope: ParameterScope, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1,
+                padding: Padding = .uniform(0)) {
+        name = scope.path
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernelSize = kernelSize
+        self.stride = stride
+        self.padding = padding
+        let fanIn = inChannels * kernelSize * kernelSize
+        let stored = scope.parameter("weight", shape: [outChannels, inChannels, kernelSize, kernelSize], role: .weight(fanIn: fanIn))
+        let patchMajor = Conv2d.patchMajor(stored, outChannels: outChannels, inChannels: inChannels, kernelSize: kernelSize)
+        method = Method(patchMajor, inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, stride: stride,
+                        padding: padding)
+        bias = scope.parameter("bias", shape: [outChannels], role: .bias(fanIn: fanIn))
+    }
+
+    /// The output height and width for an input of `height` × `width`.
+    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        ((height + padding.top + padding.bottom - kernelSize) / stride + 1,
+         (width + padding.left + padding.right - kernelSize) / stride + 1)
+    }
+
+    /// Convolves `x` `[B, H, W, inChannels]` into `[B, H', W', outChannels]`.
+    /// - Throws: ``TensorError/shapeMismatch(_:)`` naming the layer for a wrong rank or channel count, or an input
+    ///   smaller than the kernel.
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        guard x.rank == 4, x.shape[3] == inChannels else {
+            throw TensorError.shapeMismatch("\(name): expected input [B, H, W, \(inChannels)], got \(x.shape)")
+        }
+        let (batch, height, width) = (x.shape[0], x.shape[1], x.shape[2])
+        let out = outputSize(height: height, width: width)
+        guard out.height >= 1, out.width >= 1, height + padding.top + padding.bottom >= kernelSize,
+              width + padding.left + padding.right >= kernelSize else {
+            throw TensorError.shapeMismatch("\(name): a \(height)×\(width) input is too small for a \(kernelSize)×\(kernelSize) kernel")
+        }
+        var y = Tensor(uninitialized: [batch, out.height, out.width, outChannels])
+        x.withUnsafeBufferPointer { input in
+            y.withUnsafeMutableBufferPointer { output in
+                bias.withUnsafeBufferPointer { b in
+                    let geometry = Geometry(batch: batch, height: height, width: width, outHeight: out.height, outWidth: out.width)
+                    switch method {
+                    case .pointwise(let weight):
+                        GEMM.sgemm(m: batch * height * width, a: input.baseAddress!, lda: inChannels, b: weight,
+                                   c: output.baseAddress!, ldc: outChannels, bias: b.baseAddress!)
+                    case .patches(let weight):
+                        convolveByPatches(input.baseAddress!, geometry, weight: weight, output.baseAddress!, bias: b.baseAddress!)
+                    case .shiftedTaps(let taps):
+                        convolveByShiftedTaps(input.baseAddress!, geometry, taps: taps, output.baseAddress!, bias: b.baseAddress!)
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// The sizes of one call.
+    struct Geometry {
+        let batch: Int, height: Int, width: Int, outHeight: Int, outWidth: Int
+        var outputPixels: Int { batch * outHeight * outWidth }
+    }
+
+    /// The three ways a convolution is computed, each holding the weight packed for it.
+    enum Method {
+        /// 1×1, stride 1, no padding: one GEMM with the `[in × out]` weight.
+        case pointwise(PackedMatrix)
+        /// im2col: GEMMs of gathered patches with the `[k²·in × out]` weight.
+        case patches(PackedMatrix)
+        /// Stride 1, padding k/2 on every side: one `[in × out]` weight per tap (ky, kx), row-major.
+        case shiftedTaps([PackedMatrix])
+
+        /// Input channels from which shifted taps beat im2col (below, each tap's GEMM is too shallow).
+        static let minimumShiftedTapChannels = 32
+
+        /// The method for a convolution, packing `patchMajor` (`[out, k²·in]`) for it.
+        init(_ patchMajor: Tensor, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int, padding: Padding) {
+            let depth = kernelSize * kernelSize * inChannels
+            let pointer = patchMajor.storage.pointer
+            if kernelSize == 1 && stride == 1 && padding == .uniform(0) {
+                self = .pointwise(PackedMatrix(k: depth, n: outChannels, b: pointer, ldb: depth, transposed: true))
+            } else if stride == 1 && padding == .uniform(kernelSize / 2) && inChannels >= Method.minimumShiftedTapChannels {
+                self = .shiftedTaps((0..<kernelSize * kernelSize).map { tap in
+                    PackedMatrix(k: inChannels, n: outChannels, b: pointer + tap * inChannels, ldb: depth, transposed: true)
+                })
+            } else {
+                self = .patches(PackedMatrix(k: depth, n: outChannels, b: pointer, ldb: depth, transposed: true))
+            }
+        }
+    }
+
+    /// `[out, in, k, k]` → `[out, k, k, in]`: per output channel, the `[in × k²]` block transposed.
+    private static func patchMajor(_ stored: Tensor, outChannels: Int, inChannels: Int, kernelSize: Int) -> Tensor {
+        let taps = kernelSize * kernelSize
+        let block = taps * inChannels
+        if taps == 1 { return stored }
+        var converted = Tensor(uninitialized: [outChannels, block])
+        stored.withUnsafeBufferPointer { source in
+            converted.withUnsafeMutableBufferPointer { destination in
+                let (from, to) = (source.baseAddress!, destination.baseAddress!)
+                ThreadPool.shared.parallelRanges(outChannels, grain: max(1, 65536 / max(block, 1))) { channels in
+                    for o in channels {
+                        ck_transpose_f32(from + o * block, taps, to + o * block, inChannels, inChannels, taps)
+                    }
+                }
+            }
+        }
+        return converted
+    }
+}

@@ -1,0 +1,104 @@
+import CKernels
+import TensorCore
+
+/// Group normalisation of NHWC feature maps (or `[B, N, C]` tokens), as PyTorch's `nn.GroupNorm` with affine
+/// parameters, optionally followed by SiLU in the same pass.
+///
+/// Statistics are computed per batch item and group over all pixels, in two passes (mean, then centred squares),
+/// from per-channel partial sums over chunks of pixels.
+public final class GroupNorm {
+    /// The module path, for error messages.
+    public let name: String
+    /// Number of groups; divides ``channels``.
+    public let groups: Int
+    /// Number of channels.
+    public let channels: Int
+    /// Added to the variance.
+    public let eps: Float
+    let gamma: Tensor
+    let beta: Tensor
+
+    /// A GroupNorm whose parameters are `weight` and `bias` in `scope`.
+    /// - Throws: ``TensorError/invalidArgument(_:)`` naming the module when `groups` does not divide `channels`.
+    public init(_ scope: ParameterScope, groups: Int, channels: Int, eps: Float) throws {
+        guard groups >= 1, channels % groups == 0 else {
+            throw TensorError.invalidArgument("\(scope.path): \(groups) groups do not divide \(channels) channels")
+        }
+        name = scope.path
+        self.groups = groups
+        self.channels = channels
+        self.eps = eps
+        gamma = scope.parameter("weight", shape: [channels], role: .normScale)
+        beta = scope.parameter("bias", shape: [channels], role: .normShift)
+    }
+
+    /// Normalises `x` (`[B, ..., channels]`), then applies SiLU when `silu` is true.
+    /// - Throws: ``TensorError/shapeMismatch(_:)`` naming the module when the last dimension is not `channels`.
+    public func callAsFunction(_ x: Tensor, silu: Bool = false) throws -> Tensor {
+        guard x.rank >= 2, x.shape.last == channels else {
+            throw TensorError.shapeMismatch("\(name): expected input [B, ..., \(channels)], got \(x.shape)")
+        }
+        let batch = x.shape[0]
+        let pixels = x.count / (batch * channels)
+        var y = Tensor(uninitialized: x.shape)
+        x.withUnsafeBufferPointer { input in
+            y.withUnsafeMutableBufferPointer { output in
+                for b in 0..<batch {
+                    let offset = b * pixels * channels
+                    let (scale, shift) = affine(input.baseAddress! + offset, pixels: pixels)
+                    ThreadPool.shared.parallelRanges(pixels, grain: max(1, 8192 / channels)) { range in
+                        ck_nn_scale_shift(input.baseAddress! + offset + range.lowerBound * channels,
+                                          output.baseAddress! + offset + range.lowerBound * channels,
+                                          range.count, channels, scale, shift, silu ? 1 : 0)
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// The per-channel scale and shift that normalise one batch item (`pixels` rows of `channels`).
+    private func affine(_ x: UnsafePointer<Float>, pixels: Int) -> (scale: [Float], shift: [Float]) {
+        let perGroup = channels / groups
+        let count = Float(pixels * perGroup)
+        let groupMean = groupSums(x, pixels: pixels, center: nil).map { $0 / count }
+        let channelMean = (0..<channels).map { groupMean[$0 / perGroup] }
+        let groupVariance = groupSums(x, pixels: pixels, center: channelMean).map { $0 / count }
+        var scale = [Float](repeating: 0, count: channels)
+        var shift = [Float](repeating: 0, count: channels)
+        gamma.withUnsafeBufferPointer { g in
+            beta.withUnsafeBufferPointer { b in
+                for c in 0..<channels {
+                    let rstd = 1 / (groupVariance[c / perGroup] + eps).squareRoot()
+                    scale[c] = g[c] * rstd
+                    shift[c] = b[c] - channelMean[c] * scale[c]
+                }
+            }
+        }
+        return (scale, shift)
+    }
+
+    /// Per-group sums of x (or of (x - center)² with `center`) over all pixels, from parallel partial sums.
+    private func groupSums(_ x: UnsafePointer<Float>, pixels: Int, center: [Float]?) -> [Float] {
+        let chunks = min(max(pixels / 256, 1), ThreadPool.shared.threadCount * 4)
+        var partial = [Float](repeating: 0, count: chunks * channels)
+        let centerValues = center ?? []
+        partial.withUnsafeMutableBufferPointer { buffer in
+            let sums = buffer.baseAddress!
+            centerValues.withUnsafeBufferPointer { centers in
+                let centerPointer = center == nil ? nil : centers.baseAddress
+                ThreadPool.shared.parallelFor(chunks) { chunk in
+                    let start = pixels * chunk / chunks, end = pixels * (chunk + 1) / chunks
+                    ck_nn_channel_sums(x + start * channels, end - start, channels, centerPointer,
+                                       sums + chunk * channels)
+                }
+            }
+        }
+        let perGroup = channels / groups
+        var totals = [Float](repeating: 0, count: groups)
+        for chunk in 0..<chunks {
+            for c in 0..<channels { totals[c / perGroup] += partial[chunk * channels + c] }
+        }
+        return totals
+    }
+}

@@ -1,0 +1,39 @@
+import TensorCore
+
+/// diffusers' `ResnetBlock2D` (`time_embedding_norm` "default", SiLU): GroupNorm → SiLU → 3×3 conv → + projected
+/// time embedding → GroupNorm → SiLU → 3×3 conv, plus the input (through a 1×1 `conv_shortcut` when the channel
+/// count changes), divided by `output_scale_factor`.
+final class ResnetBlock2D {
+    let norm1: GroupNorm
+    let conv1: Conv2d
+    let timeEmbeddingProjection: Linear
+    let norm2: GroupNorm
+    let conv2: Conv2d
+    let shortcut: Conv2d?
+    let outputScaleFactor: Float
+
+    /// A block in `scope` from `inChannels` to `outChannels`, taking time embeddings of `timeEmbeddingDim`.
+    init(_ scope: ParameterScope, inChannels: Int, outChannels: Int, timeEmbeddingDim: Int, groups: Int, eps: Float,
+         outputScaleFactor: Float) throws {
+        norm1 = try GroupNorm(scope("norm1"), groups: groups, channels: inChannels, eps: eps)
+        conv1 = Conv2d(scope("conv1"), inChannels: inChannels, outChannels: outChannels, kernelSize: 3, padding: .uniform(1))
+        timeEmbeddingProjection = Linear(scope("time_emb_proj"), inFeatures: timeEmbeddingDim, outFeatures: outChannels)
+        norm2 = try GroupNorm(scope("norm2"), groups: groups, channels: outChannels, eps: eps)
+        conv2 = Conv2d(scope("conv2"), inChannels: outChannels, outChannels: outChannels, kernelSize: 3, padding: .uniform(1))
+        shortcut = inChannels == outChannels ? nil
+            : Conv2d(scope("conv_shortcut"), inChannels: inChannels, outChannels: outChannels, kernelSize: 1)
+        self.outputScaleFactor = outputScaleFactor
+    }
+
+    /// Runs the block on `x` (`[B, H, W, inChannels]`) with `activatedEmbedding`, the time embedding after SiLU
+    /// (`[B, timeEmbeddingDim]`; every ResNet of a UNet applies the same SiLU to the same embedding).
+    func callAsFunction(_ x: Tensor, activatedEmbedding: Tensor) throws -> Tensor {
+        var hidden = try conv1(try norm1(x, silu: true))
+        let timeBias = try timeEmbeddingProjection(activatedEmbedding)
+        try hidden += try timeBias.reshaped([timeBias.shape[0], 1, 1, timeBias.shape[1]])
+        hidden = try conv2(try norm2(hidden, silu: true))
+        var output = try (try shortcut?(x) ?? x) + hidden
+        if outputScaleFactor != 1 { output *= 1 / outputScaleFactor }
+        return output
+    }
+}

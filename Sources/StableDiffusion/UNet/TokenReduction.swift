@@ -1,0 +1,53 @@
+import TensorCore
+
+/// What a token-reduction hook knows about the UNet call its block is part of.
+public struct TokenReductionContext: Hashable, Sendable {
+    /// Height of the latent the UNet was called with (the sample's H, not the block's).
+    public let latentHeight: Int
+    /// Width of the latent the UNet was called with.
+    public let latentWidth: Int
+
+    /// A context for a UNet call on a `latentHeight` × `latentWidth` latent.
+    public init(latentHeight: Int, latentWidth: Int) {
+        self.latentHeight = latentHeight
+        self.latentWidth = latentWidth
+    }
+}
+
+/// Shrinks a block's tokens before a sub-layer and restores them after it, as tomesd's (merge, unmerge) pair.
+public protocol TokenReducer {
+    /// `[B, N, C]` → `[B, N', C]`, applied to the normalised input of the sub-layer.
+    func merge(_ tokens: Tensor) throws -> Tensor
+    /// `[B, N', C]` → `[B, N, C]`, applied to the sub-layer's output before the residual connection.
+    func unmerge(_ tokens: Tensor) throws -> Tensor
+}
+
+/// What to do around each sub-layer of one ``BasicTransformerBlock`` call: a reducer, or nil for nothing.
+/// tomesd's `compute_merge` returns the same six functions `(m_a, m_c, m_m, u_a, u_c, u_m)`.
+public struct TokenReductionPlan {
+    /// Around self-attention (`attn1`).
+    public var selfAttention: (any TokenReducer)?
+    /// Around cross-attention (`attn2`).
+    public var crossAttention: (any TokenReducer)?
+    /// Around the feed-forward network (`ff`).
+    public var feedForward: (any TokenReducer)?
+
+    /// A plan with the given reducers (nil: leave that sub-layer alone).
+    public init(selfAttention: (any TokenReducer)? = nil, crossAttention: (any TokenReducer)? = nil,
+                feedForward: (any TokenReducer)? = nil) {
+        self.selfAttention = selfAttention
+        self.crossAttention = crossAttention
+        self.feedForward = feedForward
+    }
+
+    /// Reduce nothing.
+    public static let none = TokenReductionPlan()
+}
+
+/// A per-block hook that decides, on every call, how to reduce the block's tokens (Token Merging installs one on
+/// every ``BasicTransformerBlock``; the model knows nothing about what it does).
+public protocol TokenReductionHook: AnyObject {
+    /// The plan for one call of a block, given the block's input hidden states `[B, N, C]` (before `norm1`) and
+    /// the UNet call's latent size.
+    func plan(for hiddenStates: Tensor, context: TokenReductionContext) throws -> TokenReductionPlan
+}

@@ -1,0 +1,62 @@
+import TensorCore
+
+/// What a parameter is for, so that a random source can draw it the way PyTorch initialises it.
+public enum ParameterRole: Equatable, Sendable {
+    /// A linear or convolution weight with `fanIn` inputs per output.
+    case weight(fanIn: Int)
+    /// The bias of a linear or convolution layer with `fanIn` inputs per output.
+    case bias(fanIn: Int)
+    /// The scale (gamma) of a normalisation layer.
+    case normScale
+    /// The shift (beta) of a normalisation layer.
+    case normShift
+}
+
+/// Where layer constructors get their parameters: a weights file, or seeded random numbers.
+///
+/// Parameters are asked for by their full diffusers key (`down_blocks.0.resnets.0.conv1.weight`) and shape, in
+/// PyTorch's layout; each layer converts them to the layout its kernels want. A source never throws from
+/// ``parameter(_:shape:role:)``: it notes every problem and reports them all at once from ``finish()``, so that one
+/// error lists every missing, unexpected or mis-shaped key.
+public protocol ParameterSource: AnyObject {
+    /// The parameter `name` with `shape` (zeros standing in when the source cannot provide it).
+    func parameter(_ name: String, shape: [Int], role: ParameterRole) -> Tensor
+    /// Throws if any parameter was missing or mis-shaped, or the source holds parameters nobody asked for.
+    func finish() throws
+}
+
+/// A position in the module tree (`down_blocks.0.attentions.1`), from which a layer asks for its parameters by
+/// their short names (`weight`, `bias`).
+public struct ParameterScope {
+    /// The source parameters come from.
+    public let source: ParameterSource
+    /// The dotted module path; empty at the root.
+    public let path: String
+
+    /// The root scope of `source`.
+    public init(_ source: ParameterSource) {
+        self.source = source
+        self.path = ""
+    }
+
+    private init(source: ParameterSource, path: String) {
+        self.source = source
+        self.path = path
+    }
+
+    /// The scope of a child module, one path component per argument: `scope("down_blocks", 0)`.
+    public func callAsFunction(_ components: CustomStringConvertible...) -> ParameterScope {
+        let suffix = components.map(\.description).joined(separator: ".")
+        return ParameterScope(source: source, path: path.isEmpty ? suffix : path + "." + suffix)
+    }
+
+    /// The full key of the parameter `name` in this scope.
+    public func key(_ name: String) -> String {
+        path.isEmpty ? name : path + "." + name
+    }
+
+    /// The parameter `name` of this scope's module.
+    public func parameter(_ name: String, shape: [Int], role: ParameterRole) -> Tensor {
+        source.parameter(key(name), shape: shape, role: role)
+    }
+}

@@ -1,0 +1,116 @@
+import CKernels
+@testable import StableDiffusion
+import TensorCore
+import XCTest
+
+/// Single layers and kernels against torch (`Tests/Fixtures/sd/unet-layers/layers.safetensors`).
+final class LayerReferenceTests: XCTestCase {
+    private var file: SafeTensorsFile!
+    private var root: ParameterScope!
+
+    override func setUpWithError() throws {
+        file = try SafeTensorsFile(contentsOf: UNetFixtures.url("unet-layers/layers.safetensors"))
+        root = ParameterScope(SafeTensorsParameterSource(file: file))
+    }
+
+    func testConvolutionWithStrideOneAndTwo() throws {
+        let x = try file.tensor("conv.x").permutedNCHWToNHWC()
+        let same = Conv2d(root("conv"), inChannels: 5, outChannels: 3, kernelSize: 3, padding: .uniform(1))
+        assertMatchesReference(try same(x), try file.tensor("conv.stride1").permutedNCHWToNHWC(), relative: 1e-6,
+                               absolute: 1e-5, "3×3 conv, stride 1")
+        let strided = Conv2d(root("conv"), inChannels: 5, outChannels: 3, kernelSize: 3, stride: 2, padding: .uniform(1))
+        assertMatchesReference(try strided(x), try file.tensor("conv.stride2").permutedNCHWToNHWC(), relative: 1e-6,
+                               absolute: 1e-5, "3×3 conv, stride 2, odd input")
+    }
+
+    func testConvolutionByShiftedTaps() throws {
+        let conv = Conv2d(root("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
+        guard case .shiftedTaps = conv.method else { return XCTFail("40 input channels should take the shifted-tap path") }
+        for name in ["one", "two"] {
+            assertMatchesReference(try conv(try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC()),
+                                   try file.tensor("conv.wide.\(name).out").permutedNCHWToNHWC(), relative: 1e-6, absolute: 1e-5,
+                                   "shifted-tap conv, \(name)")
+        }
+    }
+
+    func testGroupNorm() throws {
+        let norm = try GroupNorm(root("groupnorm"), groups: 4, channels: 8, eps: 1e-5)
+        try forEachKernelLevel { level in
+            let out = try norm(try file.tensor("groupnorm.x").permutedNCHWToNHWC())
+            assertMatchesReference(out, try file.tensor("groupnorm.out").permutedNCHWToNHWC(), relative: 1e-6, absolute: 1e-5,
+                                   "GroupNorm, kernel level \(level)")
+        }
+    }
+
+    func testGroupNormRejectsChannelsNotDividedByGroups() {
+        XCTAssertThrowsError(try GroupNorm(root("groupnorm"), groups: 3, channels: 8, eps: 1e-5)) { error in
+            XCTAssertEqual(error as? TensorError, .invalidArgument("groupnorm: 3 groups do not divide 8 channels"))
+        }
+    }
+
+    func testLayerNorm() throws {
+        let norm = LayerNorm(root("layernorm"), dim: 12)
+        try forEachKernelLevel { level in
+            assertMatchesReference(try norm(try file.tensor("layernorm.x")), try file.tensor("layernorm.out"), relative: 1e-6,
+                                   absolute: 1e-5, "LayerNorm, kernel level \(level)")
+        }
+        XCTAssertThrowsError(try norm(Tensor(zeros: [2, 11])))
+    }
+
+    func testBothAttentionImplementationsMatchTorch() throws {
+        for (name, heads) in [("cross", 2), ("self", 2), ("d40", 2), ("d80", 1)] {
+            let q = try file.tensor("attention.\(name).q"), k = try file.tensor("attention.\(name).k")
+            let v = try file.tensor("attention.\(name).v")
+            let width = q.shape[2]
+            let geometry = ScaledDotProductAttention.Geometry(
+                batch: q.shape[0], heads: heads, headDim: width / heads, queries: q.shape[1], keys: k.shape[1],
+                queryStride: width, keyStride: width, valueStride: width, outputStride: width)
+            try forEachKernelLevel { level in for implementation in AttentionImplementation.allCases {
+                var out = Tensor(zeros: q.shape)
+                q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
+                    out.withUnsafeMutableBufferPointer { op in
+                        ScaledDotProductAttention.compute(geometry, q: qp.baseAddress!, k: kp.baseAddress!, v: vp.baseAddress!,
+                                                          out: op.baseAddress!, implementation: implementation)
+                    }
+                } } }
+                assertMatchesReference(out, try file.tensor("attention.\(name).out"), relative: 1e-6, absolute: 1e-5,
+                                       "\(name) attention, \(implementation), kernel level \(level)")
+            } }
+        }
+        XCTAssertGreaterThan(260, ScaledDotProductAttention.keyTile, "the self case must span several key blocks")
+        XCTAssertGreaterThan(260, ScaledDotProductAttention.queryTile, "the self case must span several query tiles")
+    }
+
+    func testGELU() throws {
+        let x = try file.tensor("gelu.x")
+        var levels: [Int] = []
+        try forEachKernelLevel { level in
+            levels.append(level)
+            var y = Tensor(zeros: x.shape)
+            x.withUnsafeBufferPointer { px in
+                y.withUnsafeMutableBufferPointer { py in ck_nn_gelu(px.baseAddress!, py.baseAddress!, x.count) }
+            }
+            assertMatchesReference(y, try file.tensor("gelu.out"), relative: 1e-6, absolute: 1e-6, "GELU, kernel level \(level)")
+        }
+        XCTAssertEqual(levels, Array((0...Int(ck_nn_isa_level())).reversed()), "every level up to the best one runs")
+    }
+
+    func testTimestepEmbeddings() throws {
+        let t = try file.tensor("timestep.t").scalars
+        for dim in [16, 15] {
+            for flip in [true, false] {
+                for shift in [0, 1] {
+                    let embedding = Timesteps(dim: dim, flipSinToCos: flip, frequencyShift: Float(shift))(t)
+                    assertMatchesReference(embedding, try file.tensor("timestep.\(dim).\(flip ? 1 : 0).\(shift)"),
+                                           relative: 1e-6, absolute: 1e-5, "timesteps dim \(dim) flip \(flip) shift \(shift)")
+                }
+            }
+        }
+    }
+
+    func testNearestUpsamplingByTwoAndToASize() throws {
+        let x = try file.tensor("upsample.x").permutedNCHWToNHWC()
+        XCTAssertEqual(upsampleNearest(x, height: 6, width: 8), try file.tensor("upsample.x2").permutedNCHWToNHWC())
+        XCTAssertEqual(upsampleNearest(x, height: 5, width: 7), try file.tensor("upsample.to5x7").permutedNCHWToNHWC())
+    }
+}
