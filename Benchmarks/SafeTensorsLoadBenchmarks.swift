@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import TensorCore
 import XCTest
@@ -54,6 +55,30 @@ final class SafeTensorsLoadBenchmarks: XCTestCase {
             // so the fair comparison is a read into memory the size of the file.
             XCTAssertLessThanOrEqual(load / (cold ? read : readIntoMemory), 2, label)
         }
+    }
+
+    /// Throughput of each F16/BF16 conversion variant on 1M elements (2 MB in, 4 MB out), one thread, best of 20;
+    /// the variant in use must beat the scalar one on F16.
+    func testHalfConversionThroughput() {
+        var f16Seconds: [Double] = []
+        let count = 1 << 20
+        let source = (0..<count).map { UInt16(truncatingIfNeeded: $0 &* 40503) }
+        var destination = [Float](repeating: 0, count: count)
+        for index in 0..<ck_convert_variant_count() {
+            let variant = ck_convert_variant(index)!.pointee
+            func best(_ convert: (UnsafeRawPointer?, UnsafeMutablePointer<Float>?, Int) -> Void) -> Double {
+                (0..<20).map { _ in
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    convert(source, &destination, count)
+                    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                }.min()!
+            }
+            let (f16, bf16) = (best(variant.f16_to_f32), best(variant.bf16_to_f32))
+            print(String(format: "convert %@: f16 %.2f Gelem/s, bf16 %.2f Gelem/s",
+                         String(cString: variant.name), Double(count) / f16 / 1e9, Double(count) / bf16 / 1e9))
+            f16Seconds.append(f16)
+        }
+        if f16Seconds.count > 1 { XCTAssertLessThan(f16Seconds.last!, f16Seconds[0]) }
     }
 
     private func median(_ run: () throws -> Double) rethrows -> Double {

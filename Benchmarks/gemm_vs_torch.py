@@ -9,7 +9,8 @@ For every round, thread count T and shape it times torch.matmul (torch.set_num_t
 preallocated C, so torch allocates nothing either) and right after it `tomesd bench gemm --threads T --json` on
 the same shape, so that load from other processes on a shared machine hits both sides alike. Prints, per shape
 and T, the median over all timed runs of each side, GFLOP/s, the ratio of the medians (torch time / our time:
->= 0.9 is the bar, > 1 means faster than torch) and, as a check on noise, the median of the per-round ratios.
+>= 0.9 is the bar, > 1 means faster than torch) and, as checks on noise from other processes, the spread of the
+per-round ratios and the ratio of the fastest runs of each side.
 """
 import argparse
 import json
@@ -73,7 +74,7 @@ def main():
     print(f"torch {torch.__version__} ({torch.backends.mkl.is_available() and 'MKL' or 'no MKL'}) vs tomesd "
           f"({kernel}); {args.rounds} rounds x {args.repeat} runs per side, medians")
     print(f"{'m x n x k':>16} {'T':>2} {'torch ms':>9} {'GFLOP/s':>8} {'ours ms':>9} {'GFLOP/s':>8} {'ratio':>6} "
-          f"{'per-round ratios (min/median/max)':>34}")
+          f"{'per-round ratios min/med/max':>29} {'best-run ratio':>14}")
     worst = None
     for threads in thread_counts:
         for m, n, k in SHAPES:
@@ -85,7 +86,8 @@ def main():
             rounds = round_ratios[(threads, (m, n, k))]
             print(f"{f'{m}x{n}x{k}':>16} {threads:>2} {theirs:9.3f} {flop / theirs / 1e6:8.1f} "
                   f"{mine:9.3f} {flop / mine / 1e6:8.1f} {ratio:6.2f} "
-                  f"{min(rounds):22.2f} /{statistics.median(rounds):5.2f} /{max(rounds):5.2f}")
+                  f"{min(rounds):17.2f} /{statistics.median(rounds):5.2f} /{max(rounds):5.2f} "
+                  f"{min(torch_runs[(threads, (m, n, k))]) / min(our_runs[(threads, (m, n, k))]):14.2f}")
     print(f"lowest ratio: {worst:.2f} (bar: 0.90)")
 
 
