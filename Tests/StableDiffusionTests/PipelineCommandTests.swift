@@ -130,52 +130,39 @@ final class PipelineCommandTests: XCTestCase {
         try run(try toolURL(), arguments, interruptAfter: marker)
     }
 
-    /// Runs `executable`, collecting its output; with `marker`, sends SIGINT once standard error contains it.
+    /// Runs `executable` with its output sent to files (no pipe handlers: Foundation's readability handlers can
+    /// crash in libdispatch on Linux); with `marker`, sends SIGINT once standard error contains it.
     private func run(_ executable: URL, _ arguments: [String], interruptAfter marker: String? = nil) throws -> Run {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tomesd-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let stdoutURL = folder.appendingPathComponent("stdout"), stderrURL = folder.appendingPathComponent("stderr")
+        for url in [stdoutURL, stderrURL] { FileManager.default.createFile(atPath: url.path, contents: nil) }
+        let (stdoutFile, stderrFile) = (try FileHandle(forWritingTo: stdoutURL), try FileHandle(forWritingTo: stderrURL))
+        defer {
+            try? stdoutFile.close()
+            try? stderrFile.close()
+        }
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["TOMESD_NUM_THREADS"] = "1"
         process.environment = environment
-        let (stdoutPipe, stderrPipe) = (Pipe(), Pipe())
-        process.standardOutput = stdoutPipe
-        process.standardError = stderrPipe
-        let collected = OutputCollector()
-        stdoutPipe.fileHandleForReading.readabilityHandler = { collected.append($0.availableData, error: false) }
-        stderrPipe.fileHandleForReading.readabilityHandler = { handle in
-            collected.append(handle.availableData, error: true)
-            if let marker, collected.stderr.contains(marker), !collected.interrupted {
-                collected.interrupted = true
-                kill(process.processIdentifier, SIGINT)
+        process.standardOutput = stdoutFile
+        process.standardError = stderrFile
+        try process.run()
+        if let marker {
+            while process.isRunning {
+                if let text = try? String(contentsOf: stderrURL, encoding: .utf8), text.contains(marker) {
+                    kill(process.processIdentifier, SIGINT)
+                    break
+                }
+                usleep(10_000)
             }
         }
-        try process.run()
         process.waitUntilExit()
-        stdoutPipe.fileHandleForReading.readabilityHandler = nil
-        stderrPipe.fileHandleForReading.readabilityHandler = nil
-        collected.append(stdoutPipe.fileHandleForReading.readDataToEndOfFile(), error: false)
-        collected.append(stderrPipe.fileHandleForReading.readDataToEndOfFile(), error: true)
-        return Run(status: process.terminationStatus, stdout: collected.stdout, stderr: collected.stderr)
-    }
-}
-
-/// Output gathered from a child process's pipes on their reader threads.
-private final class OutputCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var out = Data(), err = Data()
-    private var wasInterrupted = false
-
-    var stdout: String { lock.withLock { String(decoding: out, as: UTF8.self) } }
-    var stderr: String { lock.withLock { String(decoding: err, as: UTF8.self) } }
-    var interrupted: Bool {
-        get { lock.withLock { wasInterrupted } }
-        set { lock.withLock { wasInterrupted = newValue } }
-    }
-
-    func append(_ data: Data, error: Bool) {
-        lock.withLock {
-            if error { err.append(data) } else { out.append(data) }
-        }
+        let read = { (url: URL) in String(decoding: (try? Data(contentsOf: url)) ?? Data(), as: UTF8.self) }
+        return Run(status: process.terminationStatus, stdout: read(stdoutURL), stderr: read(stderrURL))
     }
 }
