@@ -9,8 +9,8 @@ import XCTest
 ///
 /// Environment: `TOMESD_BENCH_RESOLUTIONS` (default 512; the seed's table is 512,768,1024), `TOMESD_BENCH_BATCHES`
 /// (default 1,2; the seed's is 1,2,4), `TOMESD_BENCH_RATIO` (0.5), `TOMESD_BENCH_MAX_DOWNSAMPLE` (1),
-/// `TOMESD_BENCH_STEPS` (3), `TOMESD_BENCH_WARMUP` (1), `TOMESD_BENCH_COLUMNS` (all: vanilla, tome,
-/// tome-memory-efficient), `TOMESD_MEMORY_BUDGET_GIB` (three quarters of the physical memory): a cell whose peak
+/// `TOMESD_BENCH_STEPS` (3), `TOMESD_BENCH_WARMUP` (1), `TOMESD_BENCH_COLUMNS` (vanilla, tome,
+/// tome-memory-efficient; memory-efficient adds the unpatched memory-efficient baseline), `TOMESD_MEMORY_BUDGET_GIB` (three quarters of the physical memory): a cell whose peak
 /// memory would exceed it reads "OOM". `TOMESD_NUM_THREADS` sets the threads. `tomesd bench unet` prints the same.
 final class UNetBenchmarks: XCTestCase {
     private let environment = ProcessInfo.processInfo.environment

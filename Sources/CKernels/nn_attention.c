@@ -80,10 +80,17 @@ void ck_nn_attention_accumulate(const float *p, ptrdiff_t ldp, const float *v, p
     accumulate_pick()(p, ldp, v, ldv, o, ldo, rows, keys, d);
 }
 
+/// The largest of `start` and row[0..<cols], kept in 16 lanes so the comparisons vectorise.
 CK_INLINE float row_max(const float *row, ptrdiff_t cols, float start) {
+    float lanes[16];
+    for (int l = 0; l < 16; l++) lanes[l] = start;
+    ptrdiff_t j = 0;
+    for (; j + 16 <= cols; j += 16) {
+        for (int l = 0; l < 16; l++) lanes[l] = row[j + l] > lanes[l] ? row[j + l] : lanes[l];
+    }
     float m = start;
-#pragma clang loop vectorize(enable)
-    for (ptrdiff_t j = 0; j < cols; j++) m = row[j] > m ? row[j] : m;
+    for (; j < cols; j++) m = row[j] > m ? row[j] : m;
+    for (int l = 0; l < 16; l++) m = lanes[l] > m ? lanes[l] : m;
     return m;
 }
 

@@ -6,7 +6,7 @@ import Foundation
 let benchUNetCommand = Subcommand(
     name: "bench unet",
     usage: "bench unet [--resolutions 512,768,1024] [--batch 1,2,4] [--ratio 0.5] [--max-downsample N] "
-        + "[--steps N] [--warmup N] [--columns vanilla,tome,tome-memory-efficient] [--memory-budget GiB] [--json]",
+        + "[--steps N] [--warmup N] [--columns vanilla,tome,tome-memory-efficient,memory-efficient] [--memory-budget GiB] [--json]",
     flags: ["json"]
 ) { arguments in
     var settings = UNetBenchmarkSettings()

@@ -24,6 +24,7 @@ extension UNetBenchmark {
             case .vanilla: return "Vanilla"
             case .tome: return "ToMe \(ratio)"
             case .tomeMemoryEfficient: return "ToMe \(ratio) + memory-efficient attention"
+            case .memoryEfficient: return "Memory-efficient attention"
             }
         }
         return "| Resolution | Batch | " + titles.joined(separator: " | ") + " |\n|---|---|"
@@ -65,6 +66,8 @@ extension UNetBenchmark {
                                                 "oom": cell.isOutOfMemory]
                     entry["step_seconds"] = cell.stepSeconds
                     entry["median_seconds"] = cell.medianSeconds
+                    entry["cpu_seconds"] = cell.cpuSeconds
+                    entry["median_cpu_seconds"] = cell.medianCPUSeconds
                     entry["peak_bytes"] = cell.peakBytes
                     entry["predicted_peak_bytes"] = cell.predictedPeakBytes
                     entry["overhead_seconds"] = cell.overheadSeconds

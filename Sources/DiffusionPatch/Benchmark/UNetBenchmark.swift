@@ -68,11 +68,12 @@ public final class UNetBenchmark {
         PeakMemory.reset()
         for _ in 0..<settings.warmup { _ = try inputs.run(model) }
         patch?.resetStatistics()
-        var runs: [Double] = []
+        var runs: [Double] = [], cpu: [Double] = []
         for _ in 0..<settings.steps {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let (start, cpuStart) = (DispatchTime.now().uptimeNanoseconds, ProcessClock.cpuSeconds())
             _ = try inputs.run(model)
             runs.append(seconds(since: start))
+            cpu.append(ProcessClock.cpuSeconds() - cpuStart)
         }
         cell.peakBytes = PeakMemory.peakBytes()
         if let statistics = patch?.statistics {
@@ -81,6 +82,7 @@ public final class UNetBenchmark {
         }
         guard (cell.peakBytes ?? 0) <= settings.memoryBudgetBytes else { return cell }
         cell.stepSeconds = runs
+        cell.cpuSeconds = cpu
         return cell
     }
 

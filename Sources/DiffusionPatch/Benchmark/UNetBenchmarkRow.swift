@@ -10,6 +10,8 @@ public struct UNetBenchmarkCell: Sendable {
     public let baselineBytes: Int
     /// Seconds of every timed step; nil when the cell is out of memory.
     public internal(set) var stepSeconds: [Double]?
+    /// CPU seconds (all threads) of every timed step; nil when the cell is out of memory.
+    public internal(set) var cpuSeconds: [Double]?
     /// Peak resident memory while the cell ran; nil when it did not run.
     public internal(set) var peakBytes: Int?
     /// The patch's planning, merging and unmerging time per step (ToMe columns).
@@ -28,10 +30,15 @@ public struct UNetBenchmarkCell: Sendable {
     public var isOutOfMemory: Bool { stepSeconds == nil }
 
     /// The median step time.
-    public var medianSeconds: Double? {
-        guard let runs = stepSeconds?.sorted(), !runs.isEmpty else { return nil }
-        let middle = runs.count / 2
-        return runs.count % 2 == 1 ? runs[middle] : (runs[middle - 1] + runs[middle]) / 2
+    public var medianSeconds: Double? { stepSeconds.flatMap(median) }
+
+    /// The median CPU time of a step.
+    public var medianCPUSeconds: Double? { cpuSeconds.flatMap(median) }
+
+    private func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted(), middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 
     /// The patch's overhead as a fraction of the median step time.

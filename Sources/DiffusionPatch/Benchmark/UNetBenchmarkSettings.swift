@@ -9,11 +9,18 @@ public enum UNetBenchmarkColumn: String, CaseIterable, Sendable {
     case tome
     /// Memory-efficient attention (tiled, online softmax: the seed's "xFormers" column), patched.
     case tomeMemoryEfficient = "tome-memory-efficient"
+    /// Memory-efficient attention, unpatched: not in the seed's table, the baseline of ToMe + memory-efficient.
+    case memoryEfficient = "memory-efficient"
+
+    /// The seed's columns.
+    public static let seedTable: [UNetBenchmarkColumn] = [.vanilla, .tome, .tomeMemoryEfficient]
 
     /// The attention implementation of the column.
-    public var attention: AttentionImplementation { self == .tomeMemoryEfficient ? .memoryEfficient : .standard }
+    public var attention: AttentionImplementation {
+        self == .vanilla || self == .tome ? .standard : .memoryEfficient
+    }
     /// Whether the column runs patched.
-    public var isPatched: Bool { self != .vanilla }
+    public var isPatched: Bool { self == .tome || self == .tomeMemoryEfficient }
 }
 
 /// What a ``UNetBenchmark`` runs.
@@ -22,8 +29,8 @@ public struct UNetBenchmarkSettings: Sendable {
     public var resolutions = [512]
     /// Batch sizes.
     public var batches = [1, 2]
-    /// The columns to measure.
-    public var columns = UNetBenchmarkColumn.allCases
+    /// The columns to measure (the seed's three unless changed).
+    public var columns = UNetBenchmarkColumn.seedTable
     /// The patch of the ToMe columns (tomesd's defaults with ratio 0.5).
     public var options = ToMeOptions.defaults
     /// Timed steps per cell (the median is reported).
@@ -35,7 +42,7 @@ public struct UNetBenchmarkSettings: Sendable {
     /// Text tokens of the cross-attention context (CLIP's 77).
     public var contextTokens = 77
 
-    /// The defaults: 512² at batches 1 and 2, all columns, ratio 0.5, 3 steps after 1 warm-up, and a memory budget
+    /// The defaults: 512² at batches 1 and 2, the seed's columns, ratio 0.5, 3 steps after 1 warm-up, and a memory budget
     /// of three quarters of the physical memory.
     public init() {
         memoryBudgetBytes = Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.75)

@@ -1,3 +1,4 @@
+import CKernels
 import TensorCore
 
 /// A 2-D convolution on NHWC feature maps, as PyTorch's `nn.Conv2d` (weight `[out, in, kh, kw]` in the file).
@@ -138,17 +139,18 @@ public final class Conv2d {
         }
     }
 
-    /// `[out, in, k, k]` → `[out, k, k, in]`.
+    /// `[out, in, k, k]` → `[out, k, k, in]`: per output channel, the `[in × k²]` block transposed.
     private static func patchMajor(_ stored: Tensor, outChannels: Int, inChannels: Int, kernelSize: Int) -> Tensor {
         let taps = kernelSize * kernelSize
-        var converted = Tensor(uninitialized: [outChannels, taps * inChannels])
+        let block = taps * inChannels
+        if taps == 1 { return stored }
+        var converted = Tensor(uninitialized: [outChannels, block])
         stored.withUnsafeBufferPointer { source in
             converted.withUnsafeMutableBufferPointer { destination in
-                for o in 0..<outChannels {
-                    for i in 0..<inChannels {
-                        for t in 0..<taps {
-                            destination[(o * taps + t) * inChannels + i] = source[(o * inChannels + i) * taps + t]
-                        }
+                let (from, to) = (source.baseAddress!, destination.baseAddress!)
+                ThreadPool.shared.parallelRanges(outChannels, grain: max(1, 65536 / max(block, 1))) { channels in
+                    for o in channels {
+                        ck_transpose_f32(from + o * block, taps, to + o * block, inChannels, inChannels, taps)
                     }
                 }
             }
