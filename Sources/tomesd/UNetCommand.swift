@@ -31,7 +31,7 @@ let unetCommand = Subcommand(
     guard (seed ?? 0) >= 0 else { throw UsageError("option --seed must not be negative") }
     try arguments.finish()
 
-    let loadStart = DispatchTime.now()
+    let loadStart = DispatchTime.now(), loadCPUStart = processCPUSeconds()
     let model: UNet2DConditionModel
     if let modelPath {
         model = try UNet2DConditionModel.load(from: URL(fileURLWithPath: modelPath))
@@ -41,7 +41,7 @@ let unetCommand = Subcommand(
     }
     model.attentionImplementation = attention
     let patch = try tome.map { try applyPatch(model, options: $0) }
-    print(String(format: "loaded in %.3f s", seconds(since: loadStart)))
+    print(String(format: "loaded in %.3f s (cpu %.3f s)", seconds(since: loadStart), processCPUSeconds() - loadCPUStart))
 
     let inputs = try UNetCommandInputs(URL(fileURLWithPath: inputsPath))
     let peakAfterLoad = peakResidentBytes()

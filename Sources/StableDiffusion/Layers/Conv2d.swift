@@ -3,8 +3,8 @@ import TensorCore
 
 /// A 2-D convolution on NHWC feature maps, as PyTorch's `nn.Conv2d` (weight `[out, in, kh, kw]` in the file).
 ///
-/// At load the weight is reordered to `[out, kh, kw, in]` and packed (``PackedMatrix``) as the right operand of
-/// GEMMs, in one of three forms (``Method``): a 1×1 convolution is one GEMM on the feature map itself; a stride-1
+/// At load the weight is transposed (and reordered where the method needs it) and packed (``PackedMatrix``) as the
+/// right operand of GEMMs, in one of three forms (``Method``): a 1×1 convolution is one GEMM on the feature map itself; a stride-1
 /// "same" convolution of enough input channels is a sum of k² GEMMs over shifted views of a zero-padded copy of the
 /// input (no patch matrix); anything else gathers patches (im2col) tile by tile. The bias is added by the GEMM
 /// epilogue.
@@ -60,8 +60,7 @@ public final class Conv2d {
         self.padding = padding
         let fanIn = inChannels * kernelSize * kernelSize
         let stored = scope.parameter("weight", shape: [outChannels, inChannels, kernelSize, kernelSize], role: .weight(fanIn: fanIn))
-        let patchMajor = Conv2d.patchMajor(stored, outChannels: outChannels, inChannels: inChannels, kernelSize: kernelSize)
-        method = Method(patchMajor, inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, stride: stride,
+        method = Method(stored, inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, stride: stride,
                         padding: padding)
         bias = scope.parameter("bias", shape: [outChannels], role: .bias(fanIn: fanIn))
     }
@@ -123,18 +122,24 @@ public final class Conv2d {
         /// Input channels from which shifted taps beat im2col (below, each tap's GEMM is too shallow).
         static let minimumShiftedTapChannels = 32
 
-        /// The method for a convolution, packing `patchMajor` (`[out, k²·in]`) for it.
-        init(_ patchMajor: Tensor, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int, padding: Padding) {
-            let depth = kernelSize * kernelSize * inChannels
-            let pointer = patchMajor.storage.pointer
+        /// The method for a convolution, packing its PyTorch weight `[out, in, k, k]` for it.
+        init(_ stored: Tensor, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int, padding: Padding) {
+            let taps = kernelSize * kernelSize
             if kernelSize == 1 && stride == 1 && padding == .uniform(0) {
-                self = .pointwise(PackedMatrix(k: depth, n: outChannels, b: pointer, ldb: depth, transposed: true))
+                let weight = stored.transposedMatrix()  // [in, out]
+                self = .pointwise(PackedMatrix(k: inChannels, n: outChannels, b: weight.storage.pointer, ldb: outChannels))
             } else if stride == 1 && padding == .uniform(kernelSize / 2) && inChannels >= Method.minimumShiftedTapChannels {
-                self = .shiftedTaps((0..<kernelSize * kernelSize).map { tap in
-                    PackedMatrix(k: inChannels, n: outChannels, b: pointer + tap * inChannels, ldb: depth, transposed: true)
+                // [in·k², out], rows in (channel, tap) order: tap t's [in × out] weight is every k²-th row from t.
+                let weight = stored.transposedMatrix()
+                self = .shiftedTaps((0..<taps).map { tap in
+                    PackedMatrix(k: inChannels, n: outChannels, b: weight.storage.pointer + tap * outChannels,
+                                 ldb: taps * outChannels)
                 })
             } else {
-                self = .patches(PackedMatrix(k: depth, n: outChannels, b: pointer, ldb: depth, transposed: true))
+                // [k²·in, out], rows in (tap, channel) order, as the gathered patches.
+                let weight = Conv2d.patchMajor(stored, outChannels: outChannels, inChannels: inChannels, kernelSize: kernelSize)
+                    .transposedMatrix()
+                self = .patches(PackedMatrix(k: taps * inChannels, n: outChannels, b: weight.storage.pointer, ldb: outChannels))
             }
         }
     }
@@ -143,7 +148,6 @@ public final class Conv2d {
     private static func patchMajor(_ stored: Tensor, outChannels: Int, inChannels: Int, kernelSize: Int) -> Tensor {
         let taps = kernelSize * kernelSize
         let block = taps * inChannels
-        if taps == 1 { return stored }
         var converted = Tensor(uninitialized: [outChannels, block])
         stored.withUnsafeBufferPointer { source in
             converted.withUnsafeMutableBufferPointer { destination in

@@ -25,9 +25,8 @@ public final class Linear {
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         let shape = storedAsConvolution ? [outFeatures, inFeatures, 1, 1] : [outFeatures, inFeatures]
-        let stored = scope.parameter("weight", shape: shape, role: .weight(fanIn: inFeatures))
-        weight = PackedMatrix(k: inFeatures, n: outFeatures, b: stored.storage.pointer, ldb: max(inFeatures, 1),
-                              transposed: true)
+        let transposed = scope.parameter("weight", shape: shape, role: .weight(fanIn: inFeatures)).transposedMatrix()
+        weight = PackedMatrix(k: inFeatures, n: outFeatures, b: transposed.storage.pointer, ldb: max(outFeatures, 1))
         self.bias = bias ? scope.parameter("bias", shape: [outFeatures], role: .bias(fanIn: inFeatures)) : nil
     }
 
