@@ -13,12 +13,14 @@ extension StableDiffusionPipeline {
         let schedulerConfig = try SchedulerConfig(
             contentsOf: try ModelFolder.file("scheduler_config.json", in: folder.appendingPathComponent("scheduler")))
         let tokenizer = try CLIPTokenizer(folder: folder.appendingPathComponent("tokenizer"))
-        let textEncoderFolder = folder.appendingPathComponent("text_encoder")
-        let textEncoder = try CLIPTextModel.load(from: textEncoderFolder)
-        let vae = try AutoencoderKL.load(from: folder.appendingPathComponent("vae"))
+        // The UNet first: while a weight file is read, its mapped pages count as resident memory on top of the
+        // converted weights, so the largest file is best read while nothing else is loaded.
         let unetFolder = folder.appendingPathComponent("unet")
         _ = try ModelFolder.file("config.json", in: unetFolder)
         let unet = try UNet2DConditionModel.load(from: unetFolder)
+        let vae = try AutoencoderKL.load(from: folder.appendingPathComponent("vae"))
+        let textEncoderFolder = folder.appendingPathComponent("text_encoder")
+        let textEncoder = try CLIPTextModel.load(from: textEncoderFolder)
         try self.init(tokenizer: tokenizer, textEncoder: textEncoder, unet: unet, vae: vae, schedulerConfig: schedulerConfig,
                       textEncoderLoader: { try CLIPTextModel.load(from: textEncoderFolder) })
     }
