@@ -66,7 +66,7 @@ private struct GenerateRequest {
         if let latentsInput { configuration.initialLatents = try Self.readLatents(latentsInput) }
         let pipeline = try loadPipeline()
         try pipeline.validate(configuration)
-        let patch = try tome.map { try applyPatch(pipeline.unet, options: $0) }
+        let patch = try tome.map { try applyPatch(pipeline, options: $0) }
         if let dropped = pipeline.truncatedPart(of: configuration.prompt) {
             fputs("warning: the prompt is longer than the text encoder's \(pipeline.tokenizer.maxLength) tokens; "
                   + "this part is ignored (as diffusers does): \"\(dropped)\"\n", stderr)
