@@ -3,7 +3,7 @@ import Foundation
 /// The configuration of a ``CLIPTextModel``, as transformers writes it in `text_encoder/config.json`
 /// (`CLIPTextConfig`). Property names follow the JSON keys (`hidden_size` → ``hiddenSize``); a fresh value has
 /// transformers' defaults. ``stableDiffusion15`` is SD 1.x's encoder (CLIP ViT-L/14's text tower).
-public struct CLIPTextConfig: Equatable, Sendable {
+public struct CLIPTextConfig: Equatable, Sendable, ConfigFile {
     /// The activation between the two layers of each MLP (`hidden_act`).
     public enum Activation: String, Equatable, Sendable, CaseIterable {
         /// `x · sigmoid(1.702 x)`: OpenAI CLIP (SD 1.x).
@@ -41,17 +41,6 @@ public struct CLIPTextConfig: Equatable, Sendable {
         return config
     }
 
-    /// Reads and validates the `config.json` at `url`.
-    /// - Throws: ``ConfigError`` naming the file and the key.
-    public static func load(from url: URL) throws -> CLIPTextConfig {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ConfigError.unreadable(path: url.path, reason: error.localizedDescription)
-        }
-        return try decode(data, path: url.path)
-    }
 
     /// Decodes and validates a configuration from JSON `data`; `path` names it in errors.
     ///
@@ -61,13 +50,7 @@ public struct CLIPTextConfig: Equatable, Sendable {
     /// rather than rejected. `model_type` must be a CLIP text model when present.
     /// - Throws: ``ConfigError``.
     public static func decode(_ data: Data, path: String) throws -> CLIPTextConfig {
-        let values: [String: JSONValue]
-        do {
-            values = try JSONDecoder().decode([String: JSONValue].self, from: data)
-        } catch {
-            throw ConfigError.unreadable(path: path, reason: "not a JSON object: \(error)")
-        }
-        var reader = ConfigReader(path: path, values: values)
+        var reader = try ConfigReader(json: data, path: path)
         try reader.require("model_type", in: [.null, .string("clip_text_model")])
         var config = CLIPTextConfig()
         config.vocabSize = try reader.int("vocab_size") ?? config.vocabSize

@@ -5,7 +5,7 @@ import Foundation
 /// Property names follow diffusers' keys (`block_out_channels` → ``blockOutChannels``); a fresh value has
 /// diffusers' defaults, ``stableDiffusion`` is the VAE of SD 1.x and 2.x. Decoding rejects keys and values this
 /// implementation does not support, naming them.
-public struct VAEConfig: Equatable, Sendable {
+public struct VAEConfig: Equatable, Sendable, ConfigFile {
     /// Channels of the images (`in_channels`, `out_channels`).
     public var inChannels = 3
     /// Channels of the decoded images.
@@ -41,28 +41,11 @@ public struct VAEConfig: Equatable, Sendable {
     /// How many times smaller than the image the latents are: 2^(levels - 1) (diffusers' `vae_scale_factor`).
     public var scaleFactor: Int { 1 << (blockOutChannels.count - 1) }
 
-    /// Reads and validates the `config.json` at `url`.
-    /// - Throws: ``ConfigError`` naming the file and the key.
-    public static func load(from url: URL) throws -> VAEConfig {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ConfigError.unreadable(path: url.path, reason: error.localizedDescription)
-        }
-        return try decode(data, path: url.path)
-    }
 
     /// Decodes and validates a configuration from JSON `data`; `path` names it in errors.
     /// - Throws: ``ConfigError`` for anything unreadable, unknown, unsupported or inconsistent.
     public static func decode(_ data: Data, path: String) throws -> VAEConfig {
-        let values: [String: JSONValue]
-        do {
-            values = try JSONDecoder().decode([String: JSONValue].self, from: data)
-        } catch {
-            throw ConfigError.unreadable(path: path, reason: "not a JSON object: \(error)")
-        }
-        var reader = ConfigReader(path: path, values: values)
+        var reader = try ConfigReader(json: data, path: path)
         try reader.require("_class_name", in: [.null, .string("AutoencoderKL")])
         var config = VAEConfig()
         config.inChannels = try reader.int("in_channels") ?? config.inChannels
