@@ -25,7 +25,9 @@ let package = Package(
         .target(name: "CCUDA", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(name: "TensorCore", dependencies: ["CKernels"]),
         .target(name: "ToMe", dependencies: ["TensorCore", "CKernels", "CCUDA"]),
-        .target(name: "StableDiffusion", dependencies: ["TensorCore", "CKernels"]),
+        // Resources: CLIP's BPE merges (gzip'd, ~200 KB) for the built-in demo pipeline of `tomesd generate`.
+        .target(name: "StableDiffusion", dependencies: ["TensorCore", "CKernels"],
+                resources: [.copy("Resources/clip_merges.txt.gz")]),
         .target(name: "DiffusionPatch", dependencies: ["ToMe", "StableDiffusion"]),
         .executableTarget(name: "tomesd", dependencies: ["TensorCore", "ToMe", "StableDiffusion", "DiffusionPatch"]),
 
@@ -34,7 +36,8 @@ let package = Package(
         .testTarget(name: "StableDiffusionTests", dependencies: ["StableDiffusion"]),
         .testTarget(name: "DiffusionPatchTests", dependencies: ["DiffusionPatch"]),
         // XCTest benchmarks: skipped unless TOMESD_BENCHMARKS=1 (see README), so `swift test` stays fast.
-        .testTarget(name: "Benchmarks", dependencies: ["TensorCore", "ToMe", "StableDiffusion", "DiffusionPatch"], path: "Benchmarks"),
+        .testTarget(name: "Benchmarks", dependencies: ["TensorCore", "ToMe", "StableDiffusion", "DiffusionPatch"], path: "Benchmarks",
+                    exclude: ["gemm_vs_torch.py", "merge_vs_tomesd.py", "pipeline_vs_diffusers.py", "unet_tome_vs_diffusers.py", "unet_vs_diffusers.py"]),
     ],
     swiftLanguageModes: [.v5]
 )

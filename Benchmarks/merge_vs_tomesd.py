@@ -5,7 +5,9 @@
     /work/.venv-ref/bin/python Benchmarks/merge_vs_tomesd.py [--threads 2] [--grids 64,96,128] [--repeat 5]
 
 For each grid g (N = g*g tokens, B = 2, C = 320, ratio 0.5, 2x2 cells, random partition), both sides are timed on
-the same thread count, grid by grid (tomesd, then ours), each the median of --repeat runs after a warm-up:
+the same thread count, alternating run by run (one tomesd run, then one of ours in a fresh `tomesd bench merge
+--repeat 1`, which warms up first), so that both see the same machine load; each side's figure is the median of
+--repeat runs:
 tomesd runs bipartite_soft_matching_random2d(x, g, g, 2, 2, r), then m(x), then u(m(x)), on torch.randn input;
 ours runs Partition + BipartiteMatching.plan + merge + unmerge on Gaussian input. Peak extra memory is the growth
 of peak resident memory over one cold run in a fresh process (Linux /proc/self/clear_refs + VmHWM), input excluded.
@@ -26,27 +28,26 @@ def status_kb(field):
     return None
 
 
-def tomesd_run(args, grid):
-    """Times tomesd on one grid in this process; returns (median ms, runs)."""
-    import torch
-    from tomesd.merge import bipartite_soft_matching_random2d
-    torch.set_num_threads(args.threads)
-    n = grid * grid
-    x = torch.randn(args.batch, n, args.channels)
-    r = int(n * args.ratio)
-    generator = torch.Generator().manual_seed(0)
+class Tomesd:
+    """tomesd on one grid in this process: inputs made and warmed up once, then timed run by run."""
 
-    def once():
-        m, u = bipartite_soft_matching_random2d(x, grid, grid, 2, 2, r, generator=generator)
-        u(m(x))
+    def __init__(self, args, grid):
+        import torch
+        from tomesd.merge import bipartite_soft_matching_random2d
+        torch.set_num_threads(args.threads)
+        n = grid * grid
+        self.x = torch.randn(args.batch, n, args.channels)
+        self.r = int(n * args.ratio)
+        self.grid = grid
+        self.generator = torch.Generator().manual_seed(0)
+        self.match = bipartite_soft_matching_random2d
+        self.run()
 
-    once()
-    runs = []
-    for _ in range(args.repeat):
+    def run(self):
         start = time.perf_counter()
-        once()
-        runs.append((time.perf_counter() - start) * 1e3)
-    return sorted(runs)[len(runs) // 2], runs
+        m, u = self.match(self.x, self.grid, self.grid, 2, 2, self.r, generator=self.generator)
+        u(m(self.x))
+        return (time.perf_counter() - start) * 1e3
 
 
 def tomesd_peak(args, grid):
@@ -70,12 +71,17 @@ print((status_kb('VmHWM') - before) / 1024)
 
 
 def ours(args, grid):
-    """Runs `tomesd bench merge` on one grid in a fresh process; returns its JSON result."""
+    """One run of `tomesd bench merge` on one grid, in a fresh process; returns (kernel, its JSON result)."""
     command = [args.binary, "bench", "merge", "--threads", str(args.threads), "--json", "--grids", str(grid),
                "--batch", str(args.batch), "--channels", str(args.channels), "--ratio", str(args.ratio),
-               "--repeat", str(args.repeat)]
+               "--repeat", "1"]
     document = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
     return document["kernel"], document["results"][0]
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
 
 
 def main():
@@ -93,15 +99,20 @@ def main():
     rows = []
     kernel = "?"
     for grid in [int(g) for g in args.grids.split(",")]:
-        theirs_ms, theirs_runs = tomesd_run(args, grid)
-        kernel, result = ours(args, grid)
-        rows.append((grid, theirs_ms, result["median_ms"], tomesd_peak(args, grid), result.get("peak_extra_mb"),
-                     theirs_runs, result["runs_ms"]))
+        theirs, mine, peaks = Tomesd(args, grid), [], []
+        theirs_runs = []
+        for _ in range(args.repeat):
+            theirs_runs.append(theirs.run())
+            kernel, result = ours(args, grid)
+            mine.append(result["median_ms"])
+            peaks.append(result.get("peak_extra_mb"))
+        del theirs
+        rows.append((grid, median(theirs_runs), median(mine), tomesd_peak(args, grid), peaks[0]))
 
     print(f"match+merge+unmerge, B={args.batch}, C={args.channels}, ratio {args.ratio}, {args.threads} thread(s), "
           f"median of {args.repeat}; ours: {kernel}")
     print(f"{'grid':>9} {'tomesd ms':>10} {'ours ms':>9} {'speed-up':>9} {'tomesd peak MB':>15} {'ours peak MB':>13}")
-    for grid, theirs_ms, ours_ms, theirs_peak, ours_peak, _, _ in rows:
+    for grid, theirs_ms, ours_ms, theirs_peak, ours_peak in rows:
         ours_peak_text = f"{ours_peak:.1f}" if ours_peak is not None else "n/a"
         print(f"{grid:>4}x{grid:<4} {theirs_ms:>10.1f} {ours_ms:>9.1f} {theirs_ms / ours_ms:>8.2f}x "
               f"{theirs_peak:>15.1f} {ours_peak_text:>13}")

@@ -15,6 +15,7 @@ It rewrites Tests/Fixtures/tome/*.safetensors, one file per case (name = the cas
   cell_choices  I64 [cells]     the destination chosen in each cell (torch's rand_idx, drawn from a clone of the
                                 generator tomesd then draws from; all 0 for no_rand)
 and metadata h, w, sx, sy, ratio, r (= int(N * ratio), before tomesd clamps it), random ("1"/"0").
+Reruns give the same tensors (fixed seeds); only the order of the metadata keys in the header may change.
 
 Inputs are redrawn (next seed) until the plan is unambiguous in float64: every merged source's best destination
 beats the runner-up by more than MARGIN, and the r-th and (r+1)-th ranked sources differ by more than MARGIN, so

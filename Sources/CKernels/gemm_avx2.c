@@ -80,5 +80,5 @@ static void block_avx2(int64_t mc, int64_t nc, int64_t kc, const float *packed_a
     }
 }
 
-const ck_sgemm_kernel ck_sgemm_kernel_avx2 = {CK_ISA_AVX2, MR, NR, block_avx2, "avx2-6x16"};
+const ck_sgemm_kernel ck_sgemm_kernel_avx2 = {CK_ISA_AVX2, MR, NR, block_avx2, 0, "avx2-6x16"};
 #endif

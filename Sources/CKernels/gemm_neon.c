@@ -67,5 +67,5 @@ static void block_neon(int64_t mc, int64_t nc, int64_t kc, const float *packed_a
     }
 }
 
-const ck_sgemm_kernel ck_sgemm_kernel_neon = {CK_ISA_NEON, MR, NR, block_neon, "neon-8x12"};
+const ck_sgemm_kernel ck_sgemm_kernel_neon = {CK_ISA_NEON, MR, NR, block_neon, 0, "neon-8x12"};
 #endif

@@ -44,4 +44,4 @@ static void block_scalar(int64_t mc, int64_t nc, int64_t kc, const float *packed
     }
 }
 
-const ck_sgemm_kernel ck_sgemm_kernel_scalar = {CK_ISA_SCALAR, MR, NR, block_scalar, "scalar-4x4"};
+const ck_sgemm_kernel ck_sgemm_kernel_scalar = {CK_ISA_SCALAR, MR, NR, block_scalar, 0, "scalar-4x4"};

@@ -155,11 +155,48 @@ static void prefetch(const void *p, int64_t bytes) {
     for (int64_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch((const char *)p + offset);
 }
 
+/// Writes the candidates of rows 0 ..< valid of the block (destinations within 2E of the row's approximate
+/// maximum), row r's at candidates[first[r] ..< first[r + 1]], and prefetches their rows when there are few.
+static void collect_candidates(const ck_match_kernel *kernel, const ck_match_problem *problem, const float *scores,
+                               int64_t ld, const double *bound, int64_t valid, int32_t *candidates, int64_t *first) {
+    first[0] = 0;
+    for (int64_t r = 0; r < valid; r++) {
+        const float *row = scores + r * ld;
+        const float threshold = threshold_below(kernel->row_max(row, problem->destination_count), 2 * bound[r]);
+        first[r + 1] = first[r] + kernel->candidates(row, problem->destination_count, threshold, candidates + first[r]);
+    }
+    if (first[valid] > 64 * kernel->block_rows) return;
+    for (int64_t q = 0; q < first[valid]; q++) {
+        prefetch(problem->normalized + (int64_t)problem->destination_tokens[candidates[q]] * problem->channels,
+                 problem->channels * (int64_t)sizeof(float));
+    }
+}
+
+/// Overwrites the approximate scores of the block's rows with more than `dense_limit` candidates by canonical
+/// scores against every destination (dense register tiles beat one-by-one re-scoring there).
+static void score_dense_rows(const ck_match_kernel *kernel, const ck_match_problem *problem, int64_t block,
+                             float *scores, int64_t ld, int64_t valid, const int64_t *first, int64_t dense_limit) {
+    int64_t sources[CK_MATCH_DENSE_ROWS];
+    float *out[CK_MATCH_DENSE_ROWS];
+    int64_t count = 0;
+    for (int64_t r = 0; r < valid; r++) {
+        if (first[r + 1] - first[r] <= dense_limit) continue;
+        sources[count] = block * kernel->block_rows + r;
+        out[count++] = scores + r * ld;
+        if (count == CK_MATCH_DENSE_ROWS) {
+            kernel->dense_rows(problem, sources, count, out);
+            count = 0;
+        }
+    }
+    if (count > 0) kernel->dense_rows(problem, sources, count, out);
+}
+
 void ck_match_source_blocks(const ck_match_kernel *kernel, const ck_match_problem *problem,
                             int64_t block_begin, int64_t block_end, void *scratch,
                             int32_t *best_destination, float *best_score) {
     const int64_t ld = scratch_columns(kernel, problem->destination_count);
     const int64_t channels = problem->channels, rows = kernel->block_rows;
+    const int64_t dense_limit = kernel->dense_rows ? problem->destination_count / 4 : INT64_MAX;
     float *scores = (float *)scratch;
     int32_t *candidates = (int32_t *)(scores + rows * ld);
     int64_t first[CK_MATCH_MAX_BLOCK_ROWS + 1];
@@ -168,43 +205,18 @@ void ck_match_source_blocks(const ck_match_kernel *kernel, const ck_match_proble
     for (int64_t block = block_begin; block < block_end; block++) {
         const int64_t valid = ck_match_min(rows, problem->source_count - block * rows);
         kernel->approx_block(problem, block, scores, ld, bound);
-        // Candidates of every row: within 2E of the row's approximate maximum.
-        first[0] = 0;
-        for (int64_t r = 0; r < valid; r++) {
-            const float *row = scores + r * ld;
-            const float threshold = threshold_below(kernel->row_max(row, problem->destination_count), 2 * bound[r]);
-            first[r + 1] = first[r] + kernel->candidates(row, problem->destination_count, threshold, candidates + first[r]);
-        }
-        for (int64_t q = 0; q < first[valid] && first[valid] <= 64 * rows; q++) {
-            prefetch(problem->normalized + (int64_t)problem->destination_tokens[candidates[q]] * channels,
-                     channels * (int64_t)sizeof(float));
-        }
-        // Rows with more candidates than this are cheaper to score densely on register tiles.
-        const int64_t dense_limit = kernel->dense_rows ? problem->destination_count / 4 : INT64_MAX;
-        int64_t dense[CK_MATCH_DENSE_ROWS];
-        float *dense_out[CK_MATCH_DENSE_ROWS];
-        int64_t dense_count = 0;
-        for (int64_t r = 0; r <= valid; r++) {
-            if (r < valid && first[r + 1] - first[r] > dense_limit) {
-                dense[dense_count] = block * rows + r;
-                dense_out[dense_count++] = scores + r * ld;
-            }
-            if (dense_count == CK_MATCH_DENSE_ROWS || (r == valid && dense_count > 0)) {
-                kernel->dense_rows(problem, dense, dense_count, dense_out);
-                dense_count = 0;
-            }
-        }
-        // Canonical re-score; the first of equal scores (lowest index) wins.
+        collect_candidates(kernel, problem, scores, ld, bound, valid, candidates, first);
+        score_dense_rows(kernel, problem, block, scores, ld, valid, first, dense_limit);
+        // The canonical best among the candidates; the first of equal scores (lowest index) wins.
         for (int64_t r = 0; r < valid; r++) {
             const int64_t s = block * rows + r;
             const float *source = problem->normalized + (int64_t)problem->source_tokens[s] * channels;
-            const float *canonical = scores + r * ld;
-            const int is_dense = first[r + 1] - first[r] > dense_limit;
+            const float *dense = first[r + 1] - first[r] > dense_limit ? scores + r * ld : 0;
             int32_t best = -1;
             float score = 0;
             for (int64_t q = first[r]; q < first[r + 1]; q++) {
                 const int32_t j = candidates[q];
-                const float v = is_dense ? canonical[j]
+                const float v = dense ? dense[j]
                     : kernel->dot(source, problem->normalized + (int64_t)problem->destination_tokens[j] * channels,
                                   channels);
                 if (best < 0 || v > score) {

@@ -5,39 +5,52 @@
 #include "nn_internal.h"
 
 #if CK_HAS_X86_VARIANTS
-void ck_nn_attention_scores_avx512(const float *q, ptrdiff_t ldq, const float *kt, ptrdiff_t ldkt, float *s, ptrdiff_t lds,
+void ck_nn_attention_scores_avx512(const float *q, ptrdiff_t ldq, const float *panels, float *s, ptrdiff_t lds,
                                    ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d, float scale);
 void ck_nn_attention_accumulate_avx512(const float *p, ptrdiff_t ldp, const float *v, ptrdiff_t ldv, float *o,
                                        ptrdiff_t ldo, ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d);
 #endif
 
-CK_INLINE void scores_body(const float *q, ptrdiff_t ldq, const float *kt, ptrdiff_t ldkt, float *s, ptrdiff_t lds,
+void ck_nn_pack_keys(const float *k, ptrdiff_t ldk, ptrdiff_t keys, ptrdiff_t d, float *panels) {
+    for (ptrdiff_t first = 0; first < keys; first += CK_NN_KEY_PANEL) {
+        float *panel = panels + first * d;
+        const ptrdiff_t n = keys - first < CK_NN_KEY_PANEL ? keys - first : CK_NN_KEY_PANEL;
+        for (ptrdiff_t j = 0; j < CK_NN_KEY_PANEL; j++) {
+            const float *key = k + (first + j) * ldk;
+            for (ptrdiff_t p = 0; p < d; p++) panel[p * CK_NN_KEY_PANEL + j] = j < n ? key[p] : 0.0f;
+        }
+    }
+}
+
+CK_INLINE void scores_body(const float *q, ptrdiff_t ldq, const float *panels, float *s, ptrdiff_t lds,
                            ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d, float scale) {
     for (ptrdiff_t i = 0; i < rows; i++) {
-        float *out = s + i * lds;
-        for (ptrdiff_t j = 0; j < keys; j++) out[j] = 0;
-        for (ptrdiff_t p = 0; p < d; p++) {
-            const float qp = q[i * ldq + p];
-            const float *k = kt + p * ldkt;
-            for (ptrdiff_t j = 0; j < keys; j++) out[j] += qp * k[j];
+        for (ptrdiff_t first = 0; first < keys; first += CK_NN_KEY_PANEL) {
+            const float *panel = panels + first * d;
+            const ptrdiff_t n = keys - first < CK_NN_KEY_PANEL ? keys - first : CK_NN_KEY_PANEL;
+            float acc[CK_NN_KEY_PANEL] = {0};
+            for (ptrdiff_t p = 0; p < d; p++) {
+                const float qp = q[i * ldq + p];
+                for (ptrdiff_t j = 0; j < CK_NN_KEY_PANEL; j++) acc[j] += qp * panel[p * CK_NN_KEY_PANEL + j];
+            }
+            for (ptrdiff_t j = 0; j < n; j++) s[i * lds + first + j] = acc[j] * scale;
         }
-        for (ptrdiff_t j = 0; j < keys; j++) out[j] *= scale;
     }
 }
 CK_VARIANTS(scores, scores_body,
-            (const float *q, ptrdiff_t ldq, const float *kt, ptrdiff_t ldkt, float *s, ptrdiff_t lds, ptrdiff_t rows,
+            (const float *q, ptrdiff_t ldq, const float *panels, float *s, ptrdiff_t lds, ptrdiff_t rows,
              ptrdiff_t keys, ptrdiff_t d, float scale),
-            (q, ldq, kt, ldkt, s, lds, rows, keys, d, scale))
+            (q, ldq, panels, s, lds, rows, keys, d, scale))
 
-void ck_nn_attention_scores(const float *q, ptrdiff_t ldq, const float *kt, ptrdiff_t ldkt, float *s, ptrdiff_t lds,
+void ck_nn_attention_scores(const float *q, ptrdiff_t ldq, const float *panels, float *s, ptrdiff_t lds,
                             ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d, float scale) {
 #if CK_HAS_X86_VARIANTS
     if (ck_nn_isa_level() == 2) {
-        ck_nn_attention_scores_avx512(q, ldq, kt, ldkt, s, lds, rows, keys, d, scale);
+        ck_nn_attention_scores_avx512(q, ldq, panels, s, lds, rows, keys, d, scale);
         return;
     }
 #endif
-    scores_pick()(q, ldq, kt, ldkt, s, lds, rows, keys, d, scale);
+    scores_pick()(q, ldq, panels, s, lds, rows, keys, d, scale);
 }
 
 CK_INLINE void accumulate_body(const float *p, ptrdiff_t ldp, const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo,
@@ -67,10 +80,17 @@ void ck_nn_attention_accumulate(const float *p, ptrdiff_t ldp, const float *v, p
     accumulate_pick()(p, ldp, v, ldv, o, ldo, rows, keys, d);
 }
 
+/// The largest of `start` and row[0..<cols], kept in 16 lanes so the comparisons vectorise.
 CK_INLINE float row_max(const float *row, ptrdiff_t cols, float start) {
+    float lanes[16];
+    for (int l = 0; l < 16; l++) lanes[l] = start;
+    ptrdiff_t j = 0;
+    for (; j + 16 <= cols; j += 16) {
+        for (int l = 0; l < 16; l++) lanes[l] = row[j + l] > lanes[l] ? row[j + l] : lanes[l];
+    }
     float m = start;
-#pragma clang loop vectorize(enable)
-    for (ptrdiff_t j = 0; j < cols; j++) m = row[j] > m ? row[j] : m;
+    for (; j < cols; j++) m = row[j] > m ? row[j] : m;
+    for (int l = 0; l < 16; l++) m = lanes[l] > m ? lanes[l] : m;
     return m;
 }
 

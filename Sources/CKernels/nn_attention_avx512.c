@@ -1,6 +1,6 @@
-// AVX-512 register tiles for attention: scores (6 queries x 64 keys per tile, keys transposed so that 16 keys are
-// one vector) and weighted sums of values (6 queries x up to 64 channels per tile). Partial tiles use masks, so
-// nothing is read or written outside the matrices.
+// AVX-512 register tiles for attention: scores (6 queries x 64 keys per tile, from keys packed in 64-key panels
+// so that 16 keys are one aligned vector) and weighted sums of values (6 queries x up to 64 channels per tile).
+// Partial tiles use masks, so nothing is read or written outside the matrices.
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include "ck_nn.h"
@@ -13,19 +13,18 @@ TARGET CK_INLINE __mmask16 lane_mask(ptrdiff_t count) {
     return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
 }
 
-/// s[r][0..<n] = scale * q[r] . kt[:, 0..<n] for r < R (a compile-time constant after inlining), n <= 64.
-TARGET CK_INLINE void scores_tile(int R, const float *q, ptrdiff_t ldq, const float *kt, ptrdiff_t ldkt, float *s,
-                                  ptrdiff_t lds, ptrdiff_t n, ptrdiff_t d, __m512 scale) {
-    const __mmask16 m0 = lane_mask(n), m1 = lane_mask(n - 16), m2 = lane_mask(n - 32), m3 = lane_mask(n - 48);
+/// s[r][0..<n] = scale * q[r] . key_j for r < R (a compile-time constant after inlining), keys j of one panel.
+TARGET CK_INLINE void scores_tile(int R, const float *q, ptrdiff_t ldq, const float *panel, float *s, ptrdiff_t lds,
+                                  ptrdiff_t n, ptrdiff_t d, __m512 scale) {
     __m512 acc[ROWS][4];
 #pragma clang loop unroll(full)
     for (int r = 0; r < ROWS; r++) {
         acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = _mm512_setzero_ps();
     }
     for (ptrdiff_t p = 0; p < d; p++) {
-        const float *k = kt + p * ldkt;
-        const __m512 k0 = _mm512_maskz_loadu_ps(m0, k), k1 = _mm512_maskz_loadu_ps(m1, k + 16);
-        const __m512 k2 = _mm512_maskz_loadu_ps(m2, k + 32), k3 = _mm512_maskz_loadu_ps(m3, k + 48);
+        const float *k = panel + p * CK_NN_KEY_PANEL;
+        const __m512 k0 = _mm512_load_ps(k), k1 = _mm512_load_ps(k + 16);
+        const __m512 k2 = _mm512_load_ps(k + 32), k3 = _mm512_load_ps(k + 48);
 #pragma clang loop unroll(full)
         for (int r = 0; r < ROWS; r++) {
             if (r < R) {
@@ -37,6 +36,7 @@ TARGET CK_INLINE void scores_tile(int R, const float *q, ptrdiff_t ldq, const fl
             }
         }
     }
+    const __mmask16 m0 = lane_mask(n), m1 = lane_mask(n - 16), m2 = lane_mask(n - 32), m3 = lane_mask(n - 48);
 #pragma clang loop unroll(full)
     for (int r = 0; r < ROWS; r++) {
         if (r < R) {
@@ -49,22 +49,23 @@ TARGET CK_INLINE void scores_tile(int R, const float *q, ptrdiff_t ldq, const fl
     }
 }
 
-TARGET void ck_nn_attention_scores_avx512(const float *q, ptrdiff_t ldq, const float *kt, ptrdiff_t ldkt, float *s,
+/// Panels must be 64-byte aligned (every panel then is: a panel is 64 * d floats).
+TARGET void ck_nn_attention_scores_avx512(const float *q, ptrdiff_t ldq, const float *panels, float *s,
                                           ptrdiff_t lds, ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d, float scale) {
     const __m512 factor = _mm512_set1_ps(scale);
     for (ptrdiff_t i = 0; i < rows; i += ROWS) {
         const ptrdiff_t R = rows - i < ROWS ? rows - i : ROWS;
-        for (ptrdiff_t j = 0; j < keys; j += 64) {
-            const ptrdiff_t n = keys - j < 64 ? keys - j : 64;
-            const float *qi = q + i * ldq;
+        for (ptrdiff_t j = 0; j < keys; j += CK_NN_KEY_PANEL) {
+            const ptrdiff_t n = keys - j < CK_NN_KEY_PANEL ? keys - j : CK_NN_KEY_PANEL;
+            const float *qi = q + i * ldq, *panel = panels + j * d;
             float *si = s + i * lds + j;
             switch (R) {
-            case 6: scores_tile(6, qi, ldq, kt + j, ldkt, si, lds, n, d, factor); break;
-            case 5: scores_tile(5, qi, ldq, kt + j, ldkt, si, lds, n, d, factor); break;
-            case 4: scores_tile(4, qi, ldq, kt + j, ldkt, si, lds, n, d, factor); break;
-            case 3: scores_tile(3, qi, ldq, kt + j, ldkt, si, lds, n, d, factor); break;
-            case 2: scores_tile(2, qi, ldq, kt + j, ldkt, si, lds, n, d, factor); break;
-            default: scores_tile(1, qi, ldq, kt + j, ldkt, si, lds, n, d, factor); break;
+            case 6: scores_tile(6, qi, ldq, panel, si, lds, n, d, factor); break;
+            case 5: scores_tile(5, qi, ldq, panel, si, lds, n, d, factor); break;
+            case 4: scores_tile(4, qi, ldq, panel, si, lds, n, d, factor); break;
+            case 3: scores_tile(3, qi, ldq, panel, si, lds, n, d, factor); break;
+            case 2: scores_tile(2, qi, ldq, panel, si, lds, n, d, factor); break;
+            default: scores_tile(1, qi, ldq, panel, si, lds, n, d, factor); break;
             }
         }
     }

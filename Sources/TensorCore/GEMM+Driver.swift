@@ -1,30 +1,47 @@
 extension GEMM {
     /// `C = epilogue(op(A) · B)` with `B` already packed: the blocked, threaded loop around the micro-kernel.
     ///
-    /// Each task packs its rows of `op(A)` one `k` slice at a time into a scratch buffer and runs the kernel over
-    /// its columns of the packed B; later slices accumulate onto what earlier ones wrote.
+    /// Each task owns a block of rows × a block of columns of C and walks the `k` slices; later slices accumulate
+    /// onto what earlier ones wrote. A row-major A is read in place where the kernel can (whole `mr`-row tiles);
+    /// other rows (a transposed A, the last partial tile) are packed one slice at a time into a scratch buffer.
     static func multiply(m: Int, a: Operand, packedB: UnsafePointer<Float>, layout: PackedMatrix.Layout,
                          c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, pool: ThreadPool) {
         let kernel = layout.kernel
         let (mr, nr) = (kernel.mr, kernel.nr)
         let blocking = GEMMBlocking(m: m, n: layout.n, k: layout.k, kernel: kernel, threads: pool.threadCount)
         let rowBlocks = blocking.rowSplits.count - 1
+        // Reading A in place saves packing it, which costs as much as one pass of the kernel over a column panel.
+        // With a row stride that is a multiple of 1 KiB (lda % 256 == 0, such as 1024), the twelve rows of a tile
+        // share at most 4 sets of the 8-way L1 and evict each other; packing then pays off, unless there are so
+        // few column panels that the packing pass would cost more than the misses.
+        let columnPanels = blocking.columnSplits.last ?? 0
+        let direct = kernel.readsAInPlace && !a.transposed && (a.ld % 256 != 0 || columnPanels <= 8)
         let deepest = layout.slices.map(\.count).max() ?? 0
-        let scratchCount = blocking.maxRowPanels * mr * deepest
+        let scratchCount = (direct ? 1 : blocking.maxRowPanels) * mr * deepest
 
         let runTask = { (task: Int) in
             let (rowBlock, columnBlock) = (task % rowBlocks, task / rowBlocks)
             let rows = blocking.rowSplits[rowBlock] * mr ..< min(m, blocking.rowSplits[rowBlock + 1] * mr)
             let firstPanel = blocking.columnSplits[columnBlock]
             let columns = firstPanel * nr ..< min(layout.n, blocking.columnSplits[columnBlock + 1] * nr)
+            let inPlace = direct ? rows.count / mr * mr : 0
+            let packed = rows.lowerBound + inPlace ..< rows.upperBound
             ScratchPool.shared.withBuffer(count: scratchCount) { packedA in
                 for (index, depth) in layout.slices.enumerated() {
-                    packA(a, rows: rows, depth: depth, mr: mr, into: packedA)
-                    let sliceEpilogue = index == 0 ? epilogue : epilogue.continuation
-                    kernel.block(mc: rows.count, nc: columns.count, kc: depth.count, packedA: packedA,
-                                 packedB: packedB + layout.offset(slice: index, panel: firstPanel),
-                                 c: c + rows.lowerBound * ldc + columns.lowerBound, ldc: ldc,
-                                 epilogue: sliceEpilogue.shifted(by: columns.lowerBound))
+                    let sliceEpilogue = (index == 0 ? epilogue : epilogue.continuation).shifted(by: columns.lowerBound)
+                    let panels = packedB + layout.offset(slice: index, panel: firstPanel)
+                    if inPlace > 0 {
+                        kernel.blockDirect(mc: inPlace, nc: columns.count, kc: depth.count,
+                                           a: a.base + rows.lowerBound * a.ld + depth.lowerBound, lda: a.ld,
+                                           packedB: panels, c: c + rows.lowerBound * ldc + columns.lowerBound,
+                                           ldc: ldc, epilogue: sliceEpilogue)
+                    }
+                    if !packed.isEmpty {
+                        packA(a, rows: packed, depth: depth, mr: mr, into: packedA)
+                        kernel.block(mc: packed.count, nc: columns.count, kc: depth.count, packedA: packedA,
+                                     packedB: panels, c: c + packed.lowerBound * ldc + columns.lowerBound, ldc: ldc,
+                                     epilogue: sliceEpilogue)
+                    }
                 }
             }
         }

@@ -1,10 +1,10 @@
 /// How one product `C[m×n] = op(A) · op(B)` is cut into cache-sized pieces and parallel tasks.
 ///
-/// Sizes are tuned for a core with 32 KiB L1d and 1 MiB L2 (AMD Zen 4; see `lscpu`): a packed A block
-/// (`mc × kc`, up to 144 × 384 floats = 216 KiB) stays in L2 while the kernel streams B panels past it, and each
-/// `k` slice of at most ``maxKC`` keeps the running tile of C in registers for that long.
-/// A task is a block of rows × a block of columns of C; tasks are split evenly so that their number is a
-/// multiple of the thread count (equal shares for every thread).
+/// Sizes are tuned for AMD Zen 4 (`lscpu`: 32 KiB L1d and 1 MiB L2 per core, 32 MiB L3): a task's rows of A
+/// (`mc × kc`, up to 144 × 768 floats = 432 KiB) stay in L2 while the kernel streams B panels past them from L2/L3,
+/// and a `k` slice of at most ``maxKC`` keeps each tile of C in registers that long before it is written.
+/// A task is a block of rows × a block of columns of C; the blocks are split evenly and their number is a
+/// multiple of the thread count, so every thread gets the same share.
 struct GEMMBlocking {
     /// Deepest `k` slice summed in one kernel call.
     static let maxKC = 768

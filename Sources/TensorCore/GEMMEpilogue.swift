@@ -1,3 +1,5 @@
+import CKernels
+
 /// What GEMM does with each accumulated dot product `acc[i][j]` when it writes C:
 /// `C[i][j] = alpha · acc[i][j] + beta · C[i][j] + bias[j]`. With `beta == 0`, C is never read.
 struct GEMMEpilogue {
@@ -13,4 +15,7 @@ struct GEMMEpilogue {
     func shifted(by columns: Int) -> GEMMEpilogue {
         GEMMEpilogue(alpha: alpha, beta: beta, bias: bias.map { $0 + columns })
     }
+
+    /// The form the C kernels take.
+    var raw: ck_sgemm_epilogue { ck_sgemm_epilogue(alpha: alpha, beta: beta, bias: bias) }
 }

@@ -9,7 +9,14 @@ public struct GEMMKernel: Equatable, CustomStringConvertible, @unchecked Sendabl
 
     /// The instruction sets a variant can be written for.
     public enum ISA: CaseIterable, Sendable {
-        case scalar, avx2, avx512, neon
+        /// Portable C, any CPU.
+        case scalar
+        /// x86-64 with AVX2 and FMA.
+        case avx2
+        /// x86-64 with AVX-512F and FMA.
+        case avx512
+        /// AArch64 Advanced SIMD.
+        case neon
 
         var raw: ck_isa {
             switch self {
@@ -47,12 +54,25 @@ public struct GEMMKernel: Equatable, CustomStringConvertible, @unchecked Sendabl
     /// Columns of C computed per register tile (the width of a packed B panel).
     var nr: Int { Int(raw.pointee.nr) }
 
+    /// Whether the variant can read a row-major A in place (``blockDirect(mc:nc:kc:a:lda:packedB:c:ldc:epilogue:)``)
+    /// instead of packing it.
+    var readsAInPlace: Bool { raw.pointee.block_direct != nil }
+
     /// Runs the kernel on one packed block: `C[mc×nc] = epilogue(packedA[mc×kc] · packedB[kc×nc])`.
     func block(mc: Int, nc: Int, kc: Int, packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>,
                c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue) {
-        var raw = ck_sgemm_epilogue(alpha: epilogue.alpha, beta: epilogue.beta, bias: epilogue.bias)
+        var raw = epilogue.raw
         self.raw.pointee.block(Int64(mc), Int64(nc), Int64(kc), packedA, packedB, c, Int64(ldc), &raw)
     }
 
+    /// Like ``block(mc:nc:kc:packedA:packedB:c:ldc:epilogue:)`` with A read in place (row `i` at `a + i·lda`);
+    /// `mc` must be a multiple of ``mr``. Only for variants that ``readsAInPlace``.
+    func blockDirect(mc: Int, nc: Int, kc: Int, a: UnsafePointer<Float>, lda: Int, packedB: UnsafePointer<Float>,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue) {
+        var raw = epilogue.raw
+        self.raw.pointee.block_direct(Int64(mc), Int64(nc), Int64(kc), a, Int64(lda), packedB, c, Int64(ldc), &raw)
+    }
+
+    /// Whether both are the same variant.
     public static func == (lhs: GEMMKernel, rhs: GEMMKernel) -> Bool { lhs.raw == rhs.raw }
 }

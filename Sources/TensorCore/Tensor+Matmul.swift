@@ -43,10 +43,18 @@ extension Tensor {
                            transB: transposeB, c: c, ldc: max(1, n), pool: pool)
                 return
             }
+            // A shared B (with a transposed A, which cannot be folded) is packed once for every batch entry.
+            let sharedB = bShared ? PackedMatrix(k: k, n: n, b: bBase, ldb: ldb, transposed: transposeB, pool: pool) : nil
             let one = { (batch: Int) in
-                GEMM.sgemm(m: m, n: n, k: k, alpha: alpha, a: aBase + batch * aStride, lda: lda, transA: transposeA,
-                           b: bBase + batch * bStride, ldb: ldb, transB: transposeB,
-                           c: c + batch * m * n, ldc: max(1, n), pool: pool)
+                let (aEntry, cEntry) = (aBase + batch * aStride, c + batch * m * n)
+                if let sharedB {
+                    GEMM.sgemm(m: m, alpha: alpha, a: aEntry, lda: lda, transA: transposeA, b: sharedB,
+                               c: cEntry, ldc: max(1, n), pool: pool)
+                } else {
+                    GEMM.sgemm(m: m, n: n, k: k, alpha: alpha, a: aEntry, lda: lda, transA: transposeA,
+                               b: bBase + batch * bStride, ldb: ldb, transB: transposeB, c: cEntry, ldc: max(1, n),
+                               pool: pool)
+                }
             }
             // Small products run one per thread (each serially: the pool does not nest); large ones one after
             // another, each spread over the whole pool.

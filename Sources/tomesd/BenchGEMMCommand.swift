@@ -54,9 +54,17 @@ func parseGEMMShapes(_ text: String) throws -> [GEMMShape] {
         guard sizes.count == 3, let m = sizes[0], let n = sizes[1], let k = sizes[2], m > 0, n > 0, k > 0 else {
             throw UsageError("option --shapes expects MxNxK with positive integers, got '\(item)' in '\(text)'")
         }
+        let products = [(m, k), (k, n), (m, n)].map { $0.multipliedReportingOverflow(by: $1) }
+        guard products.allSatisfy({ !$0.overflow && $0.partialValue <= maxBenchFloats }),
+              products.map(\.partialValue).reduce(0, +) <= maxBenchFloats else {
+            throw UsageError("option --shapes: '\(item)' needs more than \(maxBenchFloats >> 28) GiB for A, B and C")
+        }
         return GEMMShape(m: m, n: n, k: k)
     }
 }
+
+/// The most floats `bench gemm` allocates for one shape's A, B and C together (4 GiB).
+private let maxBenchFloats = 1 << 30
 
 private func timeGEMM(_ shape: GEMMShape, repeats: Int) -> BenchTiming {
     // Any values will do; a cheap deterministic sequence in [-1, 1) keeps set-up fast for large shapes.

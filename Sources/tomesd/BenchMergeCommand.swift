@@ -8,7 +8,7 @@ import ToMe
 let benchMergeCommand = Subcommand(
     name: "bench merge",
     usage: "bench merge [--grids 64,96,128] [--batch 2] [--channels 320] [--ratio 0.5] [--repeat 5] "
-        + "[--kernel scalar|avx2|avx512|avx512bf16|neon] [--json]",
+        + "[--kernel scalar|avx2|avx512|avx512bf16|neon] [--device cpu|cuda[:N]] [--json]",
     flags: ["json"]
 ) { arguments in
     let grids = try arguments.ints("grids") ?? [64, 96, 128]
@@ -18,12 +18,18 @@ let benchMergeCommand = Subcommand(
     let repeats = try arguments.int("repeat") ?? 5
     let kernelName = arguments.string("kernel")
     let json = arguments.flag("json")
+    let backend = try arguments.backend()
     try arguments.finish()
 
     guard grids.allSatisfy({ $0 >= 1 && $0 <= 4096 }) else { throw UsageError("option --grids expects sizes in 1...4096") }
     guard batch >= 1, channels >= 1 else { throw UsageError("options --batch and --channels must be at least 1") }
     guard ratio >= 0, ratio < 1 else { throw UsageError("option --ratio must be in [0, 1), got \(ratio)") }
     guard repeats >= 1 else { throw UsageError("option --repeat must be at least 1, got \(repeats)") }
+    if case .cuda(let device) = backend {
+        guard kernelName == nil else { throw UsageError("option --kernel selects a CPU kernel; not with --device cuda") }
+        return try benchmarkCUDAMerge(device: device, grids: grids, batch: batch, channels: channels, ratio: ratio,
+                                      repeats: repeats, json: json)
+    }
     var kernel = MatchKernel.best
     if let kernelName {
         guard let chosen = MatchKernel.available.first(where: { $0.isa == kernelName }) else {

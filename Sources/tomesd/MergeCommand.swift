@@ -8,7 +8,7 @@ import ToMe
 let mergeCommand = Subcommand(
     name: "merge",
     usage: "merge --input FILE [--key metric] --height H --width W [--sx 2] [--sy 2] (--ratio R | --r N) "
-        + "[--no-random] [--seed 0] --output FILE",
+        + "[--no-random] [--seed 0] [--device cpu|cuda[:N]] --output FILE",
     flags: ["no-random"]
 ) { arguments in
     let input = try arguments.required("input")
@@ -22,6 +22,7 @@ let mergeCommand = Subcommand(
     let fixedR = try arguments.int("r")
     let random = !arguments.flag("no-random")
     let seedText = arguments.string("seed")
+    let backend = try arguments.backend()
     try arguments.finish()
 
     guard let seed = UInt64(seedText ?? "0") else {
@@ -53,9 +54,7 @@ let mergeCommand = Subcommand(
     }
 
     let x = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: input)).tensor(key)
-    let plan = try BipartiteMatching.plan(metric: x, partition: partition, r: r)
-    let merged = try plan.merge(x)
-    let restored = try plan.unmerge(merged)
+    let (merged, restored, mergedCount) = try mergeAndRestore(x, partition: partition, r: r, backend: backend)
     try SafeTensors.write(["merged": merged, "restored": restored], to: URL(fileURLWithPath: output),
-                          metadata: ["r": String(plan.mergedCount), "input_key": key])
+                          metadata: ["r": String(mergedCount), "input_key": key])
 }

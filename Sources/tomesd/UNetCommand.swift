@@ -4,7 +4,8 @@ import StableDiffusion
 import TensorCore
 
 /// `tomesd unet`: runs a diffusers UNet on inputs from a safetensors file (NCHW, as diffusers takes them) and writes
-/// the output sample (NCHW, float32), printing the load time, the time of each forward and the peak memory.
+/// the output sample (NCHW, float32), printing the load time, the wall and CPU time of each forward and the peak
+/// memory.
 /// `--config FILE [--seed S]` builds the model from a config.json with seeded random weights instead of `--model`.
 /// `--ratio R` and the other ToMe options (``ToMeArguments``) patch it with Token Merging; `--seed` seeds that too.
 let unetCommand = Subcommand(
@@ -30,7 +31,7 @@ let unetCommand = Subcommand(
     guard (seed ?? 0) >= 0 else { throw UsageError("option --seed must not be negative") }
     try arguments.finish()
 
-    let loadStart = DispatchTime.now()
+    let loadStart = DispatchTime.now(), loadCPUStart = processCPUSeconds()
     let model: UNet2DConditionModel
     if let modelPath {
         model = try UNet2DConditionModel.load(from: URL(fileURLWithPath: modelPath))
@@ -40,19 +41,27 @@ let unetCommand = Subcommand(
     }
     model.attentionImplementation = attention
     let patch = try tome.map { try applyPatch(model, options: $0) }
-    print(String(format: "loaded in %.3f s", seconds(since: loadStart)))
+    print(String(format: "loaded in %.3f s (cpu %.3f s)", seconds(since: loadStart), processCPUSeconds() - loadCPUStart))
 
     let inputs = try UNetCommandInputs(URL(fileURLWithPath: inputsPath))
+    let peakAfterLoad = peakResidentBytes()
+    let forwardPeakKnown = resetPeakResidentBytes()
     var output = Tensor(zeros: [])
     for run in 1...repeats {
-        let start = DispatchTime.now()
+        let start = DispatchTime.now(), cpuStart = processCPUSeconds()
         output = try model(inputs.sample, timesteps: inputs.timesteps, encoderHiddenStates: inputs.encoderHiddenStates,
                            textTime: inputs.textTime)
-        print(String(format: "forward %d: %.3f s", run, seconds(since: start)))
+        print(String(format: "forward %d: %.3f s (cpu %.3f s)", run, seconds(since: start), processCPUSeconds() - cpuStart))
     }
     if let patch { print(ToMeArguments.summary(patch.statistics, forwards: repeats)) }
     try SafeTensors.write(["sample": try output.permuted([0, 3, 1, 2])], to: URL(fileURLWithPath: outputPath))
-    print(String(format: "peak resident memory: %.1f MiB", Double(peakResidentBytes()) / 1048576))
+    if forwardPeakKnown, let forwardPeak = currentPeakResidentBytes() {
+        print(String(format: "peak resident memory: %.1f MiB (loading: %.1f MiB, forwards: %.1f MiB)",
+                     Double(max(peakAfterLoad, forwardPeak)) / 1048576, Double(peakAfterLoad) / 1048576,
+                     Double(forwardPeak) / 1048576))
+    } else {
+        print(String(format: "peak resident memory: %.1f MiB", Double(peakResidentBytes()) / 1048576))
+    }
 }
 
 /// The inputs of `tomesd unet`, read from a safetensors file and converted to the model's NHWC layout.
@@ -97,6 +106,29 @@ private struct UNetCommandInputs {
 /// Seconds elapsed since `start`.
 private func seconds(since start: DispatchTime) -> Double {
     Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+}
+
+/// CPU time used by the whole process so far (every thread), in seconds.
+private func processCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+/// Restarts the kernel's record of the peak resident set size (Linux: `/proc/self/clear_refs`), so that
+/// ``currentPeakResidentBytes()`` reports the peak from now on; false where that is not possible.
+private func resetPeakResidentBytes() -> Bool {
+    guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
+    defer { try? handle.close() }
+    return (try? handle.write(contentsOf: Data("5".utf8))) != nil
+}
+
+/// The peak resident set size since the last reset (`VmHWM` in `/proc/self/status`), in bytes; nil where unknown.
+private func currentPeakResidentBytes() -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+    return kilobytes * 1024
 }
 
 /// The process's peak resident set size, in bytes.

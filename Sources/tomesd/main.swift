@@ -10,7 +10,8 @@ struct Subcommand {
     let run: (inout Arguments) throws -> Void
 }
 
-let subcommands: [Subcommand] = [mergeCommand, unetCommand, generateCommand, benchGEMMCommand, benchMergeCommand, benchUNetCommand]
+let subcommands: [Subcommand] = [mergeCommand, unetCommand, generateCommand, benchGEMMCommand, benchMergeCommand, benchUNetCommand,
+                                 checkCUDACommand]
 
 func printUsage(to stream: UnsafeMutablePointer<FILE> = stderr) {
     var text = "usage: tomesd <command> [options]   (every command also takes --threads T)\n\n"

@@ -110,7 +110,7 @@ final class LayerReferenceTests: XCTestCase {
 
     func testNearestUpsamplingByTwoAndToASize() throws {
         let x = try file.tensor("upsample.x").permutedNCHWToNHWC()
-        XCTAssertEqual(upsampleNearest(x, height: 6, width: 8), try file.tensor("upsample.x2").permutedNCHWToNHWC())
-        XCTAssertEqual(upsampleNearest(x, height: 5, width: 7), try file.tensor("upsample.to5x7").permutedNCHWToNHWC())
+        XCTAssertEqual(Upsample2D.nearest(x, height: 6, width: 8), try file.tensor("upsample.x2").permutedNCHWToNHWC())
+        XCTAssertEqual(Upsample2D.nearest(x, height: 5, width: 7), try file.tensor("upsample.to5x7").permutedNCHWToNHWC())
     }
 }

@@ -20,12 +20,13 @@ struct GEMMProblem {
         lda = (transA ? m : k) + padding
         ldb = (transB ? k : n) + padding
         ldc = n + padding
-        var generator = SplitMix(seed: UInt64(seed))
-        a = (0..<max(1, (transA ? k : m) * lda)).map { _ in generator.nextFloat() }
-        b = (0..<max(1, (transB ? n : k) * ldb)).map { _ in generator.nextFloat() }
-        self.bias = bias ? (0..<n).map { _ in generator.nextFloat() } : nil
+        var generator = SeededGenerator(seed: UInt64(seed))
+        let next = { Float.random(in: -1..<1, using: &generator) }
+        a = (0..<max(1, (transA ? k : m) * lda)).map { _ in next() }
+        b = (0..<max(1, (transB ? n : k) * ldb)).map { _ in next() }
+        self.bias = bias ? (0..<n).map { _ in next() } : nil
         let ldc = self.ldc, n = self.n
-        c = (0..<max(1, m * ldc)).map { $0 % ldc < n ? generator.nextFloat() : GEMMProblem.sentinel }
+        c = (0..<max(1, m * ldc)).map { $0 % ldc < n ? next() : GEMMProblem.sentinel }
         initialC = c
     }
 
@@ -106,20 +107,4 @@ struct GEMMProblem {
         XCTAssertEqual(failures, 0, "\(label): \(failures) wrong elements", file: file, line: line)
         XCTAssertTrue(paddingOfCIsUntouched, "\(label): wrote C outside the matrix", file: file, line: line)
     }
-}
-
-/// A small deterministic generator (SplitMix64) for test data in [-1, 1).
-struct SplitMix {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 }

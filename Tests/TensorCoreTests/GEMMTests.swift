@@ -63,6 +63,17 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    func testRowStrideOfOneKiBPacksA() {
+        // lda = 256 floats and more than 8 column panels: kernels that can read A in place pack it instead
+        // (see GEMM.multiply).
+        forEachVariant { kernel, pool in
+            var problem = GEMMProblem(m: 37, n: 300, k: 13, beta: 0.5, bias: true, padding: 243, seed: 6)
+            XCTAssertEqual(problem.lda, 256)
+            problem.run(pool: pool)
+            problem.check("\(kernel) threads \(pool.threadCount) lda 256")
+        }
+    }
+
     func testBetaZeroNeverReadsC() {
         forEachVariant { kernel, pool in
             var problem = GEMMProblem(m: 13, n: 33, k: 7, padding: 2, seed: 9)

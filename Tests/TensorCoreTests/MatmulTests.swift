@@ -6,11 +6,6 @@ import XCTest
 final class MatmulTests: XCTestCase {
     private let pool = ThreadPool(threadCount: 3)
 
-    private func random(_ shape: [Int], seed: UInt64) -> Tensor {
-        var generator = SplitMix(seed: seed)
-        return try! Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in generator.nextFloat() })
-    }
-
     /// `op(a)·op(b)` for one batch entry of rank-3 (or rank-2, shared) operands, in double precision.
     private func reference(_ a: Tensor, _ b: Tensor, batch: Int, transposeA: Bool, transposeB: Bool) -> [Double] {
         let (ar, ac) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
@@ -43,7 +38,7 @@ final class MatmulTests: XCTestCase {
 
     func testBatchedAttentionShapes() throws {
         // Scores q·kᵀ: [B·heads, N, d] × [B·heads, M, d]ᵀ, then probabilities·v: [B·heads, N, M] × [B·heads, M, d].
-        let q = random([4, 13, 8], seed: 1), k = random([4, 7, 8], seed: 2), v = random([4, 7, 8], seed: 3)
+        let q = randomTensor([4, 13, 8], seed: 1), k = randomTensor([4, 7, 8], seed: 2), v = randomTensor([4, 7, 8], seed: 3)
         let scores = try Tensor.matmul(q, k, transposeB: true, pool: pool)
         XCTAssertEqual(scores.shape, [4, 13, 7])
         let mixed = try Tensor.matmul(scores, v, pool: pool)
@@ -59,8 +54,8 @@ final class MatmulTests: XCTestCase {
     func testAllTransposesWithBroadcast() throws {
         for transposeA in [false, true] {
             for transposeB in [false, true] {
-                let a = random(transposeA ? [2, 3, 5, 6] : [2, 3, 6, 5], seed: 4)
-                let shared = random(transposeB ? [9, 5] : [5, 9], seed: 5)
+                let a = randomTensor(transposeA ? [2, 3, 5, 6] : [2, 3, 6, 5], seed: 4)
+                let shared = randomTensor(transposeB ? [9, 5] : [5, 9], seed: 5)
                 let product = try Tensor.matmul(a, shared, transposeA: transposeA, transposeB: transposeB, pool: pool)
                 XCTAssertEqual(product.shape, [2, 3, 6, 9])
                 for batch in 0..<6 {
@@ -69,8 +64,8 @@ final class MatmulTests: XCTestCase {
                                 k: 5, "shared B, tA \(transposeA) tB \(transposeB) batch \(batch)")
                 }
                 // The shared operand on the left instead.
-                let sharedA = random(transposeA ? [5, 6] : [6, 5], seed: 6)
-                let b = random(transposeB ? [3, 9, 5] : [3, 5, 9], seed: 7)
+                let sharedA = randomTensor(transposeA ? [5, 6] : [6, 5], seed: 6)
+                let b = randomTensor(transposeB ? [3, 9, 5] : [3, 5, 9], seed: 7)
                 let left = try Tensor.matmul(sharedA, b, transposeA: transposeA, transposeB: transposeB, alpha: 0.5, pool: pool)
                 XCTAssertEqual(left.shape, [3, 6, 9])
                 for batch in 0..<3 {
@@ -82,7 +77,7 @@ final class MatmulTests: XCTestCase {
     }
 
     func testManySmallProductsRunInParallel() throws {
-        let a = random([16, 4, 3], seed: 8), b = random([16, 3, 5], seed: 9)
+        let a = randomTensor([16, 4, 3], seed: 8), b = randomTensor([16, 3, 5], seed: 9)
         let product = try Tensor.matmul(a, b, pool: pool)
         for batch in 0..<16 {
             assertClose(product.scalars[batch * 20 ..< (batch + 1) * 20],
@@ -112,7 +107,7 @@ final class MatmulTests: XCTestCase {
 
     func testLinearWithPackedWeightBiasAndResidual() throws {
         // y = x·Wᵀ + bias with W stored [out, in] like a PyTorch Linear.
-        let x = random([2, 13, 33], seed: 10), weight = random([65, 33], seed: 11), bias = random([65], seed: 12)
+        let x = randomTensor([2, 13, 33], seed: 10), weight = randomTensor([65, 33], seed: 11), bias = randomTensor([65], seed: 12)
         let packed = try PackedMatrix(weight, transposed: true, pool: pool)
         XCTAssertEqual(packed.k, 33)
         XCTAssertEqual(packed.n, 65)
@@ -122,14 +117,14 @@ final class MatmulTests: XCTestCase {
         let expected = plain.enumerated().map { $0.element + Double(bias.scalars[$0.offset % 65]) }
         assertClose(y.scalars[...], expected, k: 33, "linear")
 
-        var residual = random([2, 13, 65], seed: 13)
+        var residual = randomTensor([2, 13, 65], seed: 13)
         let before = residual.scalars
         try residual.addMatmul(x, packed, bias: bias, pool: pool)
         assertClose(residual.scalars[...], zip(expected, before).map { $0 + Double($1) }, k: 33, "residual")
 
-        XCTAssertThrowsError(try random([2, 32], seed: 1).matmul(packed))
+        XCTAssertThrowsError(try randomTensor([2, 32], seed: 1).matmul(packed))
         XCTAssertThrowsError(try x.matmul(packed, bias: Tensor(zeros: [64])))
-        XCTAssertThrowsError(try residual.addMatmul(x, try PackedMatrix(random([33, 64], seed: 2))))
+        XCTAssertThrowsError(try residual.addMatmul(x, try PackedMatrix(randomTensor([33, 64], seed: 2))))
         XCTAssertThrowsError(try PackedMatrix(Tensor(zeros: [2, 3, 4])))
     }
 }

@@ -49,6 +49,15 @@ final class MatchKernelTests: XCTestCase {
         }
     }
 
+    func testResultsDoNotDependOnTheThreadCount() throws {
+        let partition = try Partition(height: 20, width: 20, sx: 2, sy: 2)
+        let metric = try Self.adversarialMetric(batch: 3, tokens: 400, channels: 24)
+        let one = try BipartiteMatching.plan(metric: metric, partition: partition, r: 150, pool: ThreadPool(threadCount: 1))
+        let three = try BipartiteMatching.plan(metric: metric, partition: partition, r: 150, pool: ThreadPool(threadCount: 3))
+        XCTAssertEqual(one, three)
+        XCTAssertEqual(try one.merge(metric, pool: ThreadPool(threadCount: 1)), try three.merge(metric, pool: ThreadPool(threadCount: 3)))
+    }
+
     func testDuplicateDestinationsTieToTheLowestIndexAndZeroTokensScoreZero() throws {
         // 1×4 grid, sx = 2: destinations are tokens 0 and 2, sources 1 and 3. Both destinations are equal.
         let partition = try Partition(height: 1, width: 4, sx: 2, sy: 1)

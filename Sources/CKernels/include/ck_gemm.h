@@ -26,6 +26,12 @@ typedef void (*ck_sgemm_block_fn)(int64_t mc, int64_t nc, int64_t kc,
                                   const float *packed_a, const float *packed_b,
                                   float *c, int64_t ldc, const ck_sgemm_epilogue *epilogue);
 
+/// Like ck_sgemm_block_fn, but reads A in place: row i of the block starts at `a + i*lda` (row-major, unpacked).
+/// `mc` must be a multiple of the kernel's MR (every row of every tile exists).
+typedef void (*ck_sgemm_block_direct_fn)(int64_t mc, int64_t nc, int64_t kc, const float *a, int64_t lda,
+                                         const float *packed_b, float *c, int64_t ldc,
+                                         const ck_sgemm_epilogue *epilogue);
+
 /// The instruction sets a kernel variant can be written for.
 typedef enum ck_isa {
     CK_ISA_SCALAR = 0,
@@ -45,6 +51,8 @@ typedef struct ck_sgemm_kernel {
     /// Columns of C per register tile (the packed B panel width).
     int32_t nr;
     ck_sgemm_block_fn block;
+    /// The block function reading row-major A in place, or NULL when the variant has none (pack A instead).
+    ck_sgemm_block_direct_fn block_direct;
     /// A short name for logs and benchmarks ("avx512-12x32").
     const char *name;
 } ck_sgemm_kernel;

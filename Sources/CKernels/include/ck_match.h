@@ -16,7 +16,9 @@
 // through cache. The bf16 variant scores residuals from the mean row (ck_match_center) plus an fp32 per-destination
 // term, so a component every token shares costs no precision. Then, per source, it re-scores canonically every
 // destination whose approximate score lies within twice a proven error bound E of the approximate maximum. The
-// canonical best is always among them, so the result is exactly the canonical one. E (for unit rows, C channels,
+// canonical best is always among them, so the result is exactly the canonical one. Rows with candidates for more
+// than a quarter of the destinations (near-identical tokens) are scored canonically on dense register tiles instead
+// of one by one (AVX-512 variants). E (for unit rows, C channels,
 // u = 2^-24, gamma = (C+16) u / (1 - (C+16) u)): fp32 tiles 2 gamma (about 4e-5 at C = 320); bf16 about
 // 2^-7 |source residual| max|destination residual| + 2 gamma, derived in match_avx512.c.
 //

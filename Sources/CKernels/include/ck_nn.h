@@ -40,10 +40,18 @@ void ck_nn_geglu(const float *x, float *y, ptrdiff_t rows, ptrdiff_t inner);
 /// y = a + b for `count` values. `y` may be `a` or `b`.
 void ck_nn_add(const float *a, const float *b, float *y, ptrdiff_t count);
 
-/// Attention scores of one head: s[i][j] = scale * sum_p q[i][p] * kt[p][j] for i < rows, j < keys, where `q` is
-/// `rows` x `d` (row stride `ldq`) and `kt` holds the keys transposed, `d` x `keys` (row stride `ldkt`).
+/// Keys per panel of packed keys.
+#define CK_NN_KEY_PANEL 64
+
+/// Packs `keys` key rows of one head (each `d` floats, row stride `ldk`) for ck_nn_attention_scores: panel t
+/// (keys 64t ..< 64t + 64) holds key j's element p at t*64*d + p*64 + (j - 64t), zero past the last key.
+/// `panels` holds ceil(keys / 64) * 64 * d floats.
+void ck_nn_pack_keys(const float *k, ptrdiff_t ldk, ptrdiff_t keys, ptrdiff_t d, float *panels);
+
+/// Attention scores of one head: s[i][j] = scale * sum_p q[i][p] * key_j[p] for i < rows, j < keys, where `q` is
+/// `rows` x `d` (row stride `ldq`) and `panels` the keys packed by ck_nn_pack_keys (starting at a panel).
 /// Writes `s` (row stride `lds`).
-void ck_nn_attention_scores(const float *q, ptrdiff_t ldq, const float *kt, ptrdiff_t ldkt, float *s, ptrdiff_t lds,
+void ck_nn_attention_scores(const float *q, ptrdiff_t ldq, const float *panels, float *s, ptrdiff_t lds,
                             ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d, float scale);
 
 /// The weighted sum of one head's values, accumulated: o[i][c] += sum_j p[i][j] * v[j][c] for i < rows, c < d,

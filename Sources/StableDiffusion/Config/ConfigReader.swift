@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads typed values out of a decoded JSON object, key by key, remembering which keys were read so that
 /// ``finish()`` can report the ones nobody asked for. Every error names the file and the key.
 struct ConfigReader {
@@ -8,6 +10,16 @@ struct ConfigReader {
     init(path: String, values: [String: JSONValue]) {
         self.path = path
         self.values = values
+    }
+
+    /// A reader over the JSON object in `data`; `path` names the file in errors.
+    /// - Throws: ``ConfigError/unreadable(path:reason:)`` when `data` is not a JSON object.
+    init(json data: Data, path: String) throws {
+        do {
+            self.init(path: path, values: try JSONDecoder().decode([String: JSONValue].self, from: data))
+        } catch {
+            throw ConfigError.unreadable(path: path, reason: "not a JSON object: \(error)")
+        }
     }
 
     /// The raw value of `key`; nil when absent or null.

@@ -5,19 +5,7 @@ extension CodingUserInfoKey {
     public static let configPath = CodingUserInfoKey(rawValue: "StableDiffusion.configPath")!
 }
 
-extension UNetConfig: Decodable {
-    /// Reads and validates the `config.json` at `url`.
-    /// - Throws: ``ConfigError`` naming the file and the key for anything unreadable, unknown or unsupported.
-    public static func load(from url: URL) throws -> UNetConfig {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ConfigError.unreadable(path: url.path, reason: error.localizedDescription)
-        }
-        return try decode(data, path: url.path)
-    }
-
+extension UNetConfig: Decodable, ConfigFile {
     /// Decodes and validates a configuration from JSON `data`; `path` names it in errors.
     /// - Throws: ``ConfigError``.
     public static func decode(_ data: Data, path: String) throws -> UNetConfig {

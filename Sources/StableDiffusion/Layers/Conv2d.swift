@@ -1,9 +1,10 @@
+import CKernels
 import TensorCore
 
 /// A 2-D convolution on NHWC feature maps, as PyTorch's `nn.Conv2d` (weight `[out, in, kh, kw]` in the file).
 ///
-/// At load the weight is reordered to `[out, kh, kw, in]` and packed (``PackedMatrix``) as the right operand of
-/// GEMMs, in one of three forms (``Method``): a 1×1 convolution is one GEMM on the feature map itself; a stride-1
+/// At load the weight is transposed (and reordered where the method needs it) and packed (``PackedMatrix``) as the
+/// right operand of GEMMs, in one of three forms (``Method``): a 1×1 convolution is one GEMM on the feature map itself; a stride-1
 /// "same" convolution of enough input channels is a sum of k² GEMMs over shifted views of a zero-padded copy of the
 /// input (no patch matrix); anything else gathers patches (im2col) tile by tile. The bias is added by the GEMM
 /// epilogue.
@@ -59,9 +60,8 @@ public final class Conv2d {
         self.padding = padding
         let fanIn = inChannels * kernelSize * kernelSize
         let stored = scope.parameter("weight", shape: [outChannels, inChannels, kernelSize, kernelSize], role: .weight(fanIn: fanIn))
-        let patchMajor = Conv2d.patchMajor(stored, outChannels: outChannels, inChannels: inChannels, kernelSize: kernelSize)
-        method = Method(patchMajor, inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, stride: stride,
-                        padding: padding)
+        method = Method(stored, inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, stride: stride,
+                        padding: padding, workspace: scope.workspace)
         bias = scope.parameter("bias", shape: [outChannels], role: .bias(fanIn: fanIn))
     }
 
@@ -122,33 +122,42 @@ public final class Conv2d {
         /// Input channels from which shifted taps beat im2col (below, each tap's GEMM is too shallow).
         static let minimumShiftedTapChannels = 32
 
-        /// The method for a convolution, packing `patchMajor` (`[out, k²·in]`) for it.
-        init(_ patchMajor: Tensor, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int, padding: Padding) {
-            let depth = kernelSize * kernelSize * inChannels
-            let pointer = patchMajor.storage.pointer
+        /// The method for a convolution, packing its PyTorch weight `[out, in, k, k]` for it (transposes go through
+        /// `workspace`).
+        init(_ stored: Tensor, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int, padding: Padding,
+             workspace: ConversionWorkspace) {
+            let taps = kernelSize * kernelSize
             if kernelSize == 1 && stride == 1 && padding == .uniform(0) {
-                self = .pointwise(PackedMatrix(k: depth, n: outChannels, b: pointer, ldb: depth, transposed: true))
+                // [in, out]
+                self = .pointwise(stored.withTransposedMatrix(in: workspace) {
+                    PackedMatrix(k: inChannels, n: outChannels, b: $0, ldb: outChannels)
+                })
             } else if stride == 1 && padding == .uniform(kernelSize / 2) && inChannels >= Method.minimumShiftedTapChannels {
-                self = .shiftedTaps((0..<kernelSize * kernelSize).map { tap in
-                    PackedMatrix(k: inChannels, n: outChannels, b: pointer + tap * inChannels, ldb: depth, transposed: true)
+                // [in·k², out], rows in (channel, tap) order: tap t's [in × out] weight is every k²-th row from t.
+                self = .shiftedTaps(stored.withTransposedMatrix(in: workspace) { weight in
+                    (0..<taps).map { PackedMatrix(k: inChannels, n: outChannels, b: weight + $0 * outChannels, ldb: taps * outChannels) }
                 })
             } else {
-                self = .patches(PackedMatrix(k: depth, n: outChannels, b: pointer, ldb: depth, transposed: true))
+                // [k²·in, out], rows in (tap, channel) order, as the gathered patches.
+                let patchMajor = Conv2d.patchMajor(stored, outChannels: outChannels, inChannels: inChannels, kernelSize: kernelSize)
+                self = .patches(patchMajor.withTransposedMatrix(in: workspace) {
+                    PackedMatrix(k: taps * inChannels, n: outChannels, b: $0, ldb: outChannels)
+                })
             }
         }
     }
 
-    /// `[out, in, k, k]` → `[out, k, k, in]`.
+    /// `[out, in, k, k]` → `[out, k, k, in]`: per output channel, the `[in × k²]` block transposed.
     private static func patchMajor(_ stored: Tensor, outChannels: Int, inChannels: Int, kernelSize: Int) -> Tensor {
         let taps = kernelSize * kernelSize
-        var converted = Tensor(uninitialized: [outChannels, taps * inChannels])
+        let block = taps * inChannels
+        var converted = Tensor(uninitialized: [outChannels, block])
         stored.withUnsafeBufferPointer { source in
             converted.withUnsafeMutableBufferPointer { destination in
-                for o in 0..<outChannels {
-                    for i in 0..<inChannels {
-                        for t in 0..<taps {
-                            destination[(o * taps + t) * inChannels + i] = source[(o * inChannels + i) * taps + t]
-                        }
+                let (from, to) = (source.baseAddress!, destination.baseAddress!)
+                ThreadPool.shared.parallelRanges(outChannels, grain: max(1, 65536 / max(block, 1))) { channels in
+                    for o in channels {
+                        ck_transpose_f32(from + o * block, taps, to + o * block, inChannels, inChannels, taps)
                     }
                 }
             }

@@ -26,8 +26,9 @@ public final class Linear {
         self.outFeatures = outFeatures
         let shape = storedAsConvolution ? [outFeatures, inFeatures, 1, 1] : [outFeatures, inFeatures]
         let stored = scope.parameter("weight", shape: shape, role: .weight(fanIn: inFeatures))
-        weight = PackedMatrix(k: inFeatures, n: outFeatures, b: stored.storage.pointer, ldb: max(inFeatures, 1),
-                              transposed: true)
+        weight = stored.withTransposedMatrix(in: scope.workspace) {
+            PackedMatrix(k: inFeatures, n: outFeatures, b: $0, ldb: max(outFeatures, 1))
+        }
         self.bias = bias ? scope.parameter("bias", shape: [outFeatures], role: .bias(fanIn: inFeatures)) : nil
     }
 

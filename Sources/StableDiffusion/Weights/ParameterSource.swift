@@ -32,22 +32,24 @@ public struct ParameterScope {
     public let source: ParameterSource
     /// The dotted module path; empty at the root.
     public let path: String
+    /// Scratch memory for converting weights, shared by every scope of one model construction.
+    let workspace: ConversionWorkspace
 
     /// The root scope of `source`.
     public init(_ source: ParameterSource) {
-        self.source = source
-        self.path = ""
+        self.init(source: source, path: "", workspace: ConversionWorkspace())
     }
 
-    private init(source: ParameterSource, path: String) {
+    private init(source: ParameterSource, path: String, workspace: ConversionWorkspace) {
         self.source = source
         self.path = path
+        self.workspace = workspace
     }
 
     /// The scope of a child module, one path component per argument: `scope("down_blocks", 0)`.
     public func callAsFunction(_ components: CustomStringConvertible...) -> ParameterScope {
         let suffix = components.map(\.description).joined(separator: ".")
-        return ParameterScope(source: source, path: path.isEmpty ? suffix : path + "." + suffix)
+        return ParameterScope(source: source, path: path.isEmpty ? suffix : path + "." + suffix, workspace: workspace)
     }
 
     /// The full key of the parameter `name` in this scope.

@@ -25,16 +25,28 @@ public final class RandomParameterSource: ParameterSource {
         case .weight(let fanIn), .bias(let fanIn):
             bound = 1 / Float(max(fanIn, 1)).squareRoot()
         }
-        // One SplitMix64 stream per tensor, seeded from the source's own stream.
-        var stream = Self.splitMix(&state)
+        // One SplitMix64 stream per chunk of the tensor, seeded from the source's own stream: the values do not
+        // depend on how the chunks are spread over threads.
+        let seed = Self.splitMix(&state)
+        let count = tensor.count
         tensor.withUnsafeMutableBufferPointer { values in
-            for i in values.indices {
-                let unit = Float(Self.splitMix(&stream) >> 40) * (1.0 / Float(1 << 24))  // [0, 1)
-                values[i] = (2 * unit - 1) * bound
+            let base = values.baseAddress!
+            let chunks = (count + Self.chunk - 1) / Self.chunk
+            ThreadPool.shared.parallelRanges(chunks, grain: 1) { range in
+                for chunk in range {
+                    var stream = seed ^ (UInt64(chunk) &* 0xD1B5_4A32_D192_ED03)
+                    for i in chunk * Self.chunk ..< min(count, (chunk + 1) * Self.chunk) {
+                        let unit = Float(Self.splitMix(&stream) >> 40) * (1.0 / Float(1 << 24))  // [0, 1)
+                        base[i] = (2 * unit - 1) * bound
+                    }
+                }
             }
         }
         return tensor
     }
+
+    /// Values drawn from one stream.
+    private static let chunk = 1 << 16
 
     /// Random sources never lack a parameter.
     public func finish() throws {}

@@ -1,0 +1,22 @@
+import Foundation
+
+/// A configuration read from a diffusers or transformers `config.json`.
+public protocol ConfigFile {
+    /// Decodes and validates a configuration from JSON `data`; `path` names it in errors.
+    /// - Throws: ``ConfigError`` naming the file and the key.
+    static func decode(_ data: Data, path: String) throws -> Self
+}
+
+extension ConfigFile {
+    /// Reads and validates the configuration file at `url`.
+    /// - Throws: ``ConfigError`` naming the file (and the key) for anything unreadable, unknown or unsupported.
+    public static func load(from url: URL) throws -> Self {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw ConfigError.unreadable(path: url.path, reason: error.localizedDescription)
+        }
+        return try decode(data, path: url.path)
+    }
+}

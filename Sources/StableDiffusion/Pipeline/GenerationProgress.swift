@@ -1,0 +1,14 @@
+import TensorCore
+
+/// The state after one denoising step, handed to the progress callback of
+/// ``StableDiffusionPipeline/generate(_:progress:)``.
+public struct GenerationProgress {
+    /// Steps done (1 after the first).
+    public let step: Int
+    /// Steps in all (the scheduler's timesteps: `steps + 1` for PNDM, else `steps`).
+    public let totalSteps: Int
+    /// The latents after this step, `[1, latent_channels, h, w]` (NCHW).
+    public let latents: Tensor
+    /// Seconds since the first step began.
+    public let elapsed: Double
+}

@@ -1,0 +1,16 @@
+import TensorCore
+
+/// The outcome of a generation.
+public struct GenerationResult {
+    /// The images (one per prompt).
+    public let images: [RGBImage]
+    /// The final latents `[1, latent_channels, h, w]` (NCHW), as diffusers returns them with `output_type="latent"`.
+    public let latents: Tensor
+    /// The part of the prompt cut off at the text encoder's token limit (diffusers drops it with a warning); nil
+    /// when the prompt fitted.
+    public let truncatedPrompt: String?
+    /// The same for the negative prompt.
+    public let truncatedNegativePrompt: String?
+    /// Seconds spent in each stage.
+    public let timings: StageTimings
+}

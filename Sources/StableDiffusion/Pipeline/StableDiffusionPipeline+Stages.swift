@@ -1,0 +1,59 @@
+import TensorCore
+
+/// The encoded prompts of one generation.
+struct EncodedPrompts {
+    /// `[1, 77, D]` without guidance; `[2, 77, D]` with it, the unconditional item first (as diffusers).
+    let embeddings: Tensor
+    /// Whether ``embeddings`` holds the unconditional item too.
+    let guided: Bool
+    let truncatedPrompt: String?
+    let truncatedNegativePrompt: String?
+}
+
+extension StableDiffusionPipeline {
+    /// Tokenizes and encodes the prompt (and the negative prompt, with guidance) in one text encoder call.
+    func encodePrompts(_ configuration: GenerationConfiguration) throws -> EncodedPrompts {
+        let prompt = tokenizer.encode(configuration.prompt)
+        let negative = configuration.usesGuidance ? tokenizer.encode(configuration.negativePrompt ?? "") : nil
+        let ids = (negative.map { [$0.ids] } ?? []) + [prompt.ids]
+        let embeddings = try textEncoder()(ids)
+        func truncated(_ encoded: TokenizedPrompt?) -> String? {
+            guard let encoded, !encoded.truncatedIDs.isEmpty else { return nil }
+            return tokenizer.decode(encoded.truncatedIDs)
+        }
+        return EncodedPrompts(embeddings: embeddings, guided: negative != nil, truncatedPrompt: truncated(prompt),
+                              truncatedNegativePrompt: truncated(negative))
+    }
+
+    /// The scheduler's model output for `latents` (NCHW) at `timestep`: one UNet call, on a batch of 2 with
+    /// guidance, combined as diffusers does (`uncond + scale · (cond − uncond)`).
+    func predictNoise(_ latents: Tensor, timestep: Float, scheduler: any Scheduler, prompts: EncodedPrompts,
+                      guidanceScale: Float) throws -> Tensor {
+        let batch = prompts.guided ? try Tensor.concatenated([latents, latents], axis: 0) : latents
+        let input = try scheduler.scaleModelInput(batch).permuted([0, 2, 3, 1])
+        let output = try unet(input, timesteps: [timestep], encoderHiddenStates: prompts.embeddings).permuted([0, 3, 1, 2])
+        guard prompts.guided else { return output }
+        let half = output.count / 2
+        var guided = Tensor(uninitialized: latents.shape)
+        output.withUnsafeBufferPointer { prediction in
+            guided.withUnsafeMutableBufferPointer { result in
+                for i in 0..<half {
+                    let unconditional = prediction[i], conditional = prediction[half + i]
+                    result[i] = unconditional + guidanceScale * (conditional - unconditional)
+                }
+            }
+        }
+        return guided
+    }
+
+    /// Decodes final latents (NCHW) into 8-bit images: divided by the VAE's `scaling_factor`, decoded, quantised
+    /// as diffusers' image processor does.
+    func decode(_ latents: Tensor) throws -> [RGBImage] {
+        var z = try latents.permuted([0, 2, 3, 1])
+        let scale = vae.config.scalingFactor
+        z.withUnsafeMutableBufferPointer { values in
+            for i in values.indices { values[i] /= scale }
+        }
+        return try RGBImage.images(fromDecoderOutput: try vae.decode(z), layout: .nhwc)
+    }
+}

@@ -1,0 +1,48 @@
+import TensorCore
+
+/// diffusers' `EulerAncestralDiscreteScheduler`: an Euler step down to σ_down, then fresh noise of scale σ_up
+/// (drawn from the `noise` source each step, shaped like the model output, as diffusers draws it from the
+/// pipeline's generator).
+///
+/// Supports every `timestep_spacing`, `rescale_betas_zero_snr` and both prediction types.
+public struct EulerAncestralDiscreteScheduler: Scheduler {
+    public let timesteps: [Float]
+    public let initNoiseSigma: Float
+    public private(set) var stepIndex = 0
+    private let sigmas: [Float]
+    private let prediction: PredictionType
+
+    /// A scheduler for `steps` steps configured by `config` (class defaults for missing options).
+    /// - Throws: ``SchedulerError`` for unsupported options or a step count outside 1...`num_train_timesteps`.
+    public init(config: SchedulerConfig, steps: Int) throws {
+        let name = SchedulerKind.eulerAncestralDiscrete.className
+        let schedule = try NoiseSchedule(config: config, scheduler: name, pinsLastAlphaForZeroSNR: true)
+        try SchedulerChecks.stepCount(steps, trainTimesteps: schedule.count)
+        prediction = try PredictionType(config, scheduler: name)
+        let euler = try EulerSchedule(config: config, schedule: schedule, steps: steps, scheduler: name, allowsKarras: false)
+        (timesteps, sigmas, initNoiseSigma) = (euler.timesteps, euler.sigmas, euler.initNoiseSigma)
+    }
+
+    public func scaleModelInput(_ sample: Tensor) -> Tensor {
+        let sigma = sigmas[min(stepIndex, sigmas.count - 1)]
+        let scale = (sigma * sigma + 1).squareRoot()
+        return Elementwise.map(sample) { $0 / scale }
+    }
+
+    public mutating func step<Noise: NoiseSource>(modelOutput: Tensor, sample: Tensor, noise: inout Noise) throws -> Tensor {
+        try SchedulerChecks.stepIndex(stepIndex, count: timesteps.count)
+        try Elementwise.checkShapes(sample, modelOutput)
+        let from = sigmas[stepIndex], to = sigmas[stepIndex + 1]
+        let up = (to * to * (from * from - to * to) / (from * from)).squareRoot()
+        let down = (to * to - up * up).squareRoot()
+        let dt = down - from
+        let denoise = OriginalSampleEstimate(prediction: prediction, sigma: from)
+        let fresh = try noise.standardNormal(shape: modelOutput.shape)
+        let result = try Elementwise.map(sample, modelOutput, fresh) { x, output, z in
+            let derivative = (x - denoise(x, output)) / from
+            return (x + derivative * dt) + z * up
+        }
+        stepIndex += 1
+        return result
+    }
+}

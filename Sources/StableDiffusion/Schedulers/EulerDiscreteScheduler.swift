@@ -1,0 +1,44 @@
+import TensorCore
+
+/// diffusers' `EulerDiscreteScheduler` (Karras et al. 2022, Algorithm 2, with `s_churn = 0`: deterministic).
+///
+/// Supports `use_karras_sigmas` (with `sigma_min`/`sigma_max`), `final_sigmas_type` `zero`/`sigma_min`, every
+/// `timestep_spacing`, `rescale_betas_zero_snr` and both prediction types. Rejected: `interpolation_type`
+/// `log_linear`, exponential or beta sigmas, `timestep_type` `continuous`.
+public struct EulerDiscreteScheduler: Scheduler {
+    public let timesteps: [Float]
+    public let initNoiseSigma: Float
+    public private(set) var stepIndex = 0
+    private let sigmas: [Float]
+    private let prediction: PredictionType
+
+    /// A scheduler for `steps` steps configured by `config` (class defaults for missing options).
+    /// - Throws: ``SchedulerError`` for unsupported options or a step count outside 1...`num_train_timesteps`.
+    public init(config: SchedulerConfig, steps: Int) throws {
+        let name = SchedulerKind.eulerDiscrete.className
+        let schedule = try NoiseSchedule(config: config, scheduler: name, pinsLastAlphaForZeroSNR: true)
+        try SchedulerChecks.stepCount(steps, trainTimesteps: schedule.count)
+        prediction = try PredictionType(config, scheduler: name)
+        let euler = try EulerSchedule(config: config, schedule: schedule, steps: steps, scheduler: name, allowsKarras: true)
+        (timesteps, sigmas, initNoiseSigma) = (euler.timesteps, euler.sigmas, euler.initNoiseSigma)
+    }
+
+    public func scaleModelInput(_ sample: Tensor) -> Tensor {
+        let sigma = sigmas[min(stepIndex, sigmas.count - 1)]
+        let scale = (sigma * sigma + 1).squareRoot()
+        return Elementwise.map(sample) { $0 / scale }
+    }
+
+    public mutating func step<Noise: NoiseSource>(modelOutput: Tensor, sample: Tensor, noise: inout Noise) throws -> Tensor {
+        try SchedulerChecks.stepIndex(stepIndex, count: timesteps.count)
+        let sigma = sigmas[stepIndex]
+        let dt = sigmas[stepIndex + 1] - sigma
+        let denoise = OriginalSampleEstimate(prediction: prediction, sigma: sigma)
+        let result = try Elementwise.map(sample, modelOutput) { x, output in
+            let derivative = (x - denoise(x, output)) / sigma
+            return x + derivative * dt
+        }
+        stepIndex += 1
+        return result
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// The training noise schedule every scheduler starts from: betas, ᾱ (`alphas_cumprod`) and the noise levels
+/// σ = √((1 − ᾱ)/ᾱ), as `Float`s computed like diffusers' `torch.float32` tensors (ᾱ accumulates in `Double`,
+/// as PyTorch's CPU `cumprod` does).
+struct NoiseSchedule: Sendable {
+    /// ᾱ for training timesteps 0 ..< count.
+    let alphasCumprod: [Float]
+
+    /// Builds the schedule from the shared options of `config`.
+    /// - Parameters:
+    ///   - scheduler: the class name errors report.
+    ///   - pinsLastAlphaForZeroSNR: whether zero-SNR rescaling then sets ᾱ of the last timestep to 2⁻²⁴ (Euler,
+    ///     Euler ancestral and DPM-Solver do; DDIM does not).
+    /// - Throws: ``SchedulerError/unsupportedOption(name:value:scheduler:)`` for an unknown beta schedule or
+    ///   trained betas of the wrong count.
+    init(config: SchedulerConfig, scheduler: String, pinsLastAlphaForZeroSNR: Bool) throws {
+        let count = config.numTrainTimesteps ?? 1000
+        guard count >= 2 else {
+            throw SchedulerError.unsupportedOption(name: "num_train_timesteps", value: "\(count)", scheduler: scheduler)
+        }
+        var betas: [Float]
+        if let trained = config.trainedBetas {
+            guard trained.count == count else {
+                throw SchedulerError.unsupportedOption(name: "trained_betas", value: "\(trained.count) values for \(count) timesteps", scheduler: scheduler)
+            }
+            betas = trained.map { Float($0) }
+        } else {
+            let start = config.betaStart ?? 0.0001, end = config.betaEnd ?? 0.02
+            switch config.betaSchedule ?? "linear" {
+            case "linear": betas = ScheduleMath.torchLinspace(start, end, count)
+            case "scaled_linear": betas = ScheduleMath.torchLinspace(start.squareRoot(), end.squareRoot(), count).map { $0 * $0 }
+            case "squaredcos_cap_v2": betas = Self.cosineBetas(count)
+            case let other: throw SchedulerError.unsupportedOption(name: "beta_schedule", value: other, scheduler: scheduler)
+            }
+        }
+        if config.rescaleBetasZeroSnr ?? false {
+            betas = Self.rescaledToZeroTerminalSNR(betas)
+        }
+        var alphasCumprod = Self.cumulativeProduct(betas.map { 1 - $0 })
+        if config.rescaleBetasZeroSnr ?? false, pinsLastAlphaForZeroSNR {
+            alphasCumprod[count - 1] = 0x1p-24
+        }
+        self.alphasCumprod = alphasCumprod
+    }
+
+    /// Number of training timesteps.
+    var count: Int { alphasCumprod.count }
+
+    /// σ of every training timestep, ascending: `((1 - ᾱ) / ᾱ) ** 0.5` in `Float`.
+    var sigmas: [Float] {
+        alphasCumprod.map { ((1 - $0) / $0).squareRoot() }
+    }
+
+    /// `torch.cumprod` of a float32 tensor on CPU: the running product kept in `Double`, each entry rounded.
+    private static func cumulativeProduct(_ values: [Float]) -> [Float] {
+        var product = 1.0
+        return values.map { value in
+            product *= Double(value)
+            return Float(product)
+        }
+    }
+
+    /// `betas_for_alpha_bar` with the cosine ᾱ of Nichol & Dhariwal, capped at 0.999 (computed in `Double`).
+    private static func cosineBetas(_ count: Int) -> [Float] {
+        func alphaBar(_ t: Double) -> Double {
+            let c = Foundation.cos((t + 0.008) / 1.008 * Double.pi / 2)
+            return c * c
+        }
+        return (0..<count).map { i in
+            Float(min(1 - alphaBar(Double(i + 1) / Double(count)) / alphaBar(Double(i) / Double(count)), 0.999))
+        }
+    }
+
+    /// `rescale_zero_terminal_snr` (Lin et al. 2023): shifts and scales √ᾱ so the last timestep has zero SNR.
+    private static func rescaledToZeroTerminalSNR(_ betas: [Float]) -> [Float] {
+        var roots = cumulativeProduct(betas.map { 1 - $0 }).map { $0.squareRoot() }
+        let first = roots[0], last = roots[roots.count - 1]
+        let scale = first / (first - last)
+        roots = roots.map { ($0 - last) * scale }
+        let alphaBars = roots.map { $0 * $0 }
+        var alphas = [alphaBars[0]]
+        for i in 1..<alphaBars.count { alphas.append(alphaBars[i] / alphaBars[i - 1]) }
+        return alphas.map { 1 - $0 }
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import TensorCore
+import ToMe
+
+/// Wall-clock timing of match + merge + unmerge on a CUDA device, the way `tomesd bench merge --device cuda` and
+/// `tomesd check-cuda --bench` report it: tensors already on the device, the random partition drawn on the host
+/// each time (as tomesd's generator does), the device synchronised at the end of every run.
+struct CUDAMergeTiming {
+    let batch, height, width, channels: Int
+    let ratio: Double
+    let repeats: Int
+
+    /// Milliseconds of each timed run (after two warm-up runs), in run order.
+    func run(device: CUDADevice) throws -> [Double] {
+        var generator = SplitMix64(seed: 42)
+        let tokens = height * width
+        let values = (0..<(batch * tokens * channels)).map { _ in Float(generator.next() >> 40) / Float(1 << 23) - 1 }
+        let x = try CUDATensor(Tensor(shape: [batch, tokens, channels], scalars: values), device: device)
+        let r = try BipartiteMatching.mergeCount(tokenCount: tokens, ratio: ratio)
+        var times: [Double] = []
+        for run in 0..<(repeats + 2) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let partition = try Partition(height: height, width: width, sx: 2, sy: 2, using: &generator)
+            let plan = try CUDAMergePlan(metric: x, partition: partition, r: r)
+            _ = try plan.unmerge(plan.merge(x))
+            try device.synchronize()
+            if run >= 2 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
+        }
+        return times
+    }
+
+    /// The median of `times`.
+    static func median(_ times: [Double]) -> Double {
+        let sorted = times.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+}

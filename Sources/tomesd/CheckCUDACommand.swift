@@ -1,0 +1,74 @@
+import Foundation
+import TensorCore
+import ToMe
+
+/// `tomesd check-cuda`: checks the CUDA backend against the CPU on this machine (identical plans, equal outputs)
+/// over built-in hard cases and, optionally, tomesd fixture files; optionally times it.
+let checkCUDACommand = Subcommand(
+    name: "check-cuda",
+    usage: "check-cuda [--device D] [--fixtures DIR] [--large] [--bench] [--bench-only] [--grids 64,128] "
+        + "[--repeats R] [--profile] [--match-rows 64|128] [--match-splits S]",
+    flags: ["large", "bench", "bench-only", "profile"]
+) { arguments in
+    let index = try arguments.int("device") ?? 0
+    let fixtures = arguments.string("fixtures")
+    let large = arguments.flag("large"), profile = arguments.flag("profile")
+    let benchOnly = arguments.flag("bench-only")
+    let bench = arguments.flag("bench") || benchOnly
+    let grids = try arguments.ints("grids") ?? [64, 128]
+    let repeats = try arguments.int("repeats") ?? 20
+    let matchRows = try arguments.int("match-rows") ?? 0, matchSplits = try arguments.int("match-splits") ?? 0
+    try arguments.finish()
+    guard repeats >= 1 else { throw UsageError("option --repeats must be at least 1, got \(repeats)") }
+    guard grids.allSatisfy({ $0 >= 2 }) else { throw UsageError("option --grids needs sizes of at least 2") }
+    guard [0, 64, 128].contains(matchRows) else { throw UsageError("option --match-rows must be 64 or 128") }
+    guard matchSplits >= 0 else { throw UsageError("option --match-splits must not be negative") }
+    CUDAKernels.setMatchTuning(rows: matchRows, splits: matchSplits)
+
+    let device = try CUDADevice(index)
+    let info = try device.info()
+    let compileStart = DispatchTime.now().uptimeNanoseconds
+    try device.prepare()
+    let compileMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - compileStart) / 1e6
+    print("device \(device): \(info.name), compute \(info.computeCapability.major).\(info.computeCapability.minor), "
+        + "\(info.multiprocessors) SMs; kernels compiled in \(String(format: "%.0f", compileMilliseconds)) ms")
+
+    if bench {
+        for size in grids {
+            let timing = CUDAMergeTiming(batch: 2, height: size, width: size, channels: 320, ratio: 0.5,
+                                         repeats: repeats)
+            let times = try timing.run(device: device)
+            var line = String(format: "cuda match+merge+unmerge B=2 C=320 %dx%d (N=%d) ratio 0.5: median %.3f ms, "
+                + "min %.3f ms over %d runs", size, size, size * size, CUDAMergeTiming.median(times),
+                times.min() ?? .nan, times.count)
+            if profile {
+                CUDAKernels.setProfiling(true)
+                _ = try CUDAMergeTiming(batch: 2, height: size, width: size, channels: 320, ratio: 0.5, repeats: 3)
+                    .run(device: device)
+                line += "\n  per kernel (synchronised): " + CUDAKernels.profileSummary
+                CUDAKernels.setProfiling(false)
+            }
+            print(line)
+            print(String(format: "{\"backend\": \"cuda\", \"grid\": %d, \"tokens\": %d, \"median_ms\": %.4f, "
+                + "\"min_ms\": %.4f, \"match_rows\": %d, \"match_splits\": %d}", size, size * size,
+                CUDAMergeTiming.median(times), times.min() ?? .nan, matchRows, matchSplits))
+        }
+    }
+
+    var reports: [CUDAParityReport] = []
+    if !benchOnly {
+        if let fixtures {
+            reports += try CUDAParity.fixtureReports(directory: URL(fileURLWithPath: fixtures), device: device)
+        }
+        reports += CUDAParity.syntheticReports(device: device, includeLarge: large)
+        for report in reports { print(report) }
+        print("parity: \(reports.filter(\.passed).count) of \(reports.count) cases identical")
+    }
+    let failed = reports.filter { !$0.passed }.count
+    if failed > 0 { throw CheckFailure(description: "\(failed) parity case(s) failed") }
+}
+
+/// A check that ran and found a disagreement (exit code 1).
+struct CheckFailure: Error, CustomStringConvertible {
+    let description: String
+}

@@ -1,0 +1,66 @@
+import Foundation
+import XCTest
+
+private final class ToolRunnerAnchor {}
+
+/// Runs the `tomesd` executable that `swift build` / `swift test` put beside the test bundle, for the CLI tests.
+extension XCTestCase {
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// The `tomesd` executable built beside the test bundle.
+    static func toolURL() throws -> URL {
+        let candidates = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
+                          Bundle(for: ToolRunnerAnchor.self).bundleURL.deletingLastPathComponent()]
+            .map { $0.appendingPathComponent("tomesd") }
+        guard let tool = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw XCTSkip("the tomesd executable is not built beside the tests (swift build builds it)")
+        }
+        return tool
+    }
+
+    /// Runs the `tomesd` executable with `arguments` (one thread); with `marker`, sends SIGINT once standard error
+    /// contains it. Skips the test when the executable is not built.
+    func runTool(_ arguments: [String], interruptAfter marker: String? = nil) throws -> Run {
+        try run(try Self.toolURL(), arguments, interruptAfter: marker)
+    }
+
+    /// Runs `executable` with its output sent to files (no pipe handlers: Foundation's readability handlers can
+    /// crash in libdispatch on Linux); with `marker`, sends SIGINT once standard error contains it.
+    func run(_ executable: URL, _ arguments: [String], interruptAfter marker: String? = nil) throws -> Run {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tomesd-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let stdoutURL = folder.appendingPathComponent("stdout"), stderrURL = folder.appendingPathComponent("stderr")
+        for url in [stdoutURL, stderrURL] { FileManager.default.createFile(atPath: url.path, contents: nil) }
+        let (stdoutFile, stderrFile) = (try FileHandle(forWritingTo: stdoutURL), try FileHandle(forWritingTo: stderrURL))
+        defer {
+            try? stdoutFile.close()
+            try? stderrFile.close()
+        }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["TOMESD_NUM_THREADS"] = "1"
+        process.environment = environment
+        process.standardOutput = stdoutFile
+        process.standardError = stderrFile
+        try process.run()
+        if let marker {
+            while process.isRunning {
+                if let text = try? String(contentsOf: stderrURL, encoding: .utf8), text.contains(marker) {
+                    kill(process.processIdentifier, SIGINT)
+                    break
+                }
+                usleep(10_000)
+            }
+        }
+        process.waitUntilExit()
+        let read = { (url: URL) in String(decoding: (try? Data(contentsOf: url)) ?? Data(), as: UTF8.self) }
+        return Run(status: process.terminationStatus, stdout: read(stdoutURL), stderr: read(stderrURL))
+    }
+}
