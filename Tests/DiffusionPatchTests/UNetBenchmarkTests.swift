@@ -54,9 +54,11 @@ final class UNetBenchmarkTests: XCTestCase {
         let rows = try benchmark.run()
         XCTAssertTrue(rows.allSatisfy { $0.cells.allSatisfy(\.isOutOfMemory) })
         XCTAssertNotNil(rows[0].cells[0].peakBytes, "the first cell runs: nothing to predict it from")
-        XCTAssertNil(rows[3].cells[0].peakBytes, "later cells are predicted out of memory and not run")
-        // The prediction adds the scaled growth of the cell that ran to the later cell's own baseline (the process's
-        // resident memory at that moment, which earlier tests' allocations move; so compare within one cell).
+        for row in rows.dropFirst() {
+            XCTAssertNil(row.cells[0].peakBytes, "later cells are predicted (from the one that ran) and not run")
+        }
+        // The prediction is the cell's own baseline (the process's resident memory then, which earlier tests move)
+        // plus the scaled growth of the cell that ran plus, for standard attention, the larger score matrices.
         XCTAssertGreaterThan(try XCTUnwrap(rows[3].cells[0].predictedPeakBytes), rows[3].cells[0].baselineBytes)
         XCTAssertNil(rows[0].speedUp(.tome))
         XCTAssertTrue(benchmark.tableLine(rows[3]).contains("OOM (needs ~"))

@@ -92,9 +92,9 @@ public final class UNetBenchmark {
     private func predictedPeak(_ column: UNetBenchmarkColumn, resolution: Int, batch: Int, baseline: Int,
                                rows: [UNetBenchmarkRow]) -> Int? {
         let work = { (row: UNetBenchmarkRow) in row.batch * row.resolution * row.resolution }
-        guard let reference = rows.filter({ work($0) <= batch * resolution * resolution })
-                .max(by: { work($0) < work($1) }),
-              let cell = reference.cells.first(where: { $0.column == column }), let peak = cell.peakBytes else {
+        let measured = rows.filter { work($0) <= batch * resolution * resolution && $0.cell(column)?.peakBytes != nil }
+        guard let reference = measured.max(by: { work($0) < work($1) }), let cell = reference.cell(column),
+              let peak = cell.peakBytes else {
             return nil
         }
         let scale = Double(batch * resolution * resolution) / Double(work(reference))
