@@ -201,6 +201,8 @@ def main():
         plan.append((resolutions[0], args.steps, args.ratio))
     plan += [(resolution, args.memory_steps, 0.0) for resolution in resolutions[1:]]
     rows = []
+    if not args.json:
+        print_header(args.threads)
     for resolution, steps, ratio in plan:
         row = {"resolution": resolution, "steps": steps, "ratio": ratio, "threads": args.threads}
         for name in ("diffusers", "tomesd"):
@@ -213,24 +215,31 @@ def main():
                     runs.append(run_tomesd(args.tomesd, args.folder, resolution, steps, args.threads, ratio, output))
             row[name] = summarise(runs)
         rows.append(row)
+        if not args.json:
+            print_row(row)
     if args.json:
         print(json.dumps(rows, indent=1))
-        return
-    print(f"SD 1.5-sized pipeline, random weights, guidance 7.5, PNDM, {args.threads} threads; seconds wall (CPU)")
-    header = f"{'size':>5} {'steps':>5} {'ToMe':>5} {'side':>10} {'text enc':>15} {'UNet/step':>15} {'VAE decode':>15} {'peak MiB':>9}"
-    print(header)
-    for row in rows:
-        for name in ("diffusers", "tomesd"):
-            s = row[name]
-            print(f"{row['resolution']:>5} {row['steps']:>5} {row['ratio'] or '-':>5} {name:>10} "
-                  f"{s['text_encoder_wall_s']:6.2f} ({s['text_encoder_cpu_s']:6.2f}) "
-                  f"{s['unet_wall_per_step_s']:6.2f} ({s['unet_cpu_per_step_s']:6.2f}) "
-                  f"{s['vae_wall_s']:6.2f} ({s['vae_cpu_s']:6.2f}) {s['peak_mib']:9.0f}")
-        ours, theirs = row["tomesd"], row["diffusers"]
-        print(f"{'':>28} tomesd/diffusers: text encoder {ours['text_encoder_cpu_s'] / theirs['text_encoder_cpu_s']:.2f}x, "
-              f"UNet step {ours['unet_cpu_per_step_s'] / theirs['unet_cpu_per_step_s']:.2f}x, "
-              f"VAE decode {ours['vae_cpu_s'] / theirs['vae_cpu_s']:.2f}x (CPU time); "
-              f"VAE wall {ours['vae_wall_s'] / theirs['vae_wall_s']:.2f}x; peak memory {ours['peak_mib'] / theirs['peak_mib']:.2f}x")
+
+
+def print_header(threads):
+    print(f"SD 1.5-sized pipeline, random weights, guidance 7.5, PNDM, {threads} threads; seconds wall (CPU)")
+    print(f"{'size':>5} {'steps':>5} {'ToMe':>5} {'side':>10} {'text enc':>15} {'UNet/step':>15} {'VAE decode':>15} "
+          f"{'peak MiB':>9}")
+
+
+def print_row(row):
+    for name in ("diffusers", "tomesd"):
+        s = row[name]
+        print(f"{row['resolution']:>5} {row['steps']:>5} {row['ratio'] or '-':>5} {name:>10} "
+              f"{s['text_encoder_wall_s']:6.2f} ({s['text_encoder_cpu_s']:6.2f}) "
+              f"{s['unet_wall_per_step_s']:6.2f} ({s['unet_cpu_per_step_s']:6.2f}) "
+              f"{s['vae_wall_s']:6.2f} ({s['vae_cpu_s']:6.2f}) {s['peak_mib']:9.0f}")
+    ours, theirs = row["tomesd"], row["diffusers"]
+    print(f"{'':>28} tomesd/diffusers: text encoder {ours['text_encoder_cpu_s'] / theirs['text_encoder_cpu_s']:.2f}x, "
+          f"UNet step {ours['unet_cpu_per_step_s'] / theirs['unet_cpu_per_step_s']:.2f}x, "
+          f"VAE decode {ours['vae_cpu_s'] / theirs['vae_cpu_s']:.2f}x (CPU time); "
+          f"VAE wall {ours['vae_wall_s'] / theirs['vae_wall_s']:.2f}x; peak memory {ours['peak_mib'] / theirs['peak_mib']:.2f}x",
+          flush=True)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ extension Conv2d {
             tilesPerImage += 1  // an even share per thread
         }
         let tileRows = (rowsPerImage + tilesPerImage - 1) / tilesPerImage
+        tilesPerImage = (rowsPerImage + tileRows - 1) / tileRows  // rounding tileRows up can leave trailing tiles empty
         let tasks = g.batch * tilesPerImage
         ThreadPool.shared.forEachTask(tasks, scratchCount: tileRows * outChannels) { task, accumulator in
             let (image, tile) = task.quotientAndRemainder(dividingBy: tilesPerImage)
