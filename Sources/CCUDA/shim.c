@@ -78,8 +78,24 @@ static const char *resolve(void *library, void **slots, const char *const *names
     return NULL;
 }
 
+// NVRTC dlopens its builtins library (libnvrtc-builtins.so.X.Y) by name at compile time, which the loader
+// cannot find in a pip wheel's directory unless it is on the search path; loading the one beside `path` first
+// lets that later dlopen match by soname. Best effort: a system install finds its own.
+static void preload_nvrtc_builtins(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return;
+    char pattern[4096];
+    snprintf(pattern, sizeof pattern, "%.*s/libnvrtc-builtins.so*", (int)(slash - path), path);
+    glob_t found;
+    if (glob(pattern, 0, NULL, &found) == 0) {
+        for (size_t i = 0; i < found.gl_pathc; ++i) dlopen(found.gl_pathv[i], RTLD_NOW | RTLD_GLOBAL);
+    }
+    globfree(&found);
+}
+
 // Tries `path` as NVRTC: on success fills `nvrtc` and remembers the path.
 static int try_nvrtc(const char *path) {
+    preload_nvrtc_builtins(path);
     void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!library) return 0;
     nvrtc_api table;
