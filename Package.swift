@@ -5,7 +5,7 @@
 //   CKernels (C micro-kernels) -> TensorCore -> ToMe / StableDiffusion -> DiffusionPatch -> tomesd (CLI)
 //   CCUDA (C shim, dlopen'ed CUDA driver + NVRTC) -> ToMe (optional GPU backend)
 //
-// No third-party packages and no unsafeFlags: the package must stay usable as a versioned dependency.
+// No third-party packages and no unsafe compiler flags: the package must stay usable as a versioned dependency.
 import PackageDescription
 
 let package = Package(

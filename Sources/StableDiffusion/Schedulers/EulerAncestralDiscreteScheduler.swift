@@ -24,9 +24,7 @@ public struct EulerAncestralDiscreteScheduler: Scheduler {
     }
 
     public func scaleModelInput(_ sample: Tensor) -> Tensor {
-        let sigma = sigmas[min(stepIndex, sigmas.count - 1)]
-        let scale = (sigma * sigma + 1).squareRoot()
-        return Elementwise.map(sample) { $0 / scale }
+        EulerSchedule.scaleModelInput(sample, sigmas: sigmas, stepIndex: stepIndex)
     }
 
     public mutating func step<Noise: NoiseSource>(modelOutput: Tensor, sample: Tensor, noise: inout Noise) throws -> Tensor {

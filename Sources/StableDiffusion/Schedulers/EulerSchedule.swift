@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// The timesteps and noise levels of diffusers' Euler samplers (`EulerDiscreteScheduler`,
 /// `EulerAncestralDiscreteScheduler`): fractional timesteps, σ interpolated from the training schedule (or
@@ -50,5 +51,14 @@ struct EulerSchedule {
         self.sigmas = (sigmas + [finalSigma]).map { Float($0) }
         let maximum = self.sigmas.max() ?? 0
         initNoiseSigma = spacing == .leading ? (maximum * maximum + 1).squareRoot() : maximum
+    }
+}
+
+extension EulerSchedule {
+    /// `sample / sqrt(σ² + 1)` at `stepIndex` (the last sigma once past the end): the Euler schedulers' input scaling.
+    static func scaleModelInput(_ sample: Tensor, sigmas: [Float], stepIndex: Int) -> Tensor {
+        let sigma = sigmas[min(stepIndex, sigmas.count - 1)]
+        let scale = (sigma * sigma + 1).squareRoot()
+        return Elementwise.map(sample) { $0 / scale }
     }
 }
