@@ -37,7 +37,8 @@ let package = Package(
         .testTarget(name: "DiffusionPatchTests", dependencies: ["DiffusionPatch"]),
         // XCTest benchmarks: skipped unless TOMESD_BENCHMARKS=1 (see README), so `swift test` stays fast.
         .testTarget(name: "Benchmarks", dependencies: ["TensorCore", "ToMe", "StableDiffusion", "DiffusionPatch"], path: "Benchmarks",
-                    exclude: ["gemm_vs_torch.py", "merge_vs_tomesd.py", "pipeline_vs_diffusers.py", "unet_tome_vs_diffusers.py", "unet_vs_diffusers.py"]),
+                    exclude: ["gemm_vs_torch.py", "merge_vs_tomesd.py", "pipeline_vs_diffusers.py", "unet_load_vs_read.py", "unet_tome_vs_diffusers.py",
+                              "unet_vs_diffusers.py"]),
     ],
     swiftLanguageModes: [.v5]
 )

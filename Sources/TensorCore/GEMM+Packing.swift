@@ -1,3 +1,5 @@
+import CKernels
+
 extension GEMM {
     /// A matrix operand in caller memory: `base` with row stride `ld`, used as stored or transposed.
     struct Operand {
@@ -57,25 +59,10 @@ extension GEMM {
                     line += width
                 }
             } else {
-                var x = 0
-                // Four source lines at a time: one 16-byte store per depth step instead of four scalar ones.
-                while x + 4 <= used {
-                    let line = source + (first + x) &* ld + depth.lowerBound
-                    let (l0, l1, l2, l3) = (line, line + ld, line + 2 &* ld, line + 3 &* ld)
-                    let column = UnsafeMutableRawPointer(panel + x)
-                    for p in 0..<kc {
-                        column.storeBytes(of: SIMD4(l0[p], l1[p], l2[p], l3[p]), toByteOffset: p &* width &* 4,
-                                          as: SIMD4<Float>.self)
-                    }
-                    x += 4
-                }
-                for x in x..<width {
-                    if x < used {
-                        let line = source + (first + x) &* ld + depth.lowerBound
-                        for p in 0..<kc { panel[p &* width &+ x] = line[p] }
-                    } else {
-                        for p in 0..<kc { panel[p &* width &+ x] = 0 }
-                    }
+                // A transpose of the `used × kc` block (8×8 register tiles), then zeros past the end.
+                ck_transpose_f32(source + (first &* ld &+ depth.lowerBound), ld, panel, width, used, kc)
+                if used < width {
+                    for p in 0..<kc { (panel + (p &* width &+ used)).update(repeating: 0, count: width - used) }
                 }
             }
             panel += width * kc

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -56,6 +57,26 @@ final class ReadOnlyFile: @unchecked Sendable {
             }
             done += got
         }
+    }
+
+    /// Asks the system to start reading `range` into the page cache, from a background thread, when the range
+    /// takes at most half of the free memory: a later read of it then waits less, and while one part is converted
+    /// the next is already on its way from disk. Does nothing where the system has no such advice.
+    func prefetch(_ range: Range<Int>) {
+        #if os(Linux)
+        let available = sysconf(Int32(_SC_AVPHYS_PAGES)) * sysconf(Int32(_SC_PAGESIZE))
+        guard range.count > 0, range.count <= available / 2 else { return }
+        // Linux reads at most one readahead window (the device's read_ahead_kb or max_sectors_kb, often 512 KiB or
+        // more) per advice, so the range is advised a window at a time; each call can block while the device's
+        // queue is full, hence the thread, which also keeps the file open until it is done.
+        let window = 512 << 10
+        Thread { [self] in
+            for start in stride(from: range.lowerBound, to: range.upperBound, by: window) {
+                let count = min(window, range.upperBound - start)
+                _ = posix_fadvise(descriptor, off_t(start), off_t(count), Int32(POSIX_FADV_WILLNEED))
+            }
+        }.start()
+        #endif
     }
 
     /// `count` bytes read at `offset`.

@@ -82,6 +82,12 @@ public struct SafeTensorsFile: @unchecked Sendable {
         (metadata, descriptors) = (header.metadata, header.descriptors)
     }
 
+    /// Starts reading the whole data section into the page cache in the background (where the system allows and
+    /// it fits in half of the free memory), for a caller about to read every tensor in an order of its own.
+    public func prefetch() {
+        file.prefetch(dataOffset ..< file.size)
+    }
+
     /// The descriptor of `name`.
     /// - Throws: ``SafeTensorsError/tensorNotFound(path:tensor:)``.
     public func descriptor(_ name: String) throws -> Descriptor {
@@ -93,12 +99,25 @@ public struct SafeTensorsFile: @unchecked Sendable {
     /// - Throws: ``SafeTensorsError`` when it is missing, stored as another type, or cannot be read.
     public func tensor(_ name: String) throws -> Tensor {
         let descriptor = try descriptor(name)
+        var tensor = Tensor(uninitialized: descriptor.shape)
+        try tensor.withUnsafeMutableBufferPointer { try read(name, into: $0) }
+        return tensor
+    }
+
+    /// Reads the tensor `name` as `Float`s (from F32, F16, BF16 or F64 storage) into `destination`, which must
+    /// hold exactly its element count: for loaders that convert each weight and reuse one buffer for all of them.
+    /// - Throws: ``SafeTensorsError`` when it is missing, stored as another type, of another element count, or
+    ///   cannot be read.
+    public func read(_ name: String, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        let descriptor = try descriptor(name)
         guard [.f32, .f16, .bf16, .f64].contains(descriptor.dtype) else {
             throw SafeTensorsError.unsupportedDType(path: path, tensor: name, dtype: descriptor.dtype.rawValue, wanted: "float")
         }
-        var tensor = Tensor(uninitialized: descriptor.shape)
-        try reading(name) { try tensor.withUnsafeMutableBufferPointer { out in try readFloats(descriptor, into: out) } }
-        return tensor
+        guard descriptor.count == destination.count else {
+            throw SafeTensorsError.invalidTensor(path: path, tensor: name,
+                                                 reason: "holds \(descriptor.count) elements, the destination \(destination.count)")
+        }
+        try reading(name) { try readFloats(descriptor, into: destination) }
     }
 
     /// The tensor `name` as integers, row-major, from I64, I32, I16, I8, U64, U32, U16, U8 or BOOL (0 or 1) storage.

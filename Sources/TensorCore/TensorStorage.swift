@@ -8,8 +8,16 @@ import Darwin
 
 /// A reference-counted, 64-byte aligned buffer of `Float`s: the memory behind one or more `Tensor`s.
 ///
-/// Alignment to a cache line lets the SIMD kernels use aligned loads on whole tensors.
+/// Alignment to a cache line lets the SIMD kernels use aligned loads on whole tensors. Buffers of
+/// ``hugePageThreshold`` bytes or more are aligned to 2 MiB and, on Linux, marked for transparent huge pages:
+/// first touching a weight or activation then faults once per 2 MiB instead of once per 4 KiB, which was a third
+/// of the time it took to load a UNet.
 public final class TensorStorage: @unchecked Sendable {
+    /// The size from which a buffer is backed by huge pages where the system allows it.
+    static let hugePageThreshold = 4 << 20
+    /// The size of a huge page (x86_64 and arm64 Linux with 4 KiB base pages).
+    static let hugePageSize = 2 << 20
+
     /// Start of the buffer.
     public let pointer: UnsafeMutablePointer<Float>
     /// Number of `Float`s in the buffer.
@@ -19,11 +27,17 @@ public final class TensorStorage: @unchecked Sendable {
     public init(count: Int, zeroed: Bool = true) {
         self.count = count
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        let huge = bytes >= Self.hugePageThreshold
+        let alignment = huge ? Self.hugePageSize : 64
+        let allocated = (bytes + alignment - 1) & ~(alignment - 1)
         var raw: UnsafeMutableRawPointer?
         // posix_memalign only fails on out-of-memory, where Swift's own allocator would trap as well.
-        if posix_memalign(&raw, 64, (bytes + 63) & ~63) != 0 || raw == nil {
+        if posix_memalign(&raw, alignment, allocated) != 0 || raw == nil {
             fatalError("TensorStorage: out of memory allocating \(bytes) bytes")
         }
+        #if os(Linux)
+        if huge { _ = madvise(raw, allocated, MADV_HUGEPAGE) }
+        #endif
         pointer = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
         if zeroed { pointer.initialize(repeating: 0, count: count) }
     }

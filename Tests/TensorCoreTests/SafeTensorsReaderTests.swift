@@ -70,6 +70,22 @@ final class SafeTensorsReaderTests: XCTestCase {
         }
     }
 
+    func testReadingIntoCallerMemory() throws {
+        let url = fixtureURL("dtypes.safetensors")
+        let file = try SafeTensorsFile(contentsOf: url)
+        file.prefetch()
+        var values = [Float](repeating: .nan, count: 6)
+        try values.withUnsafeMutableBufferPointer { try file.read("f32", into: $0) }
+        XCTAssertEqual(values.map(\.bitPattern), try file.tensor("f32").scalars.map(\.bitPattern))
+        var tooFew = [Float](repeating: 0, count: 5)
+        XCTAssertThrowsError(try tooFew.withUnsafeMutableBufferPointer { try file.read("f32", into: $0) }) { error in
+            XCTAssertEqual("\(error)", "\(url.path): tensor 'f32': holds 6 elements, the destination 5")
+        }
+        XCTAssertThrowsError(try tooFew.withUnsafeMutableBufferPointer { try file.read("i8", into: $0) }) { error in
+            XCTAssertEqual(error as? SafeTensorsError, .unsupportedDType(path: url.path, tensor: "i8", dtype: "I8", wanted: "float"))
+        }
+    }
+
     func testLargeHalfTensorsConvertThreaded() throws {
         // Above the 2^18-element grain, conversion is split over the pool; compare with the scalar kernel.
         let count = 600_000

@@ -59,9 +59,11 @@ public final class Conv2d {
         self.stride = stride
         self.padding = padding
         let fanIn = inChannels * kernelSize * kernelSize
-        let stored = scope.parameter("weight", shape: [outChannels, inChannels, kernelSize, kernelSize], role: .weight(fanIn: fanIn))
-        method = Method(stored, inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, stride: stride,
-                        padding: padding, workspace: scope.workspace)
+        method = scope.withParameter("weight", shape: [outChannels, inChannels, kernelSize, kernelSize],
+                                     role: .weight(fanIn: fanIn)) { stored in
+            Method(stored.baseAddress!, inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize,
+                   stride: stride, padding: padding, workspace: scope.workspace)
+        }
         bias = scope.parameter("bias", shape: [outChannels], role: .bias(fanIn: fanIn))
     }
 
@@ -122,46 +124,40 @@ public final class Conv2d {
         /// Input channels from which shifted taps beat im2col (below, each tap's GEMM is too shallow).
         static let minimumShiftedTapChannels = 32
 
-        /// The method for a convolution, packing its PyTorch weight `[out, in, k, k]` for it (transposes go through
-        /// `workspace`).
-        init(_ stored: Tensor, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int, padding: Padding,
-             workspace: ConversionWorkspace) {
+        /// The method for a convolution, packing its PyTorch weight `[out, in, k, k]` at `stored` for it. Every
+        /// form packs the transpose of an `[out × …]` matrix read in place: the stored weight itself for 1×1, else
+        /// its `[out, k, k, in]` reordering, made in `workspace`.
+        init(_ stored: UnsafePointer<Float>, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int,
+             padding: Padding, workspace: ConversionWorkspace) {
             let taps = kernelSize * kernelSize
             if kernelSize == 1 && stride == 1 && padding == .uniform(0) {
-                // [in, out]
-                self = .pointwise(stored.withTransposedMatrix(in: workspace) {
-                    PackedMatrix(k: inChannels, n: outChannels, b: $0, ldb: outChannels)
-                })
-            } else if stride == 1 && padding == .uniform(kernelSize / 2) && inChannels >= Method.minimumShiftedTapChannels {
-                // [in·k², out], rows in (channel, tap) order: tap t's [in × out] weight is every k²-th row from t.
-                self = .shiftedTaps(stored.withTransposedMatrix(in: workspace) { weight in
-                    (0..<taps).map { PackedMatrix(k: inChannels, n: outChannels, b: weight + $0 * outChannels, ldb: taps * outChannels) }
-                })
-            } else {
-                // [k²·in, out], rows in (tap, channel) order, as the gathered patches.
-                let patchMajor = Conv2d.patchMajor(stored, outChannels: outChannels, inChannels: inChannels, kernelSize: kernelSize)
-                self = .patches(patchMajor.withTransposedMatrix(in: workspace) {
-                    PackedMatrix(k: taps * inChannels, n: outChannels, b: $0, ldb: outChannels)
-                })
+                self = .pointwise(PackedMatrix(k: inChannels, n: outChannels, b: stored, ldb: inChannels, transposed: true))
+                return
+            }
+            let block = taps * inChannels
+            self = workspace.withBuffer(count: outChannels * block) { patchMajor in
+                Conv2d.reorderToPatchMajor(stored, into: patchMajor, outChannels: outChannels, inChannels: inChannels,
+                                           taps: taps)
+                if stride == 1 && padding == .uniform(kernelSize / 2) && inChannels >= Method.minimumShiftedTapChannels {
+                    // Tap t's [in × out] weight: columns t·in ..< (t+1)·in of the [out × k²·in] matrix, transposed.
+                    return .shiftedTaps((0..<taps).map {
+                        PackedMatrix(k: inChannels, n: outChannels, b: patchMajor + $0 * inChannels, ldb: block, transposed: true)
+                    })
+                }
+                // [k²·in × out], rows in (tap, channel) order, as the gathered patches.
+                return .patches(PackedMatrix(k: block, n: outChannels, b: patchMajor, ldb: block, transposed: true))
             }
         }
     }
 
-    /// `[out, in, k, k]` → `[out, k, k, in]`: per output channel, the `[in × k²]` block transposed.
-    private static func patchMajor(_ stored: Tensor, outChannels: Int, inChannels: Int, kernelSize: Int) -> Tensor {
-        let taps = kernelSize * kernelSize
+    /// `[out, in, k, k]` → `[out, k, k, in]` (`taps` = k²): per output channel, the `[in × k²]` block transposed.
+    private static func reorderToPatchMajor(_ stored: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
+                                            outChannels: Int, inChannels: Int, taps: Int) {
         let block = taps * inChannels
-        var converted = Tensor(uninitialized: [outChannels, block])
-        stored.withUnsafeBufferPointer { source in
-            converted.withUnsafeMutableBufferPointer { destination in
-                let (from, to) = (source.baseAddress!, destination.baseAddress!)
-                ThreadPool.shared.parallelRanges(outChannels, grain: max(1, 65536 / max(block, 1))) { channels in
-                    for o in channels {
-                        ck_transpose_f32(from + o * block, taps, to + o * block, inChannels, inChannels, taps)
-                    }
-                }
+        ThreadPool.shared.parallelRanges(outChannels, grain: max(1, 65536 / max(block, 1))) { channels in
+            for o in channels {
+                ck_transpose_f32(stored + o * block, taps, destination + o * block, inChannels, inChannels, taps)
             }
         }
-        return converted
     }
 }

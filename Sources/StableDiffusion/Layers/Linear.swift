@@ -25,9 +25,9 @@ public final class Linear {
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         let shape = storedAsConvolution ? [outFeatures, inFeatures, 1, 1] : [outFeatures, inFeatures]
-        let stored = scope.parameter("weight", shape: shape, role: .weight(fanIn: inFeatures))
-        weight = stored.withTransposedMatrix(in: scope.workspace) {
-            PackedMatrix(k: inFeatures, n: outFeatures, b: $0, ldb: max(outFeatures, 1))
+        // The stored [out, in] is Wᵀ's transpose: packed as such, straight from the source's buffer.
+        weight = scope.withParameter("weight", shape: shape, role: .weight(fanIn: inFeatures)) {
+            PackedMatrix(k: inFeatures, n: outFeatures, b: $0.baseAddress!, ldb: max(inFeatures, 1), transposed: true)
         }
         self.bias = bias ? scope.parameter("bias", shape: [outFeatures], role: .bias(fanIn: inFeatures)) : nil
     }

@@ -25,6 +25,10 @@ final class RenamingParameterSource: ParameterSource {
         base.parameter(storedName(name), shape: shape, role: role)
     }
 
+    func withParameter<R>(_ name: String, shape: [Int], role: ParameterRole, _ body: (UnsafeBufferPointer<Float>) -> R) -> R {
+        base.withParameter(storedName(name), shape: shape, role: role, body)
+    }
+
     /// The base source's check, with the ignored names taken out of its unexpected tensors.
     func finish() throws {
         do {

@@ -1,8 +1,8 @@
 import TensorCore
 
-/// One buffer reused by the weight conversions of a model construction (transposes before packing), so that each
-/// conversion writes into memory already faulted in instead of fresh pages. It grows to the largest conversion and
-/// is freed with the last scope that shares it.
+/// One buffer reused by every weight of a model construction — a parameter source's reads, a convolution's
+/// reordering before packing — so that each writes into memory already faulted in instead of fresh pages. It grows
+/// to the largest use and is freed with its owner.
 final class ConversionWorkspace {
     private var storage: TensorStorage?
 

@@ -21,8 +21,20 @@ public enum ParameterRole: Equatable, Sendable {
 public protocol ParameterSource: AnyObject {
     /// The parameter `name` with `shape` (zeros standing in when the source cannot provide it).
     func parameter(_ name: String, shape: [Int], role: ParameterRole) -> Tensor
+    /// Calls `body` with the parameter `name` of `shape` (row-major; zeros standing in when the source cannot
+    /// provide it), valid only inside `body`. Layers that convert a weight at load use this: a source may lend
+    /// memory it reuses for every parameter, which saves a fresh tensor (and its page faults) per weight.
+    func withParameter<R>(_ name: String, shape: [Int], role: ParameterRole, _ body: (UnsafeBufferPointer<Float>) -> R) -> R
     /// Throws if any parameter was missing or mis-shaped, or the source holds parameters nobody asked for.
     func finish() throws
+}
+
+extension ParameterSource {
+    /// The parameter as a fresh tensor, lent to `body`.
+    public func withParameter<R>(_ name: String, shape: [Int], role: ParameterRole,
+                                 _ body: (UnsafeBufferPointer<Float>) -> R) -> R {
+        parameter(name, shape: shape, role: role).withUnsafeBufferPointer(body)
+    }
 }
 
 /// A position in the module tree (`down_blocks.0.attentions.1`), from which a layer asks for its parameters by
@@ -60,5 +72,12 @@ public struct ParameterScope {
     /// The parameter `name` of this scope's module.
     public func parameter(_ name: String, shape: [Int], role: ParameterRole) -> Tensor {
         source.parameter(key(name), shape: shape, role: role)
+    }
+
+    /// Calls `body` with the parameter `name` of this scope's module, valid only inside `body`
+    /// (``ParameterSource/withParameter(_:shape:role:_:)``).
+    public func withParameter<R>(_ name: String, shape: [Int], role: ParameterRole,
+                                 _ body: (UnsafeBufferPointer<Float>) -> R) -> R {
+        source.withParameter(key(name), shape: shape, role: role, body)
     }
 }
