@@ -1,7 +1,7 @@
 // CUDA kernels of the ToMe core (bipartite soft matching), compiled at run time by NVRTC.
 //
 // This file is the readable source. `Scripts/cuda/embed-kernels.sh` turns it into tome_kernels_embedded.h (a C
-// string that shim.c hands to NVRTC); a test fails when the two differ. SwiftPM ignores `.cu` files.
+// string that shim_library.c hands to NVRTC); a test fails when the two differ. SwiftPM ignores `.cu` files.
 // Compiled with --fmad=false: the only fused multiply-adds are the explicit fmaf calls, so every float result
 // that must match the CPU path bit for bit (normalised metric, exact scores) follows the CPU's operation order.
 //
@@ -139,14 +139,14 @@ extern "C" __global__ void __launch_bounds__(256) tome_normalize(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// tome_match: grid (ceil(Nsrc / BM), splits, B), 256 threads, dynamic shared memory (see shim.c).
+// tome_match: grid (ceil(Nsrc / BM), splits, B), 256 threads, dynamic shared memory (see shim_launch.c).
 //
 // A CTA keeps its BM sources (fp16, all channels) resident in shared memory and streams BN-wide destination tiles
 // through a STAGES-deep cp.async pipeline in BK-channel slices; 8 warps compute the tile with mma.sync m16n8k16
 // (fp16 in, fp32 accumulate). Destination tiles are split over gridDim.y CTAs; their per-source results meet in
 // a 64-bit atomicMax, which is order independent.
 //
-// Exactness: |fp16 score - exact fp32 score| <= eps (shim.c derives eps from C), so the exact best destination j*
+// Exactness: |fp16 score - exact fp32 score| <= eps (shim_launch.c derives eps from C), so the exact best destination j*
 // has fp16 score >= M - 2 eps where M is the row's fp16 maximum (over this CTA's destinations). Every element at
 // or above (running maximum - window), window = 2 eps (subtracted rounding down), is appended to the CTA's
 // candidate list in global scratch; after the last tile, the candidates still at or above (final maximum -

@@ -28,15 +28,14 @@ public final class TensorStorage: @unchecked Sendable {
         self.count = count
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         let huge = bytes >= Self.hugePageThreshold
-        let alignment = huge ? Self.hugePageSize : 64
-        let allocated = (bytes + alignment - 1) & ~(alignment - 1)
         var raw: UnsafeMutableRawPointer?
         // posix_memalign only fails on out-of-memory, where Swift's own allocator would trap as well.
-        if posix_memalign(&raw, alignment, allocated) != 0 || raw == nil {
+        if posix_memalign(&raw, huge ? Self.hugePageSize : 64, (bytes + 63) & ~63) != 0 || raw == nil {
             fatalError("TensorStorage: out of memory allocating \(bytes) bytes")
         }
         #if os(Linux)
-        if huge { _ = madvise(raw, allocated, MADV_HUGEPAGE) }
+        // Whole huge pages only: the tail stays on small pages, so no tensor holds memory past its end.
+        if huge { _ = madvise(raw, bytes & ~(Self.hugePageSize - 1), MADV_HUGEPAGE) }
         #endif
         pointer = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
         if zeroed { pointer.initialize(repeating: 0, count: count) }

@@ -6,8 +6,9 @@ enum ToMeArguments {
     /// The options that take no value.
     static let flags: Set<String> = ["no-random", "merge-attention", "no-merge-attention", "merge-cross-attention",
                                      "merge-mlp"]
-    /// The usage text of the options.
-    static let usage = "[--ratio R [--max-downsample N] [--sx N] [--sy N] [--no-random] [--seed S] "
+    /// The usage text of the options. `--seed` is not among them: each command lists it once, as it seeds the
+    /// command's own randomness (weights, noise) and the random partitions alike.
+    static let usage = "[--ratio R [--max-downsample N] [--sx N] [--sy N] [--no-random] "
         + "[--merge-attention|--no-merge-attention] [--merge-cross-attention] [--merge-mlp]]"
 
     /// The command-line name of each ``ToMeOptions`` property, for error messages.

@@ -10,7 +10,7 @@ import TensorCore
 /// `--ratio R` and the other ToMe options (``ToMeArguments``) patch it with Token Merging; `--seed` seeds that too.
 let unetCommand = Subcommand(
     name: "unet",
-    usage: "unet (--model DIR | --config FILE [--seed S]) --inputs FILE --output FILE [--attention standard|memory-efficient] [--repeat N] "
+    usage: "unet (--model DIR | --config FILE) [--seed S] --inputs FILE --output FILE [--attention standard|memory-efficient] [--repeat N] "
         + ToMeArguments.usage,
     flags: ToMeArguments.flags
 ) { arguments in
