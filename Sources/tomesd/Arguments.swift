@@ -47,6 +47,16 @@ struct Arguments {
         return value
     }
 
+    /// `--name` as an integer in `range`, if given: every count that sizes work or memory has a documented bound,
+    /// so that a huge value is a usage error at once rather than an allocation failure or a run of days.
+    mutating func int(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let value = try int(name) else { return nil }
+        guard range.contains(value) else {
+            throw UsageError("option --\(name) must be in \(range.lowerBound)...\(range.upperBound), got \(value)")
+        }
+        return value
+    }
+
     /// `--name` as a finite number, if given.
     mutating func double(_ name: String) throws -> Double? {
         guard let text = string(name) else { return nil }

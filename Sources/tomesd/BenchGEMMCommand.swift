@@ -9,8 +9,7 @@ let benchGEMMCommand = Subcommand(
     flags: ["json"]
 ) { arguments in
     let shapes = try parseGEMMShapes(arguments.string("shapes") ?? "4096x320x320,4096x4096x40,4096x1280x320,1024x1024x1024")
-    let repeats = try arguments.int("repeat") ?? 10
-    guard repeats >= 1 else { throw UsageError("option --repeat must be at least 1, got \(repeats)") }
+    let repeats = try arguments.int("repeat", in: 1...10_000) ?? 10
     if let name = arguments.string("kernel") {
         guard let isa = GEMMKernel.ISA.allCases.first(where: { "\($0)" == name }) else {
             throw UsageError("option --kernel expects scalar, avx2, avx512 or neon, got '\(name)'")

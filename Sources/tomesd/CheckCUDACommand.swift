@@ -16,11 +16,10 @@ let checkCUDACommand = Subcommand(
     let benchOnly = arguments.flag("bench-only")
     let bench = arguments.flag("bench") || benchOnly
     let grids = try arguments.ints("grids") ?? [64, 128]
-    let repeats = try arguments.int("repeats") ?? 20
+    let repeats = try arguments.int("repeats", in: 1...10_000) ?? 20
     let matchRows = try arguments.int("match-rows") ?? 0, matchSplits = try arguments.int("match-splits") ?? 0
     try arguments.finish()
-    guard repeats >= 1 else { throw UsageError("option --repeats must be at least 1, got \(repeats)") }
-    guard grids.allSatisfy({ $0 >= 2 }) else { throw UsageError("option --grids needs sizes of at least 2") }
+    guard grids.allSatisfy({ $0 >= 2 && $0 <= 4096 }) else { throw UsageError("option --grids needs sizes in 2...4096") }
     guard [0, 64, 128].contains(matchRows) else { throw UsageError("option --match-rows must be 64 or 128") }
     guard matchSplits >= 0 else { throw UsageError("option --match-splits must not be negative") }
     CUDAKernels.setMatchTuning(rows: matchRows, splits: matchSplits)

@@ -30,6 +30,17 @@ let mergeCommand = Subcommand(
     }
     if !random && seedText != nil { throw UsageError("--seed has no effect with --no-random") }
     guard height >= 1, width >= 1 else { throw UsageError("--height and --width must be at least 1, got \(height)×\(width)") }
+    // The grid must match the file's tokens before anything is built from it (the partition holds H·W entries).
+    let file = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: input))
+    let shape = try file.descriptor(key).shape
+    guard shape.count == 3 else {
+        throw ToMeError.shapeMismatch("tensor '\(key)' of \(input) has shape \(shape); merge expects [B, N, C]")
+    }
+    guard CheckedSize.product([height, width]) == shape[1] else {
+        let tokens = CheckedSize.product([height, width]).map { "\($0) tokens" } ?? "more tokens than an Int holds"
+        throw ToMeError.shapeMismatch("a \(height)×\(width) grid (\(tokens)) does not match the \(shape[1]) tokens of '\(key)' "
+            + "in \(input) (shape \(shape))")
+    }
     let partition: Partition
     do {
         var generator = SplitMix64(seed: seed)
@@ -53,7 +64,7 @@ let mergeCommand = Subcommand(
     case (_?, _?): throw UsageError("give either --ratio or --r, not both")
     }
 
-    let x = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: input)).tensor(key)
+    let x = try file.tensor(key)
     let (merged, restored, mergedCount) = try mergeAndRestore(x, partition: partition, r: r, backend: backend)
     try SafeTensors.write(["merged": merged, "restored": restored], to: URL(fileURLWithPath: output),
                           metadata: ["r": String(mergedCount), "input_key": key])

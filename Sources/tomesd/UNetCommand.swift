@@ -24,8 +24,7 @@ let unetCommand = Subcommand(
     guard let attention = AttentionImplementation(rawValue: attentionName) else {
         throw UsageError("option --attention expects standard or memory-efficient, got '\(attentionName)'")
     }
-    let repeats = try arguments.int("repeat") ?? 1
-    guard repeats >= 1 else { throw UsageError("option --repeat must be at least 1, got \(repeats)") }
+    let repeats = try arguments.int("repeat", in: 1...10_000) ?? 1
     guard (modelPath == nil) != (configPath == nil) else { throw UsageError("give exactly one of --model and --config") }
     guard seed == nil || configPath != nil || tome != nil else { throw UsageError("option --seed goes with --config or --ratio") }
     guard (seed ?? 0) >= 0 else { throw UsageError("option --seed must not be negative") }

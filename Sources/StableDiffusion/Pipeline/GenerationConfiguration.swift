@@ -32,16 +32,28 @@ public struct GenerationConfiguration: Sendable {
     /// Whether the UNet runs on an unconditional batch item as well (diffusers: guidance scale > 1).
     public var usesGuidance: Bool { guidanceScale > 1 }
 
+    /// The largest width or height accepted (before the pipeline checks that the run fits in memory).
+    public static let maximumSide = 16384
+
     /// Checks what diffusers' `check_inputs` checks and what a pipeline cannot: sizes that are positive multiples of
-    /// 8, at least one step, a finite guidance scale. (The initial latents' shape depends on the pipeline:
-    /// ``StableDiffusionPipeline/validate(_:)``.)
+    /// 8 up to ``maximumSide``, at least one step and at most the most training timesteps any scheduler may have
+    /// (100 000), a finite guidance scale. (The initial latents' shape and the memory a run needs depend on the
+    /// pipeline: ``StableDiffusionPipeline/validate(_:)``.)
     /// - Throws: ``PipelineError/invalidParameter(name:reason:)`` naming the parameter.
     public func validate() throws {
-        for (name, value) in [("width", width), ("height", height)] where value < 8 || value % 8 != 0 {
-            throw PipelineError.invalidParameter(name: name, reason: "must be a positive multiple of 8, got \(value)")
+        for (name, value) in [("width", width), ("height", height)] {
+            guard value >= 8, value % 8 == 0 else {
+                throw PipelineError.invalidParameter(name: name, reason: "must be a positive multiple of 8, got \(value)")
+            }
+            guard value <= Self.maximumSide else {
+                throw PipelineError.invalidParameter(name: name, reason: "must be at most \(Self.maximumSide), got \(value)")
+            }
         }
         guard steps >= 1 else {
             throw PipelineError.invalidParameter(name: "steps", reason: "must be at least 1, got \(steps)")
+        }
+        guard steps <= ConfigLimits.trainTimesteps else {
+            throw PipelineError.invalidParameter(name: "steps", reason: "must be at most \(ConfigLimits.trainTimesteps), got \(steps)")
         }
         guard guidanceScale.isFinite else {
             throw PipelineError.invalidParameter(name: "guidance scale", reason: "must be a finite number, got \(guidanceScale)")

@@ -16,8 +16,12 @@ struct NoiseSchedule: Sendable {
     ///   trained betas of the wrong count.
     init(config: SchedulerConfig, scheduler: String, pinsLastAlphaForZeroSNR: Bool) throws {
         let count = config.numTrainTimesteps ?? 1000
-        guard count >= 2 else {
+        guard count >= 2, count <= ConfigLimits.trainTimesteps else {
             throw SchedulerError.unsupportedOption(name: "num_train_timesteps", value: "\(count)", scheduler: scheduler)
+        }
+        // Schedulers add the offset to timesteps before checking them against the schedule: keep that sum small.
+        if let offset = config.stepsOffset, !(-ConfigLimits.trainTimesteps...ConfigLimits.trainTimesteps).contains(offset) {
+            throw SchedulerError.unsupportedOption(name: "steps_offset", value: "\(offset)", scheduler: scheduler)
         }
         var betas: [Float]
         if let trained = config.trainedBetas {
