@@ -83,6 +83,23 @@ final class ConfigLimitTests: XCTestCase {
         }
     }
 
+    /// Betas outside (0, 1) once made NaN noise levels that trapped converting them to timesteps (found by
+    /// Scripts/fuzz-json.sh scheduler).
+    func testBetasOutsideTheUnitIntervalAreRefused() throws {
+        for json in [#"{"beta_start": 5.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear"}"#,
+                     #"{"beta_start": -0.5, "beta_end": 0.012, "beta_schedule": "linear"}"#,
+                     #"{"num_train_timesteps": 2, "trained_betas": [0.5, 1.5]}"#] {
+            let config = try SchedulerConfig(json: Data(json.utf8))
+            for kind in SchedulerKind.allCases {
+                XCTAssertThrowsError(try kind.make(config: config, steps: 2), json) { error in
+                    guard case let .unsupportedOption(name, value, _)? = error as? SchedulerError else { return XCTFail("\(error)") }
+                    XCTAssertTrue(name.contains("beta"), name)
+                    XCTAssertTrue(value.contains("alphas_cumprod"), value)
+                }
+            }
+        }
+    }
+
     func testCheckedSizes() {
         XCTAssertEqual(CheckedSize.product([46341, 46340, 4]), 8_589_767_760)
         XCTAssertNil(CheckedSize.product([Int.max, 2]))

@@ -45,6 +45,17 @@ struct NoiseSchedule: Sendable {
         if config.rescaleBetasZeroSnr ?? false, pinsLastAlphaForZeroSNR {
             alphasCumprod[count - 1] = 0x1p-24
         }
+        // Betas outside (0, 1), or so many that ᾱ underflows, make noise levels of 0, infinity or NaN, which no
+        // scheduler can turn into timesteps. Zero-SNR rescaling makes the last ᾱ 0 on purpose.
+        for (timestep, alpha) in alphasCumprod.enumerated() {
+            let isZeroSNREnd = timestep == count - 1 && (config.rescaleBetasZeroSnr ?? false) && alpha == 0
+            guard alpha.isFinite, alpha > 0 || isZeroSNREnd, alpha <= 1 else {
+                throw SchedulerError.unsupportedOption(
+                    name: config.trainedBetas == nil ? "beta_start, beta_end, beta_schedule" : "trained_betas",
+                    value: "a noise schedule with alphas_cumprod[\(timestep)] = \(alpha) (betas must be in (0, 1))",
+                    scheduler: scheduler)
+            }
+        }
         self.alphasCumprod = alphasCumprod
     }
 
