@@ -45,14 +45,15 @@ struct NoiseSchedule: Sendable {
         if config.rescaleBetasZeroSnr ?? false, pinsLastAlphaForZeroSNR {
             alphasCumprod[count - 1] = 0x1p-24
         }
-        // Betas outside (0, 1), or so many that ᾱ underflows, make noise levels of 0, infinity or NaN, which no
-        // scheduler can turn into timesteps. Zero-SNR rescaling makes the last ᾱ 0 on purpose.
+        // Betas outside (0, 1), or so many that ᾱ underflows, make noise levels (σ, ``sigmas``) of infinity or NaN,
+        // which no scheduler can turn into timesteps. Zero-SNR rescaling makes the last ᾱ 0 on purpose.
         for (timestep, alpha) in alphasCumprod.enumerated() {
             let isZeroSNREnd = timestep == count - 1 && (config.rescaleBetasZeroSnr ?? false) && alpha == 0
-            guard alpha.isFinite, alpha > 0 || isZeroSNREnd, alpha <= 1 else {
+            guard alpha.isFinite, alpha <= 1, Self.sigma(alpha).isFinite || isZeroSNREnd else {
                 throw SchedulerError.unsupportedOption(
-                    name: config.trainedBetas == nil ? "beta_start, beta_end, beta_schedule" : "trained_betas",
-                    value: "a noise schedule with alphas_cumprod[\(timestep)] = \(alpha) (betas must be in (0, 1))",
+                    name: config.trainedBetas == nil ? "beta_start, beta_end, beta_schedule, num_train_timesteps" : "trained_betas",
+                    value: "a noise schedule with alphas_cumprod[\(timestep)] = \(alpha) (betas must be in (0, 1), "
+                        + "and alphas_cumprod must stay above float32's smallest normal number)",
                     scheduler: scheduler)
             }
         }
@@ -64,7 +65,12 @@ struct NoiseSchedule: Sendable {
 
     /// σ of every training timestep, ascending: `((1 - ᾱ) / ᾱ) ** 0.5` in `Float`.
     var sigmas: [Float] {
-        alphasCumprod.map { ((1 - $0) / $0).squareRoot() }
+        alphasCumprod.map(Self.sigma)
+    }
+
+    /// σ of one ᾱ.
+    private static func sigma(_ alpha: Float) -> Float {
+        ((1 - alpha) / alpha).squareRoot()
     }
 
     /// `torch.cumprod` of a float32 tensor on CPU: the running product kept in `Double`, each entry rounded.
