@@ -89,6 +89,7 @@ final class ConfigLimitTests: XCTestCase {
         for json in [#"{"beta_start": 5.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear"}"#,
                      #"{"beta_start": -0.5, "beta_end": 0.012, "beta_schedule": "linear"}"#,
                      #"{"num_train_timesteps": 2, "trained_betas": [0.5, 1.5]}"#,
+                     #"{"beta_start": 0.0, "beta_end": 0.012, "beta_schedule": "scaled_linear"}"#,
                      // Valid betas, but so many that σ overflows float32 (found by the fuzzer).
                      #"{"num_train_timesteps": 1921, "beta_start": 0.00085, "beta_end": 0.092, "beta_schedule": "linear"}"#] {
             let config = try SchedulerConfig(json: Data(json.utf8))

@@ -45,15 +45,16 @@ struct NoiseSchedule: Sendable {
         if config.rescaleBetasZeroSnr ?? false, pinsLastAlphaForZeroSNR {
             alphasCumprod[count - 1] = 0x1p-24
         }
-        // Betas outside (0, 1), or so many that ᾱ underflows, make noise levels (σ, ``sigmas``) of infinity or NaN,
-        // which no scheduler can turn into timesteps. Zero-SNR rescaling makes the last ᾱ 0 on purpose.
+        // Betas outside (0, 1), too small to change ᾱ in float32, or so many that ᾱ underflows, make noise levels
+        // (σ, ``sigmas``) of 0, infinity or NaN, which no scheduler can turn into timesteps. Zero-SNR rescaling makes the last ᾱ 0 on purpose.
         for (timestep, alpha) in alphasCumprod.enumerated() {
             let isZeroSNREnd = timestep == count - 1 && (config.rescaleBetasZeroSnr ?? false) && alpha == 0
-            guard alpha.isFinite, alpha <= 1, Self.sigma(alpha).isFinite || isZeroSNREnd else {
+            let sigma = Self.sigma(alpha)
+            guard alpha.isFinite, alpha <= 1, sigma.isFinite && sigma > 0 || isZeroSNREnd else {
                 throw SchedulerError.unsupportedOption(
                     name: config.trainedBetas == nil ? "beta_start, beta_end, beta_schedule, num_train_timesteps" : "trained_betas",
                     value: "a noise schedule with alphas_cumprod[\(timestep)] = \(alpha) (betas must be in (0, 1), "
-                        + "and alphas_cumprod must stay above float32's smallest normal number)",
+                        + "and alphas_cumprod strictly between 0 and 1 in float32)",
                     scheduler: scheduler)
             }
         }
