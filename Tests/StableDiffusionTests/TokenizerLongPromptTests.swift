@@ -47,6 +47,25 @@ final class TokenizerLongPromptTests: XCTestCase {
         XCTAssertLessThan(elapsed, 5, "a long prompt is tokenised only as far as the tokens kept")
     }
 
+    /// 100 000-character prompts of every kind (words, one word, punctuation and digit runs, accents) encode to
+    /// transformers' ids: the first 75 tokens between the start and end tokens (tokenizer/long_prompts.json, from
+    /// Scripts/reference/make_pipeline_part_fixtures.py long_prompts).
+    func testLongPromptsMatchTransformers() throws {
+        struct Case: Decodable { let unit: String; let length: Int; let ids: [Int] }
+        struct File: Decodable { let cases: [Case] }
+        let tokenizer = try Self.full.get()
+        let cases = try Fixtures.json(File.self, "tokenizer/long_prompts.json").cases
+        XCTAssertEqual(cases.count, 6)
+        for testCase in cases {
+            let prompt = String(String(repeating: testCase.unit, count: testCase.length / testCase.unit.count + 1).prefix(testCase.length))
+            var encoded: TokenizedPrompt?
+            let elapsed = seconds { encoded = tokenizer.encode(prompt) }
+            XCTAssertEqual(encoded?.ids, testCase.ids, testCase.unit)
+            XCTAssertEqual(encoded?.truncatedMore, true, testCase.unit)
+            XCTAssertLessThan(elapsed, 5, testCase.unit)
+        }
+    }
+
     /// One word of 100 000 letters (BPE cannot stop early inside a word): merging with a priority queue keeps it
     /// fast, and its first 75 tokens are those of the same word BPE-encoded by the reference loop below.
     func testHundredThousandLetterWordIsFast() throws {
