@@ -1,4 +1,3 @@
-import Dispatch
 import StableDiffusion
 import TensorCore
 import ToMe
@@ -10,16 +9,16 @@ struct MergeReducer: TokenReducer {
     let patch: ToMePatch
 
     func merge(_ tokens: Tensor) throws -> Tensor {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = ProcessMetrics.now()
         let merged = try plan.merge(tokens, pool: patch.pool)
-        patch.update { $0.mergeSeconds += seconds(since: start) }
+        patch.update { $0.mergeSeconds += ProcessMetrics.seconds(since: start) }
         return merged
     }
 
     func unmerge(_ tokens: Tensor) throws -> Tensor {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = ProcessMetrics.now()
         let unmerged = try plan.unmerge(tokens, pool: patch.pool)
-        patch.update { $0.unmergeSeconds += seconds(since: start) }
+        patch.update { $0.unmergeSeconds += ProcessMetrics.seconds(since: start) }
         return unmerged
     }
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import StableDiffusion
 import TensorCore
@@ -58,17 +57,18 @@ public final class ToMePatch: TokenReductionHook {
     ///   than one cell; ``ToMeError`` for a non-finite metric.
     public func plan(for hiddenStates: Tensor, context: TokenReductionContext) throws -> TokenReductionPlan {
         update { $0.blockCalls += 1 }
-        guard hiddenStates.rank == 3,
+        guard options.mergesAnySubLayer, hiddenStates.rank == 3,
               let grid = MergeGrid(tokens: hiddenStates.shape[1], latentHeight: context.latentHeight,
-                                   latentWidth: context.latentWidth, options: options) else { return .none }
-        let start = DispatchTime.now().uptimeNanoseconds
+                                   latentWidth: context.latentWidth, ratio: options.ratio,
+                                   maxDownsample: options.maxDownsample) else { return .none }
+        let start = ProcessMetrics.now()
         try check(grid, tokens: hiddenStates.shape[1], context: context)
         // Odd batches cannot hold a prompted and an unprompted half, so tomesd turns randomness off for them.
         let partition = try self.partition(grid, random: options.useRandom && hiddenStates.shape[0] % 2 == 0)
-        let plan = try BipartiteMatching.plan(metric: hiddenStates, partition: partition, r: grid.requestedMerges,
+        let plan = try BipartiteMatching.plan(metric: hiddenStates, partition: partition, r: grid.r,
                                               pool: pool)
         update {
-            $0.planningSeconds += seconds(since: start)
+            $0.planningSeconds += ProcessMetrics.seconds(since: start)
             if plan.mergedCount > 0 {
                 $0.mergingCalls += 1
                 $0.tokensMerged += plan.mergedCount
@@ -84,12 +84,12 @@ public final class ToMePatch: TokenReductionHook {
 
     /// Fails where tomesd fails: a grid that is not the block's tokens, or smaller than one cell.
     private func check(_ grid: MergeGrid, tokens: Int, context: TokenReductionContext) throws {
-        guard grid.height * grid.width == tokens else {
+        guard grid.fits(tokens: tokens) else {
             throw PatchError.gridMismatch(tokens: tokens, latentHeight: context.latentHeight,
                                           latentWidth: context.latentWidth, downsample: grid.downsample,
                                           height: grid.height, width: grid.width)
         }
-        guard grid.height >= options.sy, grid.width >= options.sx else {
+        guard grid.holdsCell(sx: options.sx, sy: options.sy) else {
             throw PatchError.gridTooSmall(height: grid.height, width: grid.width, sx: options.sx, sy: options.sy,
                                           downsample: grid.downsample)
         }
@@ -122,9 +122,4 @@ public final class ToMePatch: TokenReductionHook {
 private struct GridKey: Hashable {
     let height: Int
     let width: Int
-}
-
-/// Seconds since `start` (a `DispatchTime` uptime in nanoseconds).
-func seconds(since start: UInt64) -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }

@@ -14,15 +14,6 @@ import TensorCore
 /// everything (tomesd: NaN). Scores are computed in a canonical fp32 order (see `ck_match.h`), so every kernel
 /// variant and backend gives the same plan.
 public enum BipartiteMatching {
-    /// tomesd's merge count for `tokenCount` tokens: `r = Int(Double(tokenCount) * ratio)`.
-    /// - Throws: ``ToMeError/invalidArgument(_:)`` unless `0 <= ratio < 1`.
-    public static func mergeCount(tokenCount: Int, ratio: Double) throws -> Int {
-        guard ratio >= 0, ratio < 1 else {
-            throw ToMeError.invalidArgument("ratio \(ratio) is outside [0, 1)")
-        }
-        return Int(Double(tokenCount) * ratio)
-    }
-
     /// The plan that merges `r` of `metric`'s tokens (`[B, N, C]`, `N = partition.tokenCount`) into their most
     /// similar destinations. `r` is clamped to the number of sources; `r == 0` gives the identity plan (tomesd's
     /// `do_nothing`, and the metric is then not read).
@@ -38,7 +29,7 @@ public enum BipartiteMatching {
         let best = try bestDestinations(metric: metric, partition: partition, kernel: kernel, pool: pool)
 
         // Rank sources by that similarity; the top r merge (never more than there are sources).
-        return try MergePlan(partition: partition, bestDestinations: best, r: min(r, partition.sourceTokens.count))
+        return try MergePlan(partition: partition, bestDestinations: best, r: MergeGrid.clamp(r: r, sourceCount: partition.sourceTokens.count))
     }
 
     /// Normalises `metric` (`[B, N, C]`) and finds every source's most similar destination, batch element by
@@ -78,7 +69,7 @@ public enum BipartiteMatching {
     }
 
     /// `(B, N, C)` of a metric that fits `partition`.
-    static func checkMetric(_ metric: Tensor, _ partition: Partition) throws -> (Int, Int, Int) {
+    package static func checkMetric(_ metric: Tensor, _ partition: Partition) throws -> (Int, Int, Int) {
         guard metric.rank == 3 else {
             throw ToMeError.shapeMismatch("metric must be [B, N, C], got shape \(metric.shape)")
         }

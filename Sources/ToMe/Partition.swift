@@ -33,7 +33,7 @@ public struct Partition: Sendable, Equatable {
     ///   grid too large for 32-bit token indices, or a wrong number or value of choices.
     public init(height: Int, width: Int, sx: Int, sy: Int, cellChoices: [Int]) throws {
         try Partition.validate(height: height, width: width, sx: sx, sy: sy)
-        let cells = (height / sy) * (width / sx)
+        let cells = MergeGrid.destinationCount(height: height, width: width, sx: sx, sy: sy)
         guard cellChoices.count == cells else {
             throw ToMeError.invalidArgument(
                 "\(cellChoices.count) cell choices for a \(height)×\(width) grid with \(sy)×\(sx) cells (\(cells) cells)")
@@ -53,13 +53,13 @@ public struct Partition: Sendable, Equatable {
     public init(height: Int, width: Int, sx: Int, sy: Int) throws {
         try Partition.validate(height: height, width: width, sx: sx, sy: sy)
         try self.init(height: height, width: width, sx: sx, sy: sy,
-                      cellChoices: Array(repeating: 0, count: (height / sy) * (width / sx)))
+                      cellChoices: Array(repeating: 0, count: MergeGrid.destinationCount(height: height, width: width, sx: sx, sy: sy)))
     }
 
     /// A random partition: each cell's choice is `generator.next(below: sx · sy)`, cells in row-major order.
     public init(height: Int, width: Int, sx: Int, sy: Int, using generator: inout SplitMix64) throws {
         try Partition.validate(height: height, width: width, sx: sx, sy: sy)
-        let cells = (height / sy) * (width / sx)
+        let cells = MergeGrid.destinationCount(height: height, width: width, sx: sx, sy: sy)
         var choices = [Int]()
         choices.reserveCapacity(cells)
         for _ in 0..<cells { choices.append(Int(generator.next(below: UInt64(sx * sy)))) }

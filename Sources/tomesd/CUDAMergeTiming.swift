@@ -1,3 +1,4 @@
+import ToMeCUDA
 import Foundation
 import TensorCore
 import ToMe
@@ -16,15 +17,15 @@ struct CUDAMergeTiming {
         let tokens = height * width
         let values = (0..<(batch * tokens * channels)).map { _ in Float(generator.next() >> 40) / Float(1 << 23) - 1 }
         let x = try CUDATensor(Tensor(shape: [batch, tokens, channels], scalars: values), device: device)
-        let r = try BipartiteMatching.mergeCount(tokenCount: tokens, ratio: ratio)
+        let r = try MergeGrid.r(tokenCount: tokens, ratio: ratio)
         var times: [Double] = []
         for run in 0..<(repeats + 2) {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = ProcessMetrics.now()
             let partition = try Partition(height: height, width: width, sx: 2, sy: 2, using: &generator)
             let plan = try CUDAMergePlan(metric: x, partition: partition, r: r)
             _ = try plan.unmerge(plan.merge(x))
             try device.synchronize()
-            if run >= 2 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
+            if run >= 2 { times.append(ProcessMetrics.seconds(since: start) * 1e3) }
         }
         return times
     }

@@ -1,3 +1,5 @@
+import ToMeCUDAParity
+import ToMeCUDA
 import Foundation
 import TensorCore
 import ToMe
@@ -27,9 +29,9 @@ let checkCUDACommand = Subcommand(
 
     let device = try CUDADevice(index)
     let info = try device.info()
-    let compileStart = DispatchTime.now().uptimeNanoseconds
+    let compileStart = ProcessMetrics.now()
     try device.prepare()
-    let compileMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - compileStart) / 1e6
+    let compileMilliseconds = ProcessMetrics.seconds(since: compileStart) * 1e3
     print("device \(device): \(info.name), compute \(info.computeCapability.major).\(info.computeCapability.minor), "
         + "\(info.multiprocessors) SMs; kernels compiled in \(String(format: "%.0f", compileMilliseconds)) ms")
 

@@ -1,3 +1,4 @@
+import ToMeCUDA
 import Foundation
 import TensorCore
 import ToMe

@@ -42,7 +42,7 @@ let mergeCommand = Subcommand(
     switch (ratio, fixedR) {
     case let (ratio?, nil):
         do {
-            r = try BipartiteMatching.mergeCount(tokenCount: height * width, ratio: ratio)
+            r = try MergeGrid.r(tokenCount: height * width, ratio: ratio)
         } catch {
             throw UsageError("option --ratio: \(error)")
         }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import StableDiffusion
+import TestSupport
 import XCTest
 
 final class TokenizerTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import StableDiffusion
 import TensorCore
+import TestSupport
 import XCTest
 
 /// The token-reduction seam, proven with a test hook that the fixture script mirrors in Python (see

@@ -1,5 +1,6 @@
 import StableDiffusion
 import TensorCore
+import TestSupport
 import XCTest
 
 /// Inputs that do not fit the model: each a ``UNetInputError`` naming the input.

@@ -1,4 +1,5 @@
 import TensorCore
+import TestSupport
 import XCTest
 @testable import ToMe
 
@@ -12,7 +13,7 @@ final class TomesdFixtureTests: XCTestCase {
         for fixture in try TomesdFixture.all() {
             let partition = try fixture.partition
             let tokens = fixture.height * fixture.width
-            XCTAssertEqual(try BipartiteMatching.mergeCount(tokenCount: tokens, ratio: fixture.ratio), fixture.r, fixture.name)
+            XCTAssertEqual(try MergeGrid.r(tokenCount: tokens, ratio: fixture.ratio), fixture.r, fixture.name)
             if !fixture.random {
                 XCTAssertEqual(partition, try Partition(height: fixture.height, width: fixture.width, sx: fixture.sx, sy: fixture.sy))
             }

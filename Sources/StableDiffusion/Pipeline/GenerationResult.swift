@@ -1,3 +1,4 @@
+import ImageIO
 import TensorCore
 
 /// The outcome of a generation.

@@ -1,3 +1,4 @@
+import ImageIO
 import TensorCore
 
 /// The encoded prompts of one generation.
