@@ -1,6 +1,6 @@
 import DiffusionPatch
-import UNetBenchmarking
 import Foundation
+import UNetBenchmarking
 import XCTest
 
 /// The seed's table (resolution × batch; Vanilla, ToMe, ToMe + memory-efficient attention) for an SD 1.5-sized UNet

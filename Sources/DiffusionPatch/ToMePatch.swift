@@ -69,12 +69,12 @@ public final class ToMePatch: TokenReductionHook {
                                               pool: pool)
         update {
             $0.planningSeconds += ProcessMetrics.seconds(since: start)
-            if plan.mergedCount > 0 {
+            if plan.r > 0 {
                 $0.mergingCalls += 1
-                $0.tokensMerged += plan.mergedCount
+                $0.tokensMerged += plan.r
             }
         }
-        guard plan.mergedCount > 0 else { return .none }
+        guard plan.r > 0 else { return .none }
 
         let reducer = MergeReducer(plan: plan, patch: self)
         return TokenReductionPlan(selfAttention: options.mergeAttention ? reducer : nil,

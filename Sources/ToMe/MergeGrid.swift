@@ -38,10 +38,10 @@ public struct MergeGrid: Equatable, Sendable {
     }
 
     /// tomesd's `r = Int(N · ratio)` for `tokenCount` tokens.
-    /// - Throws: ``ToMeError/invalidArgument(_:)`` unless `0 <= ratio < 1`.
+    /// - Throws: ``ToMeError/invalidArgument(argument:reason:)`` unless `0 <= ratio < 1`.
     public static func r(tokenCount: Int, ratio: Double) throws -> Int {
         guard ratio >= 0, ratio < 1 else {
-            throw ToMeError.invalidArgument("ratio \(ratio) is outside [0, 1)")
+            throw ToMeError.invalidArgument(argument: "ratio", reason: "\(ratio) is outside [0, 1)")
         }
         return unclampedR(tokenCount: tokenCount, ratio: ratio)
     }

@@ -1,5 +1,5 @@
-import ToMe
 import TensorCore
+import ToMe
 
 /// Where the ToMe core computes a merge plan: the CPU kernels, or a CUDA device through the run-time loaded shim.
 ///
@@ -29,8 +29,8 @@ extension BipartiteMatching {
         case .cpu:
             return try plan(metric: metric, partition: partition, r: r, pool: pool)
         case .cuda(let index):
-            guard r >= 0 else { throw ToMeError.invalidArgument("r = \(r) must not be negative") }
-            let (batch, tokens, _) = try checkMetric(metric, partition)
+            try check(r: r)
+            let (batch, tokens, _) = try checkMetric(shape: metric.shape, partition)
             if r == 0 { return MergePlan(identityFor: batch, tokenCount: tokens) }
             let device = try CUDADevice(index)
             return try CUDAMergePlan(metric: CUDATensor(metric, device: device), partition: partition, r: r).hostPlan()

@@ -1,5 +1,5 @@
-import ToMe
 import CCUDA
+import ToMe
 
 /// Device memory holding `count` elements of a plain type, freed when the buffer is released.
 ///

@@ -1,5 +1,5 @@
-import ToMe
 import CCUDA
+import ToMe
 
 /// One CUDA device, by index, as the ToMe CUDA backend sees it.
 ///

@@ -1,5 +1,5 @@
-import ToMe
 import CCUDA
+import ToMe
 
 /// A failure of the CUDA backend, with the driver's or NVRTC's own message.
 ///

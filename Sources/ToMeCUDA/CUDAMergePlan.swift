@@ -1,5 +1,5 @@
-import ToMe
 import CCUDA
+import ToMe
 
 /// A ToMe merge plan made and applied on a CUDA device: bipartite soft matching of a device metric `[B, N, C]`
 /// over a host-made ``Partition``, then `merge`/`unmerge` of any device tensor `[B, N, C']`.
@@ -24,7 +24,7 @@ public final class CUDAMergePlan: @unchecked Sendable {
     /// The device holding the plan.
     public let device: CUDADevice
     /// `r` as requested, before clamping.
-    private let requestedR: Int
+    private let unclampedR: Int
     /// Tokens per batch element after `merge`.
     public var mergedTokenCount: Int { partition.tokenCount - r }
 
@@ -35,26 +35,16 @@ public final class CUDAMergePlan: @unchecked Sendable {
     /// Matches `metric` (`[B, N, C]` on a CUDA device, `N = partition.tokenCount`) and plans merging `r` tokens,
     /// as ``BipartiteMatching/plan(metric:partition:r:kernel:pool:)`` does on the CPU: `r` is clamped to the number
     /// of sources and `r == 0` gives the identity plan (tomesd's `do_nothing`).
-    /// - Throws: ``ToMeError/invalidArgument(_:)`` for a negative `r`, ``ToMeError/shapeMismatch(_:)`` for a
+    /// - Throws: ``ToMeError/invalidArgument(argument:reason:)`` for a negative `r`, ``ToMeError/shapeMismatch(tensor:reason:)`` for a
     ///   metric of the wrong rank or token count or with an empty dimension,
     ///   ``ToMeError/nonFiniteMetric(batch:token:reason:)`` for a NaN/Inf row, ``CUDAError`` for device failures.
     public init(metric: CUDATensor, partition: Partition, r: Int) throws {
-        guard r >= 0 else { throw ToMeError.invalidArgument("r = \(r) must not be negative") }
-        guard metric.shape.count == 3 else {
-            throw ToMeError.shapeMismatch("metric must be [B, N, C], got shape \(metric.shape)")
-        }
-        let (batch, tokens, channels) = (metric.shape[0], metric.shape[1], metric.shape[2])
-        guard batch >= 1, tokens >= 1, channels >= 1 else {
-            throw ToMeError.shapeMismatch("metric shape \(metric.shape) has an empty dimension")
-        }
-        guard tokens == partition.tokenCount else {
-            throw ToMeError.shapeMismatch("metric has N = \(tokens) tokens but the grid is "
-                + "\(partition.height)×\(partition.width) = \(partition.tokenCount)")
-        }
+        try BipartiteMatching.check(r: r)
+        let (batch, tokens, channels) = try BipartiteMatching.checkMetric(shape: metric.shape, partition)
         self.partition = partition
         self.batchSize = batch
         self.r = MergeGrid.clamp(r: r, sourceCount: partition.sourceTokens.count)
-        requestedR = r
+        unclampedR = r
         device = metric.device
         // As on the CPU, the identity plan does not read the metric.
         guard self.r > 0 else {
@@ -98,9 +88,9 @@ public final class CUDAMergePlan: @unchecked Sendable {
     }
 
     /// Each source's best destination and canonical score, copied to the host (equal to the CPU's).
-    /// - Throws: ``ToMeError/invalidArgument(_:)`` for the identity plan (`r == 0`), which matches nothing.
+    /// - Throws: ``ToMeError/invalidArgument(argument:reason:)`` for the identity plan (`r == 0`), which matches nothing.
     public func bestDestinations() throws -> BestDestinations {
-        guard r > 0 else { throw ToMeError.invalidArgument("the identity plan (r = 0) computes no matches") }
+        guard r > 0 else { throw ToMeError.invalidArgument(argument: "r", reason: "= 0: the identity plan computes no matches") }
         let sources = partition.sourceTokens.count
         let keys = try download(UInt64.self, plan.best_keys, count: batchSize * sources)
         let destination = keys.map { Int32(bitPattern: UInt32.max - UInt32(truncatingIfNeeded: $0)) }
@@ -123,7 +113,7 @@ public final class CUDAMergePlan: @unchecked Sendable {
     /// The same plan on the host, built by ``MergePlan`` from the device's best destinations (for CPU tensors).
     public func hostPlan() throws -> MergePlan {
         if r > 0 { return try MergePlan(partition: partition, bestDestinations: bestDestinations(), r: r) }
-        if requestedR == 0 { return MergePlan(identityFor: batchSize, tokenCount: partition.tokenCount) }
+        if unclampedR == 0 { return MergePlan(identityFor: batchSize, tokenCount: partition.tokenCount) }
         // A partition without sources (sx = sy = 1): nothing to merge, laid out as the CPU lays it out.
         let none = try BestDestinations(batchSize: batchSize, sourceCount: 0,
                                         destinationCount: partition.destinationTokens.count, destination: [], score: [])
@@ -153,7 +143,7 @@ public final class CUDAMergePlan: @unchecked Sendable {
 
     private func validate(_ x: CUDATensor, tokens: Int, name: String) throws {
         guard x.shape.count == 3, x.shape[0] == batchSize, x.shape[1] == tokens, x.shape[2] >= 1 else {
-            throw ToMeError.shapeMismatch("\(name) must be [\(batchSize), \(tokens), C], got \(x.shape)")
+            throw ToMeError.shapeMismatch(tensor: name, reason: "must be [\(batchSize), \(tokens), C], got \(x.shape)")
         }
         guard x.device == device else {
             throw CUDAError.invalidArgument("\(name) is on \(x.device), the plan on \(device)")

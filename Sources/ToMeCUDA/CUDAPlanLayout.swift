@@ -1,5 +1,5 @@
-import ToMe
 import CCUDA
+import ToMe
 
 /// Where each array of a ``CUDAMergePlan`` lives inside its one device allocation (one allocation per plan keeps
 /// planning to a single trip through the allocator).

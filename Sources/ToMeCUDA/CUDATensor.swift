@@ -1,5 +1,5 @@
-import ToMe
 import TensorCore
+import ToMe
 
 /// A `Float` tensor in CUDA device memory: a shape and a ``CUDABuffer``, row-major like ``Tensor``.
 public struct CUDATensor: Sendable {

@@ -1,7 +1,7 @@
-import ToMeCUDA
-import ToMe
 import Foundation
 import TensorCore
+import ToMe
+import ToMeCUDA
 
 /// The CPU/CUDA agreement check behind the GPU tests and `tomesd check-cuda`: one planning problem solved on both
 /// backends and compared.
@@ -110,17 +110,18 @@ public enum CUDAParity {
 
     /// Parity over tomesd fixture files (`Scripts/reference/make_tome_fixtures.py`): each file's metric `x`, grid
     /// (`h`, `w`, `sx`, `sy` and `r` in the metadata) and `cell_choices`, planned on both backends.
-    /// - Throws: ``ToMeError/invalidArgument(_:)`` for a folder without fixtures or a file missing a field.
+    /// - Throws: ``ToMeError/invalidArgument(argument:reason:)`` for a folder without fixtures or a file missing a field.
     public static func fixtureReports(directory: URL, device: CUDADevice) throws -> [CUDAParityReport] {
         let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
             .filter { $0.pathExtension == "safetensors" }
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
-        guard !files.isEmpty else { throw ToMeError.invalidArgument("no .safetensors fixtures in \(directory.path)") }
+        guard !files.isEmpty else { throw ToMeError.invalidArgument(argument: "directory", reason: "\(directory.path) holds no .safetensors fixtures") }
         return files.map { url in compareReportingErrors(name: "fixture " + url.lastPathComponent) {
             let file = try SafeTensorsFile(contentsOf: url)
             func number(_ key: String) throws -> Int {
                 guard let text = file.metadata[key], let value = Int(text) else {
-                    throw ToMeError.invalidArgument("\(url.lastPathComponent): metadata '\(key)' is missing or not an integer")
+                    throw ToMeError.invalidArgument(argument: url.lastPathComponent,
+                                                    reason: "metadata '\(key)' is missing or not an integer")
                 }
                 return value
             }

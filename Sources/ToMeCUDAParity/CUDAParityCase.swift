@@ -1,6 +1,6 @@
-import ToMeCUDA
-import ToMe
 import TensorCore
+import ToMe
+import ToMeCUDA
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -1,7 +1,7 @@
-import ToMeCUDA
 import Foundation
 import TensorCore
 import ToMe
+import ToMeCUDA
 
 /// `tomesd bench merge`: times match + merge + unmerge (tomesd's `bipartite_soft_matching_random2d`, then `m`, then
 /// `u`) on `[B, g·g, C]` inputs for each grid `g`, and reports the median times and the peak extra memory, as a

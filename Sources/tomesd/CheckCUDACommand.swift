@@ -1,8 +1,8 @@
-import ToMeCUDAParity
-import ToMeCUDA
 import Foundation
 import TensorCore
 import ToMe
+import ToMeCUDA
+import ToMeCUDAParity
 
 /// `tomesd check-cuda`: checks the CUDA backend against the CPU on this machine (identical plans, equal outputs)
 /// over built-in hard cases and, optionally, tomesd fixture files; optionally times it.

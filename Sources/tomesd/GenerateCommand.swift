@@ -40,7 +40,7 @@ private struct GenerateRequest {
         configuration.steps = try arguments.int("steps") ?? configuration.steps
         configuration.guidanceScale = Float(try arguments.double("guidance") ?? Double(configuration.guidanceScale))
         tome = try ToMeArguments.parse(&arguments)
-        configuration.seed = try ToMeArguments.seedValue(&arguments) ?? configuration.seed
+        configuration.seed = try arguments.seed() ?? configuration.seed
         if let name = arguments.string("scheduler") {
             guard let preset = SchedulerPreset(rawValue: name) else {
                 throw UsageError("option --scheduler expects one of \(SchedulerPreset.allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")

@@ -16,7 +16,7 @@ let unetCommand = Subcommand(
 ) { arguments in
     let modelPath = arguments.string("model")
     let configPath = arguments.string("config")
-    let seed = try arguments.int("seed")
+    let seed = try arguments.seed()
     let tome = try ToMeArguments.parse(&arguments)
     let inputsPath = try arguments.required("inputs")
     let outputPath = try arguments.required("output")
@@ -28,7 +28,6 @@ let unetCommand = Subcommand(
     guard repeats >= 1 else { throw UsageError("option --repeat must be at least 1, got \(repeats)") }
     guard (modelPath == nil) != (configPath == nil) else { throw UsageError("give exactly one of --model and --config") }
     guard seed == nil || configPath != nil || tome != nil else { throw UsageError("option --seed goes with --config or --ratio") }
-    guard (seed ?? 0) >= 0 else { throw UsageError("option --seed must not be negative") }
     try arguments.finish()
 
     let loadStart = ProcessMetrics.now(), loadCPUStart = ProcessMetrics.cpuSeconds()
@@ -37,7 +36,7 @@ let unetCommand = Subcommand(
         model = try UNet2DConditionModel.load(from: URL(fileURLWithPath: modelPath))
     } else {
         let config = try UNetConfig.load(from: URL(fileURLWithPath: configPath!))
-        model = try UNet2DConditionModel(config: config, seed: UInt64(seed ?? 0))
+        model = try UNet2DConditionModel(config: config, seed: seed ?? 0)
     }
     model.attentionImplementation = attention
     let patch = try tome.map { try applyPatch(model, options: $0) }

@@ -1,4 +1,3 @@
-import ToMeCUDA
 import Foundation
 import TensorCore
 

@@ -1,7 +1,6 @@
 import DiffusionPatch
 import StableDiffusion
 import TensorCore
-import TestSupport
 import XCTest
 
 /// applyPatch / removePatch: nothing but the hooks changes, removal restores the unpatched outputs bit for bit,

@@ -1,7 +1,6 @@
 import DiffusionPatch
 import StableDiffusion
 import TensorCore
-import TestSupport
 import XCTest
 
 /// Patched outputs against tomesd 0.1.3 applied to diffusers (no-random), case by case: defaults, ratios 0.3 and

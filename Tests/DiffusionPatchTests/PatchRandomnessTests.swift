@@ -1,7 +1,6 @@
 import DiffusionPatch
 import StableDiffusion
 import TensorCore
-import TestSupport
 import XCTest
 
 /// The seeded random partition: reproducible per seed and call sequence, different across seeds, off for odd

@@ -1,7 +1,6 @@
 import CKernels
 @testable import StableDiffusion
 import TensorCore
-import TestSupport
 import XCTest
 
 /// Single layers and kernels against torch (`Tests/Fixtures/sd/unet-layers/layers.safetensors`).

@@ -1,6 +1,5 @@
 import Foundation
 import StableDiffusion
-import TestSupport
 import XCTest
 
 /// Decoding diffusers' `config.json`: the fixtures' values, the head-count quirk, int-or-list fields, and a typed

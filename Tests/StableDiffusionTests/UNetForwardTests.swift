@@ -1,6 +1,5 @@
 import StableDiffusion
 import TensorCore
-import TestSupport
 import XCTest
 
 /// Every case of every model fixture against diffusers' output, with both attention implementations.

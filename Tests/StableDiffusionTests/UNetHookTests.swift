@@ -1,7 +1,6 @@
 import Foundation
 import StableDiffusion
 import TensorCore
-import TestSupport
 import XCTest
 
 /// The token-reduction seam, proven with a test hook that the fixture script mirrors in Python (see

@@ -1,6 +1,5 @@
 import StableDiffusion
 import TensorCore
-import TestSupport
 import XCTest
 
 /// Inputs that do not fit the model: each a ``UNetInputError`` naming the input.

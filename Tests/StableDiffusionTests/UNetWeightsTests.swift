@@ -1,7 +1,6 @@
 import Foundation
 import StableDiffusion
 import TensorCore
-import TestSupport
 import XCTest
 
 /// Loading weights: folder layouts, and an error listing every problem for weights that do not fit.

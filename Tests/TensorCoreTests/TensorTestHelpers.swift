@@ -1,6 +1,6 @@
 import Foundation
-import TestSupport
 @testable import TensorCore
+import TestSupport
 
 /// SplitMix64: a tiny deterministic generator, so every test sees the same "random" data on every run.
 struct SeededGenerator: RandomNumberGenerator {

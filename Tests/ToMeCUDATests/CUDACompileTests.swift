@@ -1,8 +1,8 @@
 import Foundation
-import XCTest
 import ToMe
 @testable import ToMeCUDA
 import ToMeCUDAParity
+import XCTest
 
 /// The CUDA kernels compile with NVRTC for the architectures we ship for, on any machine with NVRTC (no GPU needed).
 final class CUDACompileTests: XCTestCase {

@@ -1,9 +1,9 @@
 import Foundation
 import TensorCore
-import XCTest
 import ToMe
 @testable import ToMeCUDA
 import ToMeCUDAParity
+import XCTest
 
 /// CPU/GPU parity and bad inputs of the CUDA backend. Every test skips, saying why, on a machine without a GPU.
 final class CUDAParityTests: XCTestCase {

@@ -1,10 +1,10 @@
 import Foundation
 import TensorCore
 import TestSupport
-import XCTest
 import ToMe
 @testable import ToMeCUDA
 import ToMeCUDAParity
+import XCTest
 
 /// Shared set-up of the CUDA tests: where to find NVRTC, and whether a GPU is present.
 enum CUDATestSupport {

@@ -1,6 +1,6 @@
 import TensorCore
-import XCTest
 @testable import ToMe
+import XCTest
 
 /// Every invalid argument is a thrown ToMeError whose message names the problem.
 final class BadInputTests: XCTestCase {

@@ -28,7 +28,7 @@ struct TomesdFixture {
     init(url: URL) throws {
         let file = try SafeTensorsFile(contentsOf: url)
         func meta(_ key: String) throws -> String {
-            guard let value = file.metadata[key] else { throw ToMeError.invalidArgument("\(url.lastPathComponent): no \(key)") }
+            guard let value = file.metadata[key] else { throw ToMeError.invalidArgument(argument: url.lastPathComponent, reason: "has no \(key)") }
             return value
         }
         name = url.deletingPathExtension().lastPathComponent

@@ -1,7 +1,6 @@
 import TensorCore
-import TestSupport
-import XCTest
 @testable import ToMe
+import XCTest
 
 /// Plans, merges and unmerges every tomesd fixture with every kernel variant this CPU runs.
 final class TomesdFixtureTests: XCTestCase {

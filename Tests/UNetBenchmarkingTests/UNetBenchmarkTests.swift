@@ -1,8 +1,8 @@
 import DiffusionPatch
-import UNetBenchmarking
 import Foundation
 import StableDiffusion
 import TestSupport
+import UNetBenchmarking
 import XCTest
 
 /// The benchmark runner on the tiny fixture UNet: rows, cells, speed-ups, the memory budget and the JSON document.

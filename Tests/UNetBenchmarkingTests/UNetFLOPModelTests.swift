@@ -1,7 +1,7 @@
 import DiffusionPatch
-import UNetBenchmarking
 import StableDiffusion
 import TestSupport
+import UNetBenchmarking
 import XCTest
 
 /// The FLOP model against figures computed independently: tomesd's SD 1.5 speed-up predictions and a hand count of

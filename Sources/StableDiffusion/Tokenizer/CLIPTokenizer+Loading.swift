@@ -1,5 +1,5 @@
-import ImageIO
 import Foundation
+import ImageIO
 
 extension CLIPTokenizer {
     /// Loads a diffusers model folder's `tokenizer/` folder (pass that folder): `tokenizer.json` when present

@@ -1,7 +1,7 @@
-import ToMeCUDA
 import Foundation
 import TensorCore
 import ToMe
+import ToMeCUDA
 
 /// Wall-clock timing of match + merge + unmerge on a CUDA device, the way `tomesd bench merge --device cuda` and
 /// `tomesd check-cuda --bench` report it: tensors already on the device, the random partition drawn on the host
@@ -35,5 +35,32 @@ struct CUDAMergeTiming {
         let sorted = times.sorted()
         guard !sorted.isEmpty else { return .nan }
         return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+}
+
+/// `tomesd bench merge --device cuda[:N]`: the CUDA timings (tensors on the device; see ``CUDAMergeTiming``),
+/// printed like the CPU's table or JSON.
+func benchmarkCUDAMerge(device index: Int, grids: [Int], batch: Int, channels: Int, ratio: Double, repeats: Int,
+                        json: Bool) throws {
+    let device = try CUDADevice(index)
+    let name = try device.info().name
+    try device.prepare()
+    if !json { print("\(device) (\(name)), B=\(batch), C=\(channels), ratio \(ratio), median of \(repeats)") }
+    var results: [[String: Any]] = []
+    for grid in grids {
+        let times = try CUDAMergeTiming(batch: batch, height: grid, width: grid, channels: channels, ratio: ratio,
+                                        repeats: repeats).run(device: device)
+        let median = CUDAMergeTiming.median(times), minimum = times.min() ?? .nan
+        if json {
+            results.append(["grid": grid, "median_ms": median, "min_ms": minimum, "runs_ms": times])
+        } else {
+            print(String(format: "%4dx%-4d total %9.3f ms (min %.3f)", grid, grid, median, minimum))
+        }
+    }
+    if json {
+        let document: [String: Any] = ["device": "\(device)", "device_name": name, "batch": batch,
+                                       "channels": channels, "ratio": ratio, "results": results]
+        let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
     }
 }
