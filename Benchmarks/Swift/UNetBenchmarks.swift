@@ -3,13 +3,13 @@ import Foundation
 import UNetBenchmarking
 import XCTest
 
-/// The seed's table (resolution × batch; Vanilla, ToMe, ToMe + memory-efficient attention) for an SD 1.5-sized UNet
+/// tomesd's benchmark table (resolution × batch; Vanilla, ToMe, ToMe + memory-efficient attention) for an SD 1.5-sized UNet
 /// with seeded random weights. Run in release:
 ///
 ///     TOMESD_BENCHMARKS=1 swift test -c release --filter UNetBenchmarks
 ///
-/// Environment: `TOMESD_BENCH_RESOLUTIONS` (default 512; the seed's table is 512,768,1024), `TOMESD_BENCH_BATCHES`
-/// (default 1,2; the seed's is 1,2,4), `TOMESD_BENCH_RATIO` (0.5), `TOMESD_BENCH_MAX_DOWNSAMPLE` (1),
+/// Environment: `TOMESD_BENCH_RESOLUTIONS` (default 512; tomesd's table has 512,768,1024), `TOMESD_BENCH_BATCHES`
+/// (default 1,2; tomesd's has 1,2,4), `TOMESD_BENCH_RATIO` (0.5), `TOMESD_BENCH_MAX_DOWNSAMPLE` (1),
 /// `TOMESD_BENCH_STEPS` (3), `TOMESD_BENCH_WARMUP` (1), `TOMESD_BENCH_COLUMNS` (vanilla, tome,
 /// tome-memory-efficient; memory-efficient adds the unpatched memory-efficient baseline), `TOMESD_MEMORY_BUDGET_GIB` (three quarters of the physical memory): a cell whose peak
 /// memory would exceed it reads "OOM", `TOMESD_BENCH_CPU_TIME=1` (report CPU time ÷ threads, for a machine shared

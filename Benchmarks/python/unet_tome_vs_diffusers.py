@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The seed's UNet table, both sides: diffusers 0.42.1 + tomesd 0.1.3 on PyTorch CPU beside `tomesd bench unet`.
+"""tomesd's benchmark table (its README: resolution × batch; Vanilla, ToMe, ToMe + xFormers), both sides: diffusers 0.42.1 + tomesd 0.1.3 on PyTorch CPU beside `tomesd bench unet`.
 
     swift build -c release
     python3 Benchmarks/python/unet_tome_vs_diffusers.py [--threads 2] [--resolutions 512,1024]

@@ -60,7 +60,7 @@ public final class ToMePatch: TokenReductionHook {
         guard options.mergesAnySubLayer, hiddenStates.rank == 3,
               let grid = MergeGrid(tokens: hiddenStates.shape[1], latentHeight: context.latentHeight,
                                    latentWidth: context.latentWidth, ratio: options.ratio,
-                                   maxDownsample: options.maxDownsample) else { return .none }
+                                   maxDownsample: options.maxDownsample) else { return .unchanged }
         let start = ProcessMetrics.now()
         try check(grid, tokens: hiddenStates.shape[1], context: context)
         // Odd batches cannot hold a prompted and an unprompted half, so tomesd turns randomness off for them.
@@ -74,7 +74,7 @@ public final class ToMePatch: TokenReductionHook {
                 $0.tokensMerged += plan.r
             }
         }
-        guard plan.r > 0 else { return .none }
+        guard plan.r > 0 else { return .unchanged }
 
         let reducer = MergeReducer(plan: plan, patch: self)
         return TokenReductionPlan(selfAttention: options.mergeAttention ? reducer : nil,

@@ -3,8 +3,8 @@ import StableDiffusion
 import TensorCore
 import ToMe
 
-/// The seed's benchmark table on this machine: an SD 1.5-sized UNet with seeded random weights (no download),
-/// one row per resolution × batch, columns Vanilla (standard attention), ToMe (standard attention, patched) and
+/// tomesd's benchmark table (its README: resolution × batch; Vanilla, ToMe, ToMe + xFormers) on this machine: an
+/// SD 1.5-sized UNet with seeded random weights (no download), one row per resolution × batch, columns Vanilla (standard attention), ToMe (standard attention, patched) and
 /// ToMe + memory-efficient attention (and, on request, unpatched memory-efficient attention), each with the time
 /// per UNet step, the speed-up over Vanilla beside the ``UNetFLOPModel``'s prediction, the peak resident memory and
 /// the patch's own overhead per step.

@@ -7,13 +7,13 @@ public enum UNetBenchmarkColumn: String, CaseIterable, Sendable {
     case vanilla
     /// Standard attention, patched with Token Merging.
     case tome
-    /// Memory-efficient attention (tiled, online softmax: the seed's "xFormers" column), patched.
+    /// Memory-efficient attention (tiled, online softmax: in place of xFormers in tomesd's table), patched.
     case tomeMemoryEfficient = "tome-memory-efficient"
-    /// Memory-efficient attention, unpatched: not in the seed's table, the baseline of ToMe + memory-efficient.
+    /// Memory-efficient attention, unpatched: not in tomesd's table, the baseline of ToMe + memory-efficient.
     case memoryEfficient = "memory-efficient"
 
-    /// The seed's columns.
-    public static let seedTable: [UNetBenchmarkColumn] = [.vanilla, .tome, .tomeMemoryEfficient]
+    /// The columns of tomesd's benchmark table: Vanilla, ToMe, ToMe + xFormers (here memory-efficient attention).
+    public static let tomesdTable: [UNetBenchmarkColumn] = [.vanilla, .tome, .tomeMemoryEfficient]
 
     /// The attention implementation of the column.
     public var attention: AttentionImplementation {

@@ -7,8 +7,8 @@ public struct UNetBenchmarkSettings: Sendable {
     public var resolutions = [512]
     /// Batch sizes.
     public var batches = [1, 2]
-    /// The columns to measure (the seed's three unless changed).
-    public var columns = UNetBenchmarkColumn.seedTable
+    /// The columns to measure (tomesd's three unless changed).
+    public var columns = UNetBenchmarkColumn.tomesdTable
     /// The patch of the ToMe columns (tomesd's defaults with ratio 0.5).
     public var options = ToMeOptions.defaults
     /// Timed steps per cell (the median is reported).
@@ -22,7 +22,7 @@ public struct UNetBenchmarkSettings: Sendable {
     /// Text tokens of the cross-attention context (CLIP's 77).
     public var contextTokens = 77
 
-    /// The defaults: 512² at batches 1 and 2, the seed's columns, ratio 0.5, 3 steps after 1 warm-up, and a memory budget
+    /// The defaults: 512² at batches 1 and 2, tomesd's columns, ratio 0.5, 3 steps after 1 warm-up, and a memory budget
     /// of three quarters of the physical memory.
     public init() {
         memoryBudgetBytes = Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.75)

@@ -96,3 +96,8 @@ func assertMatchesReference(_ actual: Tensor, _ expected: Tensor, _ message: Str
     XCTAssertLessThanOrEqual(relativeDistance(actual, expected), 1e-4, "\(message): relative L2 error", file: file, line: line)
     XCTAssertLessThanOrEqual(worst, 1e-3, "\(message): max |difference|", file: file, line: line)
 }
+
+/// The block's one token-reduction hook, or nil when it has none or several.
+func onlyHook(_ block: BasicTransformerBlock) -> (any TokenReductionHook)? {
+    block.tokenReductionHooks.count == 1 ? block.tokenReductionHooks[0] : nil
+}

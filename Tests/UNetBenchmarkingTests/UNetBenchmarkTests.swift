@@ -26,7 +26,7 @@ final class UNetBenchmarkTests: XCTestCase {
         XCTAssertEqual(rows.map { [$0.resolution, $0.batch] }, [[64, 1], [64, 2], [96, 1], [96, 2]], "by increasing work")
         XCTAssertEqual(reported.map(\.resolution), rows.map(\.resolution))
         for row in rows {
-            XCTAssertEqual(row.cells.map(\.column), UNetBenchmarkColumn.seedTable)
+            XCTAssertEqual(row.cells.map(\.column), UNetBenchmarkColumn.tomesdTable)
             for cell in row.cells {
                 XCTAssertEqual(cell.stepSeconds?.count, 2)
                 XCTAssertEqual(cell.cpuSeconds?.count, 2)

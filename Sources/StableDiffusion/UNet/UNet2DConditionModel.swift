@@ -61,8 +61,13 @@ public final class UNet2DConditionModel {
         try self.init(config: config, parameters: RandomParameterSource(seed: seed))
     }
 
-    /// Installs `hook` on every transformer block (nil removes the hooks).
-    public func setTokenReductionHook(_ hook: (any TokenReductionHook)?) {
-        for block in transformerBlocks { block.tokenReductionHook = hook }
+    /// Adds `hook` to every transformer block, after (inside) the hooks already there.
+    public func appendTokenReductionHook(_ hook: any TokenReductionHook) {
+        for block in transformerBlocks { block.tokenReductionHooks.append(hook) }
+    }
+
+    /// Removes from every transformer block the hooks `shouldRemove` picks; the others keep their order.
+    public func removeTokenReductionHooks(where shouldRemove: (any TokenReductionHook) -> Bool) {
+        for block in transformerBlocks { block.tokenReductionHooks.removeAll(where: shouldRemove) }
     }
 }
