@@ -39,20 +39,10 @@ package final class Attention {
         }
         let q = try toQ(x), k = try toK(source), v = try toV(source)
         let inner = heads * headDim
-        var attended = Tensor(uninitialized: q.shape)
         let geometry = ScaledDotProductAttention.Geometry(
             batch: x.shape[0], heads: heads, headDim: headDim, queries: x.shape[1], keys: source.shape[1],
             queryStride: inner, keyStride: inner, valueStride: inner, outputStride: inner)
-        q.withUnsafeBufferPointer { qp in
-            k.withUnsafeBufferPointer { kp in
-                v.withUnsafeBufferPointer { vp in
-                    attended.withUnsafeMutableBufferPointer { op in
-                        ScaledDotProductAttention.compute(geometry, q: qp.baseAddress!, k: kp.baseAddress!, v: vp.baseAddress!,
-                                                          out: op.baseAddress!, implementation: implementation)
-                    }
-                }
-            }
-        }
+        let attended = ScaledDotProductAttention.attend(q, k, v, geometry: geometry, implementation: implementation)
         return try toOut(attended)
     }
 }

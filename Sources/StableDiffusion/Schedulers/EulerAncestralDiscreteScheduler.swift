@@ -6,25 +6,20 @@ import TensorCore
 ///
 /// Supports every `timestep_spacing`, `rescale_betas_zero_snr` and both prediction types.
 public struct EulerAncestralDiscreteScheduler: Scheduler {
-    public let timesteps: [Float]
-    public let initNoiseSigma: Float
+    public var timesteps: [Float] { schedule.timesteps }
+    public var initNoiseSigma: Float { schedule.initNoiseSigma }
     public private(set) var stepIndex = 0
-    private let sigmas: [Float]
-    private let prediction: PredictionType
+    private let schedule: EulerSchedule
+    private var sigmas: [Float] { schedule.sigmas }
 
     /// A scheduler for `steps` steps configured by `config` (class defaults for missing options).
     /// - Throws: ``SchedulerError`` for unsupported options or a step count outside 1...`num_train_timesteps`.
     public init(config: SchedulerConfig, steps: Int) throws {
-        let name = SchedulerKind.eulerAncestralDiscrete.className
-        let schedule = try NoiseSchedule(config: config, scheduler: name, pinsLastAlphaForZeroSNR: true)
-        try SchedulerChecks.stepCount(steps, trainTimesteps: schedule.count)
-        prediction = try PredictionType(config, scheduler: name)
-        let euler = try EulerSchedule(config: config, schedule: schedule, steps: steps, scheduler: name, allowsKarras: false)
-        (timesteps, sigmas, initNoiseSigma) = (euler.timesteps, euler.sigmas, euler.initNoiseSigma)
+        schedule = try EulerSchedule(config: config, steps: steps, kind: .eulerAncestralDiscrete, allowsKarras: false)
     }
 
     public func scaleModelInput(_ sample: Tensor) -> Tensor {
-        EulerSchedule.scaleModelInput(sample, sigmas: sigmas, stepIndex: stepIndex)
+        schedule.scaleModelInput(sample, stepIndex: stepIndex)
     }
 
     public mutating func step<Noise: NoiseSource>(modelOutput: Tensor, sample: Tensor, noise: inout Noise) throws -> Tensor {
@@ -34,7 +29,7 @@ public struct EulerAncestralDiscreteScheduler: Scheduler {
         let up = (to * to * (from * from - to * to) / (from * from)).squareRoot()
         let down = (to * to - up * up).squareRoot()
         let dt = down - from
-        let denoise = OriginalSampleEstimate(prediction: prediction, sigma: from)
+        let denoise = OriginalSampleEstimate(prediction: schedule.prediction, sigma: from)
         let fresh = try noise.standardNormal(shape: modelOutput.shape)
         let result = try Elementwise.map(sample, modelOutput, fresh) { x, output, z in
             let derivative = (x - denoise(x, output)) / from
