@@ -13,6 +13,22 @@ public enum Fixtures {
         return try JSONDecoder().decode(T.self, from: data)
     }
 
+    /// Copies the folder `source` to `destination`, the files that links point to instead of the links (fixture
+    /// folders share some files through relative links, which a copy elsewhere would break).
+    public static func copyResolvingLinks(_ source: URL, to destination: URL) throws {
+        try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
+            let item = source.appendingPathComponent(name).resolvingSymlinksInPath()
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: item.path, isDirectory: &isDirectory)
+            if isDirectory.boolValue {
+                try copyResolvingLinks(item, to: destination.appendingPathComponent(name))
+            } else {
+                try FileManager.default.copyItem(at: item, to: destination.appendingPathComponent(name))
+            }
+        }
+    }
+
     /// A fresh empty directory under the system temporary directory, removed when the test case ends.
     public static func temporaryDirectory(for testCase: XCTestCase) throws -> URL {
         let directory = FileManager.default.temporaryDirectory

@@ -57,7 +57,7 @@ public enum PipelineFixtures {
     /// A copy of a style's folder in a temporary folder (removed after the test), for tests that break it.
     public static func copy(_ style: String, for testCase: XCTestCase) throws -> URL {
         let copy = try Fixtures.temporaryDirectory(for: testCase).appendingPathComponent("pipeline")
-        try FileManager.default.copyItem(at: folder(style), to: copy)
+        try Fixtures.copyResolvingLinks(folder(style), to: copy)
         return copy
     }
 }
