@@ -3,7 +3,7 @@
 //
 // Layers (arrows are imports; a library carries nothing its users do not need):
 //   CKernels (C micro-kernels) -> TensorCore -> ToMe (CPU matching and merging)
-//   TensorCore, ImageIO (PNG, DEFLATE, atomic file writing) -> StableDiffusion (models, tokenizer, schedulers, pipeline)
+//   TensorCore, ImageFiles (PNG, DEFLATE, atomic file writing) -> StableDiffusion (models, tokenizer, schedulers, pipeline)
 //   ToMe, StableDiffusion -> DiffusionPatch (tomesd's apply_patch / remove_patch, through the model's hooks)
 //   ToMe, CCUDA (C shim, dlopen'ed CUDA driver + NVRTC) -> ToMeCUDA (optional GPU backend) -> ToMeCUDAParity
 //   DiffusionPatch -> UNetBenchmarking (benchmark harness, FLOP model, process metrics)
@@ -19,7 +19,7 @@ let package = Package(
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "ToMe", targets: ["ToMe"]),
         .library(name: "ToMeCUDA", targets: ["ToMeCUDA"]),
-        .library(name: "ImageIO", targets: ["ImageIO"]),
+        .library(name: "ImageFiles", targets: ["ImageFiles"]),
         .library(name: "StableDiffusion", targets: ["StableDiffusion"]),
         .library(name: "DiffusionPatch", targets: ["DiffusionPatch"]),
         .executable(name: "tomesd", targets: ["tomesd"]),
@@ -34,27 +34,27 @@ let package = Package(
         .target(name: "ToMeCUDA", dependencies: ["ToMe", "TensorCore", "CCUDA"]),
         // The CPU/CUDA agreement check behind `tomesd check-cuda` and the CUDA tests (not a product).
         .target(name: "ToMeCUDAParity", dependencies: ["ToMeCUDA", "ToMe", "TensorCore"]),
-        .target(name: "ImageIO"),
+        .target(name: "ImageFiles"),
         // Resources: CLIP's BPE merges (gzip'd, ~200 KB) for the built-in demo pipeline of `tomesd generate`.
-        .target(name: "StableDiffusion", dependencies: ["TensorCore", "CKernels", "ImageIO"],
+        .target(name: "StableDiffusion", dependencies: ["TensorCore", "CKernels", "ImageFiles"],
                 resources: [.copy("Resources/clip_merges.txt.gz")]),
         .target(name: "DiffusionPatch", dependencies: ["ToMe", "StableDiffusion", "TensorCore"]),
         // The UNet benchmark table, its FLOP model and process metrics (not a product).
         .target(name: "UNetBenchmarking", dependencies: ["DiffusionPatch", "StableDiffusion", "ToMe", "TensorCore"]),
-        .executableTarget(name: "tomesd", dependencies: ["TensorCore", "ToMe", "ToMeCUDA", "ToMeCUDAParity", "ImageIO",
+        .executableTarget(name: "tomesd", dependencies: ["TensorCore", "ToMe", "ToMeCUDA", "ToMeCUDAParity", "ImageFiles",
                                                          "StableDiffusion", "DiffusionPatch", "UNetBenchmarking"]),
 
         // Where the test fixtures are, for every test target.
-        .target(name: "TestSupport", dependencies: ["TensorCore", "ImageIO"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["TensorCore", "ImageFiles"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "ToMeTests", dependencies: ["ToMe", "TestSupport"]),
         .testTarget(name: "ToMeCUDATests", dependencies: ["ToMeCUDA", "ToMeCUDAParity", "TestSupport"]),
-        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "TestSupport"]),
+        .testTarget(name: "ImageFilesTests", dependencies: ["ImageFiles", "TestSupport"]),
         .testTarget(name: "StableDiffusionTests", dependencies: ["StableDiffusion", "TestSupport"]),
         .testTarget(name: "DiffusionPatchTests", dependencies: ["DiffusionPatch", "TestSupport"]),
         .testTarget(name: "UNetBenchmarkingTests", dependencies: ["UNetBenchmarking", "TestSupport"]),
         // Runs the `tomesd` executable that `swift build` puts beside the test bundle.
-        .testTarget(name: "tomesdTests", dependencies: ["StableDiffusion", "ImageIO", "TensorCore", "TestSupport"]),
+        .testTarget(name: "tomesdTests", dependencies: ["StableDiffusion", "ImageFiles", "TensorCore", "TestSupport"]),
         // XCTest benchmarks: skipped unless TOMESD_BENCHMARKS=1 (see README), so `swift test` stays fast.
         .testTarget(name: "Benchmarks", dependencies: ["TensorCore", "ToMe", "StableDiffusion", "DiffusionPatch",
                                                        "UNetBenchmarking"],

@@ -1,4 +1,4 @@
-import ImageIO
+import ImageFiles
 import TensorCore
 
 /// The outcome of a generation.

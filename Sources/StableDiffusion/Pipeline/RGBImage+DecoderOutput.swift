@@ -1,4 +1,4 @@
-import ImageIO
+import ImageFiles
 import TensorCore
 
 /// Where the channel axis sits in a batch of image tensors.

@@ -1,4 +1,4 @@
-import ImageIO
+import ImageFiles
 import TensorCore
 
 /// The encoded prompts of one generation.

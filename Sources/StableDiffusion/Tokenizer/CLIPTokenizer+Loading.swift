@@ -1,5 +1,5 @@
 import Foundation
-import ImageIO
+import ImageFiles
 
 extension CLIPTokenizer {
     /// Loads a diffusers model folder's `tokenizer/` folder (pass that folder): `tokenizer.json` when present

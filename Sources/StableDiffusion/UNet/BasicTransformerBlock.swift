@@ -22,7 +22,7 @@ public final class BasicTransformerBlock {
 
     /// A block in `scope` of width `dim` with `heads` heads of `headDim`, attending to contexts of
     /// `crossAttentionDim`.
-    public init(_ scope: ParameterScope, dim: Int, heads: Int, headDim: Int, crossAttentionDim: Int) {
+    package init(_ scope: ParameterScope, dim: Int, heads: Int, headDim: Int, crossAttentionDim: Int) {
         name = scope.path
         self.dim = dim
         norm1 = LayerNorm(scope("norm1"), dim: dim)

@@ -1,5 +1,5 @@
 import Foundation
-@testable import ImageIO
+@testable import ImageFiles
 import TestSupport
 import XCTest
 
