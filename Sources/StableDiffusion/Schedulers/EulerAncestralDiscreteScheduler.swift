@@ -5,12 +5,9 @@ import TensorCore
 /// pipeline's generator).
 ///
 /// Supports every `timestep_spacing`, `rescale_betas_zero_snr` and both prediction types.
-public struct EulerAncestralDiscreteScheduler: Scheduler {
-    public var timesteps: [Float] { schedule.timesteps }
-    public var initNoiseSigma: Float { schedule.initNoiseSigma }
+public struct EulerAncestralDiscreteScheduler: EulerScheduler {
     public private(set) var stepIndex = 0
-    private let schedule: EulerSchedule
-    private var sigmas: [Float] { schedule.sigmas }
+    let schedule: EulerSchedule
 
     /// A scheduler for `steps` steps configured by `config` (class defaults for missing options).
     /// - Throws: ``SchedulerError`` for unsupported options or a step count outside 1...`num_train_timesteps`.
@@ -18,14 +15,10 @@ public struct EulerAncestralDiscreteScheduler: Scheduler {
         schedule = try EulerSchedule(config: config, steps: steps, kind: .eulerAncestralDiscrete, allowsKarras: false)
     }
 
-    public func scaleModelInput(_ sample: Tensor) -> Tensor {
-        schedule.scaleModelInput(sample, stepIndex: stepIndex)
-    }
-
     public mutating func step<Noise: NoiseSource>(modelOutput: Tensor, sample: Tensor, noise: inout Noise) throws -> Tensor {
         try SchedulerChecks.stepIndex(stepIndex, count: timesteps.count)
         try Elementwise.checkShapes(sample, modelOutput)
-        let from = sigmas[stepIndex], to = sigmas[stepIndex + 1]
+        let from = schedule.sigmas[stepIndex], to = schedule.sigmas[stepIndex + 1]
         let up = (to * to * (from * from - to * to) / (from * from)).squareRoot()
         let down = (to * to - up * up).squareRoot()
         let dt = down - from

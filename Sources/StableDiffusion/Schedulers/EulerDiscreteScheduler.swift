@@ -5,12 +5,9 @@ import TensorCore
 /// Supports `use_karras_sigmas` (with `sigma_min`/`sigma_max`), `final_sigmas_type` `zero`/`sigma_min`, every
 /// `timestep_spacing`, `rescale_betas_zero_snr` and both prediction types. Rejected: `interpolation_type`
 /// `log_linear`, exponential or beta sigmas, `timestep_type` `continuous`.
-public struct EulerDiscreteScheduler: Scheduler {
-    public var timesteps: [Float] { schedule.timesteps }
-    public var initNoiseSigma: Float { schedule.initNoiseSigma }
+public struct EulerDiscreteScheduler: EulerScheduler {
     public private(set) var stepIndex = 0
-    private let schedule: EulerSchedule
-    private var sigmas: [Float] { schedule.sigmas }
+    let schedule: EulerSchedule
 
     /// A scheduler for `steps` steps configured by `config` (class defaults for missing options).
     /// - Throws: ``SchedulerError`` for unsupported options or a step count outside 1...`num_train_timesteps`.
@@ -18,14 +15,10 @@ public struct EulerDiscreteScheduler: Scheduler {
         schedule = try EulerSchedule(config: config, steps: steps, kind: .eulerDiscrete, allowsKarras: true)
     }
 
-    public func scaleModelInput(_ sample: Tensor) -> Tensor {
-        schedule.scaleModelInput(sample, stepIndex: stepIndex)
-    }
-
     public mutating func step<Noise: NoiseSource>(modelOutput: Tensor, sample: Tensor, noise: inout Noise) throws -> Tensor {
         try SchedulerChecks.stepIndex(stepIndex, count: timesteps.count)
-        let sigma = sigmas[stepIndex]
-        let dt = sigmas[stepIndex + 1] - sigma
+        let sigma = schedule.sigmas[stepIndex]
+        let dt = schedule.sigmas[stepIndex + 1] - sigma
         let denoise = OriginalSampleEstimate(prediction: schedule.prediction, sigma: sigma)
         let result = try Elementwise.map(sample, modelOutput) { x, output in
             let derivative = (x - denoise(x, output)) / sigma

@@ -62,12 +62,3 @@ struct EulerSchedule {
         initNoiseSigma = spacing == .leading ? (maximum * maximum + 1).squareRoot() : maximum
     }
 }
-
-extension EulerSchedule {
-    /// `sample / sqrt(σ² + 1)` at `stepIndex` (the last sigma once past the end): the Euler schedulers' input scaling.
-    func scaleModelInput(_ sample: Tensor, stepIndex: Int) -> Tensor {
-        let sigma = sigmas[min(stepIndex, sigmas.count - 1)]
-        let scale = (sigma * sigma + 1).squareRoot()
-        return Elementwise.map(sample) { $0 / scale }
-    }
-}
