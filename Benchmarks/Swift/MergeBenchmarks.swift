@@ -29,10 +29,10 @@ final class MergeBenchmarks: XCTestCase {
             let r = try MergeGrid.r(tokenCount: grid * grid, ratio: 0.5)
             var runs = [Double]()
             for _ in 0..<5 {
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = ProcessMetrics.now()
                 let plan = try BipartiteMatching.plan(metric: x, partition: partition, r: r)
                 _ = try plan.unmerge(try plan.merge(x))
-                runs.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                runs.append(ProcessMetrics.seconds(since: start) * 1e3)
             }
             print("merge benchmark \(grid)x\(grid) [\(MatchKernel.best)]: median \(runs.sorted()[2]) ms of \(runs)")
         }

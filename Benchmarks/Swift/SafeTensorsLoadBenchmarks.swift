@@ -40,10 +40,10 @@ final class SafeTensorsLoadBenchmarks: XCTestCase {
             let readIntoMemory = try median { try readWholeFile(url, dropCacheFirst: cold, intoFreshMemory: true) }
             let load = try median {
                 try dropCache(url, cold)
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = ProcessMetrics.now()
                 let file = try SafeTensorsFile(contentsOf: url)
                 let tensors = try file.tensorNames.map { try file.tensor($0) }
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                let seconds = ProcessMetrics.seconds(since: start)
                 XCTAssertEqual(tensors.count, count)
                 return seconds
             }
@@ -68,9 +68,9 @@ final class SafeTensorsLoadBenchmarks: XCTestCase {
             let variant = ck_convert_variant(index)!.pointee
             func best(_ convert: (UnsafeRawPointer?, UnsafeMutablePointer<Float>?, Int) -> Void) -> Double {
                 (0..<20).map { _ in
-                    let start = DispatchTime.now().uptimeNanoseconds
+                    let start = ProcessMetrics.now()
                     convert(source, &destination, count)
-                    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                    return ProcessMetrics.seconds(since: start)
                 }.min()!
             }
             let (f16, bf16) = (best(variant.f16_to_f32), best(variant.bf16_to_f32))
@@ -101,7 +101,7 @@ final class SafeTensorsLoadBenchmarks: XCTestCase {
     /// allocation of the file's size (the least any loader that keeps the data must do).
     private func readWholeFile(_ url: URL, dropCacheFirst: Bool, intoFreshMemory: Bool) throws -> Double {
         try dropCache(url, dropCacheFirst)
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = ProcessMetrics.now()
         let descriptor = open(url.path, O_RDONLY)
         defer { close(descriptor) }
         let size = Int(lseek(descriptor, 0, SEEK_END))
@@ -115,7 +115,7 @@ final class SafeTensorsLoadBenchmarks: XCTestCase {
             done += got
         }
         XCTAssertEqual(done, size)
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return ProcessMetrics.seconds(since: start)
     }
 }
 
