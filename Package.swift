@@ -6,8 +6,10 @@
 //   TensorCore, ImageFiles (PNG, DEFLATE, atomic file writing) -> StableDiffusion (models, tokenizer, schedulers, pipeline)
 //   ToMe, StableDiffusion -> DiffusionPatch (tomesd's apply_patch / remove_patch, through the model's hooks)
 //   ToMe, CCUDA (C shim, dlopen'ed CUDA driver + NVRTC) -> ToMeCUDA (optional GPU backend) -> ToMeCUDAParity
-//   DiffusionPatch -> UNetBenchmarking (benchmark harness, FLOP model, process metrics)
+//   DiffusionPatch -> UNetBenchmarking (the UNet benchmark table and its FLOP model)
 //   everything -> tomesd (CLI); UNetBenchmarking -> Benchmarks (XCTest benchmarks)
+// Process metrics (wall and CPU time, peak memory) are TensorCore's `ProcessMetrics`, `package` access: the
+// pipeline's stage timings, the benchmarks and the CLI share it. Cross-target internals are `package`, not public.
 //
 // No third-party packages and no unsafe compiler flags: the package must stay usable as a versioned dependency.
 import PackageDescription
