@@ -165,10 +165,14 @@ class OpenVINO:
         self.ready = self._answer()
 
     def _answer(self):
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the OpenVINO {self.config} worker ended (exit {self.process.wait()})")
-        return json.loads(line)
+        """The worker's next JSON line (anything else a library prints to stdout is passed through)."""
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"the OpenVINO {self.config} worker ended (exit {self.process.wait()})")
+            if line.startswith("{"):
+                return json.loads(line)
+            print(f"  [OpenVINO {self.config}] {line.rstrip()}", flush=True)
 
     def run(self, repeat):
         self.process.stdin.write(f"run {repeat}\n")
