@@ -88,9 +88,10 @@ def run_diffusers(inputs, threads, repeat):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_tomesd(binary, config, inputs, output, threads, repeat, attention):
+def run_tomesd(binary, config, inputs, output, threads, repeat, attention, extra=()):
+    """`tomesd unet` with `repeat` timed forwards after a warm-up (and `extra` options, e.g. --precision, --ratio)."""
     command = [binary, "unet", "--config", config, "--seed", "0", "--inputs", inputs, "--output", output,
-               "--repeat", str(repeat + 1), "--threads", str(threads), "--attention", attention]
+               "--repeat", str(repeat + 1), "--threads", str(threads), "--attention", attention, *extra]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     runs = re.findall(r"forward \d+: ([0-9.]+) s \(cpu ([0-9.]+) s\)", out)[1:]
     memory = re.search(r"peak resident memory: ([0-9.]+) MiB(?: \(loading: [0-9.]+ MiB, forwards: ([0-9.]+) MiB\))?", out)

@@ -3,7 +3,7 @@
 
 Run by hand from the repository root (CPU only, nothing downloaded):
 
-    python3 Scripts/reference/make_pipeline_fixtures.py
+    "${TOMESD_REFERENCE_PYTHON:-python3}" Scripts/reference/make_pipeline_fixtures.py
 
 Versions used: torch 2.15, diffusers 0.42.1, transformers 5.24.
 

@@ -3,8 +3,8 @@
 Writes Tests/Fixtures/sd/{random,tokenizer,schedulers,image}/ from PyTorch, transformers' CLIPTokenizer,
 diffusers' schedulers and Pillow. Run by hand from the repository root, with the reference venv:
 
-    python3 -m pip install open_clip_torch --no-deps    # ships CLIP's BPE merges
-    python3 Scripts/reference/make_pipeline_part_fixtures.py [random|tokenizer|schedulers|image ...]
+    "${TOMESD_REFERENCE_PYTHON:-python3}" -m pip install open_clip_torch --no-deps    # ships CLIP's BPE merges
+    "${TOMESD_REFERENCE_PYTHON:-python3}" Scripts/reference/make_pipeline_part_fixtures.py [random|tokenizer|schedulers|image ...]
 
 With no argument every area is regenerated. Versions used: torch 2.15 (CPU), transformers 5.24,
 diffusers 0.42.1, open_clip_torch 3.3.0, Pillow 13. The Swift tests read these files and never need Python.
