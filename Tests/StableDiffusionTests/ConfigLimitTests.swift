@@ -1,6 +1,7 @@
 import Foundation
 import StableDiffusion
 import TensorCore
+import TestSupport
 import XCTest
 
 /// Sizes read from configuration files are bounded before anything is built from them: each over-large field is

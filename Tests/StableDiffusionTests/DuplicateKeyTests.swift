@@ -1,5 +1,6 @@
 import Foundation
 import StableDiffusion
+import TestSupport
 import XCTest
 
 /// Every JSON file of a model folder refuses a duplicate key with an error naming the key and the file. Python's

@@ -1,17 +1,19 @@
 import Foundation
+import ImageFiles
 @testable import StableDiffusion
+import TestSupport
 import XCTest
 
 /// Prompts far over the 77-token limit cost about as much as one at the limit, with the ids transformers gives
 /// (its truncation: the first 75 tokens between the start and end tokens).
 final class TokenizerLongPromptTests: XCTestCase {
     private static let full = Result { () throws -> CLIPTokenizer in
-        let gzip = try Data(contentsOf: Fixtures.url("tokenizer/clip_merges.txt.gz"))
+        let gzip = try Data(contentsOf: TestFiles.packageFile("Sources/StableDiffusion/Resources/clip_merges.txt.gz"))
         return try CLIPTokenizer(gzippedCLIPMerges: [UInt8](gzip), source: "clip_merges.txt.gz")
     }
 
     private static let merges = Result { () throws -> [BytePairEncoding.Pair] in
-        let text = try Decompression.gzip([UInt8](try Data(contentsOf: Fixtures.url("tokenizer/clip_merges.txt.gz"))))
+        let text = try Decompression.gzip([UInt8](try Data(contentsOf: TestFiles.packageFile("Sources/StableDiffusion/Resources/clip_merges.txt.gz"))))
         return try CLIPTokenizer.parseMerges(String(decoding: text, as: UTF8.self), source: "clip_merges.txt.gz")
             .map { BytePairEncoding.Pair(left: $0.0, right: $0.1) }
     }
