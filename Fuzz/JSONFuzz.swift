@@ -2,8 +2,9 @@
 // tokenizer.json (with tokenizer_config.json / special_tokens_map.json), vocab.json + merges.txt.
 //
 // Not part of the SwiftPM package: Scripts/fuzz-json.sh compiles it together with Sources/TensorCore,
-// Sources/StableDiffusion and Sources/CKernels using `-sanitize=fuzzer,address`. The reader is chosen by the
-// environment variable JSON_FUZZ_READER (config, scheduler, tokenizer or vocab), so that each keeps its own corpus:
+// Sources/ImageFiles, Sources/StableDiffusion and Sources/CKernels using `-sanitize=fuzzer,address`. The reader is
+// chosen by the environment variable JSON_FUZZ_READER (config, scheduler, tokenizer or vocab), so that each keeps
+// its own corpus:
 // - config: the input is decoded as a UNet, a CLIP text and a VAE config.json; a UNet config that decodes has its
 //   parameter count and a 512² run's activation memory estimated;
 // - scheduler: the input is a scheduler_config.json; every scheduler class is built from it for 1, 7 and 50 steps;

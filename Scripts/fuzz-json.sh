@@ -3,8 +3,8 @@
 #
 #   Scripts/fuzz-json.sh config|scheduler|tokenizer|vocab [seconds]
 #
-# Builds .build-fuzz/json-fuzz from Fuzz/JSONFuzz.swift, Sources/TensorCore, Sources/StableDiffusion and
-# Sources/CKernels with `-sanitize=fuzzer,address` (command-line flags only: the package itself has no
+# Builds .build-fuzz/json-fuzz from Fuzz/JSONFuzz.swift, Sources/TensorCore, Sources/ImageFiles,
+# Sources/StableDiffusion and Sources/CKernels with `-sanitize=fuzzer,address` (command-line flags only: the package itself has no
 # unsafeFlags; the same approach as Scripts/fuzz-safetensors.sh), seeds the reader's corpus with the JSON fixtures
 # of Tests/Fixtures/sd, and runs. Each reader's corpus grows in .build-fuzz/json-READER-corpus across runs; a
 # crashing input is saved as .build-fuzz/artifacts/json-READER-crash-* and the script exits non-zero.
@@ -21,7 +21,7 @@ rm -rf "$seeds"
 mkdir -p "$build/obj" "$build/module" "$out/json-$reader-corpus" "$seeds" "$out/artifacts"
 
 # Rebuilt only when a source is newer than the binary (the four readers share it).
-if [[ ! -x "$out/json-fuzz" ]] || [[ -n "$(find Sources/TensorCore Sources/StableDiffusion Sources/CKernels Fuzz/JSONFuzz.swift -newer "$out/json-fuzz" | head -1)" ]]; then
+if [[ ! -x "$out/json-fuzz" ]] || [[ -n "$(find Sources/TensorCore Sources/ImageFiles Sources/StableDiffusion Sources/CKernels Fuzz/JSONFuzz.swift -newer "$out/json-fuzz" | head -1)" ]]; then
     echo "== building $out/json-fuzz"
     cat > "$build/module/module.modulemap" <<MAP
 module CKernels {
@@ -33,7 +33,9 @@ MAP
     for source in Sources/CKernels/*.c; do
         clang -O2 -g -fsanitize=fuzzer-no-link,address -ISources/CKernels/include -c "$source" -o "$build/obj/$(basename "$source" .c).o"
     done
-    flags=(-O -g -sanitize=fuzzer,address -parse-as-library -I "$build/module" -Xcc -ISources/CKernels/include)
+    flags=(-O -g -sanitize=fuzzer,address -parse-as-library -package-name swift_tomesd -I "$build/module" -Xcc -ISources/CKernels/include)
+    swiftc "${flags[@]}" -wmo -module-name ImageFiles -emit-module -emit-module-path "$build/module/ImageFiles.swiftmodule" \
+        -c $(find Sources/ImageFiles -name '*.swift' | sort) -o "$build/obj/ImageFiles.o"
     swiftc "${flags[@]}" -wmo -module-name TensorCore -emit-module -emit-module-path "$build/module/TensorCore.swiftmodule" \
         -c Sources/TensorCore/*.swift -o "$build/obj/TensorCore.o"
     # The built-in demo pipeline needs SwiftPM's resource bundle (Bundle.module); the readers do not.
