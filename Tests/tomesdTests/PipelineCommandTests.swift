@@ -69,7 +69,7 @@ final class PipelineCommandTests: XCTestCase {
             (["generate", "--model", model, "--prompt", "a", "--steps", "0", "--output", image], "option --steps must be at least 1"),
             (base + ["--scheduler", "lms", "--output", image], "option --scheduler expects one of pndm, ddim, euler, euler-a"),
             (["generate", "--model", model, "--prompt", "a", "--width", "100000", "--height", "100000", "--output", image],
-             "option --width must be at most 16384, got 100000"),
+             "option --width must be at most 8192, got 100000"),
             (["generate", "--model", model, "--prompt", "a", "--height", "100001", "--output", image],
              "option --height must be a positive multiple of 8, got 100001"),
             (["generate", "--model", model, "--prompt", "a", "--steps", "9223372036854775807", "--output", image],

@@ -32,8 +32,9 @@ public struct GenerationConfiguration: Sendable {
     /// Whether the UNet runs on an unconditional batch item as well (diffusers: guidance scale > 1).
     public var usesGuidance: Bool { guidanceScale > 1 }
 
-    /// The largest width or height accepted (before the pipeline checks that the run fits in memory).
-    public static let maximumSide = 16384
+    /// The largest width or height accepted (before the pipeline checks that the run fits in memory): 16 times
+    /// Stable Diffusion 1.x's 512, a 1024 × 1024 latent.
+    public static let maximumSide = 8192
 
     /// Checks what diffusers' `check_inputs` checks and what a pipeline cannot: sizes that are positive multiples of
     /// 8 up to ``maximumSide``, at least one step and at most the most training timesteps any scheduler may have
