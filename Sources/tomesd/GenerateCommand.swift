@@ -1,5 +1,6 @@
 import DiffusionPatch
 import Foundation
+import ImageFiles
 import StableDiffusion
 import TensorCore
 
@@ -8,12 +9,15 @@ import TensorCore
 /// (PNG) only once the image is complete. `--latents FILE` takes the initial latents (safetensors, tensor
 /// "latents", NCHW, as diffusers' `latents=` argument); `--save-latents FILE` writes the final latents the same
 /// way (diffusers' `output_type="latent"`). `--seed` seeds the noise (as `torch.Generator().manual_seed`) and
-/// the Token Merging partitions.
+/// the Token Merging partitions. `--init-image PNG --strength S` starts from an image (image-to-image, as
+/// diffusers' `StableDiffusionImg2ImgPipeline`); `--num-images N` makes N images in one batch, written as
+/// ``ImageOutputNames`` says.
 let generateCommand = Subcommand(
     name: "generate",
     usage: "generate [--model DIR] --prompt TEXT [--negative-prompt TEXT] [--width 512 --height 512] [--steps N] "
         + "[--guidance G] [--seed S] [--scheduler \(SchedulerPreset.allCases.map(\.rawValue).joined(separator: "|"))] "
-        + ToMeArguments.usage + " [--latents FILE] [--save-latents FILE] --output out.png",
+        + ToMeArguments.usage + " [--init-image PNG [--strength 0.8]] [--num-images N] [--latents FILE] [--save-latents FILE] "
+        + "--output out.png (N > 1: out-0.png, out-1.png, ...)",
     flags: ToMeArguments.flags
 ) { arguments in
     let request = try GenerateRequest(&arguments)
@@ -28,6 +32,8 @@ private struct GenerateRequest {
     let latentsInput: URL?
     let latentsOutput: URL?
     let output: URL
+    /// Where the images go: `output`, or one numbered file per image (``ImageOutputNames``).
+    let outputs: [URL]
 
     /// Reads and checks every option, and that the output paths can be written, before anything is loaded.
     /// - Throws: ``UsageError`` for a bad option; ``PipelineError`` or `TokenizerError` for a bad value.
@@ -35,8 +41,9 @@ private struct GenerateRequest {
         model = arguments.string("model").map { URL(fileURLWithPath: $0) }
         configuration = GenerationConfiguration(prompt: try Self.promptOption(&arguments, "prompt", required: true) ?? "")
         configuration.negativePrompt = try Self.promptOption(&arguments, "negative-prompt", required: false)
-        configuration.width = try arguments.int("width") ?? configuration.width
-        configuration.height = try arguments.int("height") ?? configuration.height
+        let width = try arguments.int("width"), height = try arguments.int("height")
+        configuration.width = width ?? configuration.width
+        configuration.height = height ?? configuration.height
         configuration.steps = try arguments.int("steps") ?? configuration.steps
         configuration.guidanceScale = Float(try arguments.double("guidance") ?? Double(configuration.guidanceScale))
         tome = try ToMeArguments.parse(&arguments)
@@ -50,15 +57,30 @@ private struct GenerateRequest {
         latentsInput = arguments.string("latents").map { URL(fileURLWithPath: $0) }
         latentsOutput = arguments.string("save-latents").map { URL(fileURLWithPath: $0) }
         output = URL(fileURLWithPath: try arguments.required("output"))
+        configuration.imagesPerPrompt = try arguments.int("num-images") ?? configuration.imagesPerPrompt
+        let initImage = arguments.string("init-image").map { URL(fileURLWithPath: $0) }
+        let strength = try arguments.double("strength")
         try arguments.finish()
+        if let initImage {
+            try Self.readInitImage(initImage, into: &configuration, explicitSize: width != nil || height != nil)
+            configuration.strength = strength ?? configuration.strength
+        } else if strength != nil {
+            throw UsageError("option --strength needs --init-image (it says how much of that image to repaint)")
+        }
         do {
             try configuration.validate()
         } catch PipelineError.invalidParameter(let name, let reason) {
-            let option = ["width": "--width", "height": "--height", "steps": "--steps", "guidance scale": "--guidance"][name] ?? name
+            let option = ["width": "--width", "height": "--height", "steps": "--steps", "guidance scale": "--guidance",
+                          "strength": "--strength", "images per prompt": "--num-images"][name] ?? name
             throw UsageError("option \(option) \(reason)")
         }
-        try Self.checkWritable(output, option: "--output")
+        outputs = ImageOutputNames.urls(for: output, count: configuration.imagesPerPrompt)
+        for url in outputs { try Self.checkWritable(url, option: "--output") }
         if let latentsOutput { try Self.checkWritable(latentsOutput, option: "--save-latents") }
+        let inputs = [initImage, latentsInput].compactMap { $0?.standardizedFileURL.path }
+        if let clash = (outputs + [latentsOutput].compactMap { $0 }).first(where: { inputs.contains($0.standardizedFileURL.path) }) {
+            throw UsageError("option --output/--save-latents: \(clash.path) is also an input; it would be overwritten")
+        }
     }
 
     func run() throws {
@@ -91,7 +113,7 @@ private struct GenerateRequest {
         }
         // A Ctrl-C during decoding still means "stop": nothing is written.
         if interrupts.isInterrupted { Self.exitStopped("while decoding") }
-        try result.images[0].writePNG(to: output)
+        try Self.writeAll(result.images, to: outputs)
         if let latentsOutput { try SafeTensors.write(["latents": result.latents], to: latentsOutput) }
         report(result, patch: patch)
     }
@@ -111,7 +133,7 @@ private struct GenerateRequest {
                 """)
             pipeline = try StableDiffusionPipeline.builtInDemo(seed: 0)
         }
-        pipeline.releasesTextEncoderAfterUse = true  // one image per run: free its memory for the UNet and the VAE
+        pipeline.releasesTextEncoderAfterUse = true  // one generation per run: free its memory for the UNet and the VAE
         print(String(format: "loaded in %.2f s", ProcessMetrics.seconds(since: start)))
         return pipeline
     }
@@ -123,7 +145,7 @@ private struct GenerateRequest {
               + "VAE decode \(describe(timings.decoding))")
         if let patch { print(ToMeArguments.summary(patch.statistics, forwards: max(timings.unetSteps, 1))) }
         print(String(format: "peak resident memory: %.1f MiB", Double(ProcessMetrics.lifetimePeakBytes()) / 1048576))
-        print("wrote \(output.path)" + (latentsOutput.map { " and \($0.path)" } ?? ""))
+        print("wrote \(outputs.map(\.path).joined(separator: ", "))" + (latentsOutput.map { " and \($0.path)" } ?? ""))
     }
 
     /// The text of a prompt option. Command-line arguments that are not UTF-8 reach Swift with U+FFFD in place of
@@ -156,6 +178,37 @@ private struct GenerateRequest {
         }
         guard fileManager.isWritableFile(atPath: folder.path) else {
             throw UsageError("option \(option): the folder \(folder.path) is not writable")
+        }
+    }
+
+    /// Reads `--init-image` (exit 1 naming the file when it is not a readable 8-bit RGB PNG) into `configuration`;
+    /// `--width`/`--height`, when given, must be its size.
+    private static func readInitImage(_ url: URL, into configuration: inout GenerationConfiguration, explicitSize: Bool) throws {
+        let image = try RGBImage(contentsOfPNG: url)
+        guard image.width % 8 == 0, image.height % 8 == 0 else {
+            throw ImageError.invalidDimensions(
+                "\(url.path): \(image.width)×\(image.height) is not a multiple of 8 in both directions (resize or crop it; diffusers would resize it)")
+        }
+        if explicitSize, configuration.width != image.width || configuration.height != image.height {
+            throw UsageError("options --width/--height (\(configuration.width)×\(configuration.height)) differ from --init-image's size "
+                             + "\(image.width)×\(image.height); the image sets the size, leave them out")
+        }
+        configuration.initImage = image
+    }
+
+    /// Writes every image, all or none: the PNGs are encoded first, and if writing one fails the ones already
+    /// written by this call are removed.
+    private static func writeAll(_ images: [RGBImage], to urls: [URL]) throws {
+        let encoded = images.map { $0.pngData() }
+        var written: [URL] = []
+        do {
+            for (bytes, url) in zip(encoded, urls) {
+                try AtomicFile.write(bytes, to: url)
+                written.append(url)
+            }
+        } catch {
+            for url in written { try? FileManager.default.removeItem(at: url) }
+            throw error
         }
     }
 
