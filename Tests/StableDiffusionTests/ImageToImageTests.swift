@@ -83,7 +83,7 @@ final class ImageToImageTests: XCTestCase {
             try rejects("strength") { $0.strength = strength }
         }
         try rejects("images per prompt") { $0.imagesPerPrompt = 0 }
-        try rejects("images per prompt") { $0.imagesPerPrompt = 65 }
+        try rejects("images per prompt") { $0.imagesPerPrompt = 17 }
         try rejects("initial latents") { $0.initialLatents = Tensor(zeros: [1, 4, 8, 8]) }
         try rejects("init image width") { $0.initImage = try RGBImage(width: 12, height: 8, pixels: [UInt8](repeating: 0, count: 288)) }
         try rejects("initial latents") {

@@ -38,7 +38,7 @@ public struct GenerationConfiguration: Sendable {
     public var initialLatents: Tensor?
 
     /// The most images one generation makes (``imagesPerPrompt``): a bound on the batch's memory.
-    public static let maximumImagesPerPrompt = 64
+    public static let maximumImagesPerPrompt = 16
 
     /// A configuration for `prompt` with diffusers' defaults.
     public init(prompt: String) {
@@ -63,9 +63,9 @@ public struct GenerationConfiguration: Sendable {
     }
 
     /// Checks what diffusers' `check_inputs` checks and what a pipeline cannot: sizes that are positive multiples of
-    /// 8 (the init image's too), at least one step, a finite guidance scale, at least one image per prompt (at most
-    /// 64), a strength in (0, 1] that leaves at least one step, no initial latents with an init image. (The initial latents' shape depends on the pipeline:
-    /// ``StableDiffusionPipeline/validate(_:)``.)
+    /// 8 (the init image's too), at least one step, a finite guidance scale, 1 to ``maximumImagesPerPrompt`` images
+    /// per prompt, a strength in (0, 1] that leaves at least one step, no initial latents with an init image. (The
+    /// initial latents' shape depends on the pipeline: ``StableDiffusionPipeline/validate(_:)``.)
     /// - Throws: ``PipelineError/invalidParameter(name:reason:)`` naming the parameter.
     public func validate() throws {
         for (name, value) in [("width", imageSize.width), ("height", imageSize.height)] where value < 8 || value % 8 != 0 {

@@ -17,7 +17,7 @@ extension StableDiffusionPipeline {
     ///   generation.
     /// - Throws: ``PipelineError/invalidParameter(name:reason:)`` for a size that is not a positive multiple of 8, a
     ///   step count below 1, a non-finite guidance scale, initial latents of the wrong shape, an images-per-prompt
-    ///   count outside 1...64, or a strength outside (0, 1] or leaving no step;
+    ///   count outside 1...16, or a strength outside (0, 1] or leaving no step;
     ///   ``SchedulerError`` for a scheduler class or option this package does not implement;
     ///   ``PipelineError/cancelled(completedSteps:totalSteps:)`` when `progress` asks to stop.
     public func generate(_ configuration: GenerationConfiguration,
