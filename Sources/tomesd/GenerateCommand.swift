@@ -141,7 +141,8 @@ private struct GenerateRequest {
     private func report(_ result: GenerationResult, patch: ToMePatch?) {
         let timings = result.timings
         func describe(_ time: StageTime) -> String { String(format: "%.2f s (CPU %.2f s)", time.wall, time.cpu) }
-        print("text encoder \(describe(timings.textEncoding)), \(timings.unetSteps) UNet steps \(describe(timings.denoising)), "
+        let encoding = configuration.initImage == nil ? "" : "VAE encode \(describe(timings.imageEncoding)), "
+        print("text encoder \(describe(timings.textEncoding)), \(encoding)\(timings.unetSteps) UNet steps \(describe(timings.denoising)), "
               + "VAE decode \(describe(timings.decoding))")
         if let patch { print(ToMeArguments.summary(patch.statistics, forwards: max(timings.unetSteps, 1))) }
         print(String(format: "peak resident memory: %.1f MiB", Double(ProcessMetrics.lifetimePeakBytes()) / 1048576))

@@ -26,6 +26,7 @@ final class ImageToImageCommandTests: XCTestCase {
         let names = (0..<testCase.numImages).map { folder.appendingPathComponent("out-\($0).png") }
         XCTAssertTrue(run.stdout.contains("wrote \(names.map(\.path).joined(separator: ", "))"), run.stdout)
         XCTAssertTrue(run.stderr.contains("step 3/3"), run.stderr)
+        XCTAssertTrue(run.stdout.contains("VAE encode "), run.stdout)
         XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
         let latents = try SafeTensorsFile(contentsOf: final).tensor("latents")
         try ImageToImageFixtures.assertMatches(latents: latents, images: try names.map { try RGBImage(contentsOfPNG: $0) },

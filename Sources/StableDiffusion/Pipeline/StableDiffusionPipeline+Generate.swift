@@ -34,6 +34,10 @@ extension StableDiffusionPipeline {
         clock = StageClock()
         var generator = TorchGenerator(seed: configuration.seed)
         var latents = try initialLatents(configuration, scheduler: &scheduler, generator: &generator)
+        if configuration.initImage != nil {
+            timings.imageEncoding = clock.elapsed
+            clock = StageClock()
+        }
         let timesteps = scheduler.timesteps[scheduler.stepIndex...]
         let total = timesteps.count
         for (index, timestep) in timesteps.enumerated() {
