@@ -30,6 +30,9 @@ let unetCommand = Subcommand(
     guard seed == nil || configPath != nil || tome != nil else { throw UsageError("option --seed goes with --config or --ratio") }
     guard (seed ?? 0) >= 0 else { throw UsageError("option --seed must not be negative") }
     try arguments.finish()
+    // Inputs: the model folder, or the config file with the files beside it; and the inputs file.
+    let modelInput = modelPath ?? configPath.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+    let outputFile = try prepareOutput(outputPath, option: "--output", inputs: [modelInput, inputsPath].compactMap { $0 })
 
     let loadStart = DispatchTime.now(), loadCPUStart = processCPUSeconds()
     let model: UNet2DConditionModel
@@ -54,7 +57,8 @@ let unetCommand = Subcommand(
         print(String(format: "forward %d: %.3f s (cpu %.3f s)", run, seconds(since: start), processCPUSeconds() - cpuStart))
     }
     if let patch { print(ToMeArguments.summary(patch.statistics, forwards: repeats)) }
-    try SafeTensors.write(["sample": try output.permuted([0, 3, 1, 2])], to: URL(fileURLWithPath: outputPath))
+    try SafeTensors.write(["sample": try output.permuted([0, 3, 1, 2])], into: outputFile)
+    try outputFile.commit()
     if forwardPeakKnown, let forwardPeak = currentPeakResidentBytes() {
         print(String(format: "peak resident memory: %.1f MiB (loading: %.1f MiB, forwards: %.1f MiB)",
                      Double(max(peakAfterLoad, forwardPeak)) / 1048576, Double(peakAfterLoad) / 1048576,
