@@ -72,6 +72,7 @@ public final class OutputFile {
     ///   - otherOutputs: the run's other outputs, which must be other files.
     /// - Throws: ``OutputFileError`` naming `path` (and the input or output it collides with).
     public static func prepare(path: String, inputs: [String] = [], otherOutputs: [OutputFile] = []) throws -> OutputFile {
+        guard !path.isEmpty else { throw OutputFileError.cannotCreate(path: path, reason: "the path is empty") }
         let (folder, name) = split(path)
         guard !name.isEmpty else {
             var info = stat()

@@ -38,6 +38,12 @@ struct TestFolder {
         return file(name)
     }
 
+    /// A character device: a private twin of `/dev/null` made with `mknod` (as root), else `/dev/null` itself,
+    /// which only root could replace (so a regression never damages the machine's `/dev/null`).
+    func characterDevice(_ name: String) -> String {
+        mknod(file(name), S_IFCHR | 0o666, 259) == 0 ? file(name) : "/dev/null"  // 259: device 1, 3 (null)
+    }
+
     /// A listening Unix socket at `name`; the descriptor stays open until the process ends (tests are short).
     @discardableResult
     func socket(_ name: String) throws -> String {
