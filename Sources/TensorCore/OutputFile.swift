@@ -15,7 +15,7 @@ import Darwin
 ///    existing path must be a regular file (a folder, device such as `/dev/null`, FIFO or socket is refused); a
 ///    symbolic link is refused, never followed or replaced; the file must not be one of the run's inputs nor
 ///    another output of the run (compared by device and inode, so no spelling of a path gets around it).
-/// 2. ``write(_:)-([UInt8])`` the content, as many times as needed.
+/// 2. ``write(_:)`` the content, as many times as needed.
 /// 3. ``commit()`` (or ``commit(_:)`` for several outputs together): flush the data to disk (`fsync`), check the
 ///    destination again, rename the file into place and flush the folder. Readers see the old file or the whole
 ///    new one. ``discard()`` (or releasing the object) instead drops the temporary file.

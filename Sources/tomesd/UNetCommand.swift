@@ -30,7 +30,7 @@ let unetCommand = Subcommand(
     guard seed == nil || configPath != nil || tome != nil else { throw UsageError("option --seed goes with --config or --ratio") }
     guard (seed ?? 0) >= 0 else { throw UsageError("option --seed must not be negative") }
     try arguments.finish()
-    // Inputs: the model folder, or the config file with the files beside it; and the inputs file.
+    // Inputs: the model folder, or the config file's folder (the files beside it); and the inputs file.
     let modelInput = modelPath ?? configPath.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
     let outputFile = try prepareOutput(outputPath, option: "--output", inputs: [modelInput, inputsPath].compactMap { $0 })
 
