@@ -14,8 +14,8 @@ struct FileIdentity: Hashable {
     let inode: UInt64
 
     init(_ info: stat) {
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
+        device = UInt64(truncatingIfNeeded: info.st_dev)
+        inode = UInt64(truncatingIfNeeded: info.st_ino)
     }
 
     /// The identity of what `path` names, following symbolic links; nil when nothing is there (or it cannot be
