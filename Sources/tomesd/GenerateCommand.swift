@@ -30,13 +30,15 @@ private struct GenerateRequest {
     var configuration: GenerationConfiguration
     let tome: ToMeOptions?
     let latentsInput: URL?
-    let latentsOutput: URL?
-    let output: URL
-    /// Where the images go: `output`, or one numbered file per image (``ImageOutputNames``).
-    let outputs: [URL]
+    /// `--output`, prepared (see ``OutputFile``) before anything is loaded: one file per image, numbered when there
+    /// are several (``ImageOutputNames``).
+    let outputs: [OutputFile]
+    /// `--save-latents`, prepared likewise.
+    let latentsOutput: OutputFile?
 
-    /// Reads and checks every option, and that the output paths can be written, before anything is loaded.
-    /// - Throws: ``UsageError`` for a bad option; ``PipelineError`` or `TokenizerError` for a bad value.
+    /// Reads and checks every option, and prepares the outputs, before anything is loaded.
+    /// - Throws: ``UsageError`` for a bad option or a refused output; ``PipelineError`` or `TokenizerError` for a
+    ///   bad value.
     init(_ arguments: inout Arguments) throws {
         model = arguments.string("model").map { URL(fileURLWithPath: $0) }
         configuration = GenerationConfiguration(prompt: try Self.promptOption(&arguments, "prompt", required: true) ?? "")
@@ -55,10 +57,10 @@ private struct GenerateRequest {
             configuration.scheduler = preset
         }
         latentsInput = arguments.string("latents").map { URL(fileURLWithPath: $0) }
-        latentsOutput = arguments.string("save-latents").map { URL(fileURLWithPath: $0) }
-        output = URL(fileURLWithPath: try arguments.required("output"))
+        let latentsOutputPath = arguments.string("save-latents")
+        let outputPath = try arguments.required("output")
         configuration.imagesPerPrompt = try arguments.int("num-images") ?? configuration.imagesPerPrompt
-        let initImage = arguments.string("init-image").map { URL(fileURLWithPath: $0) }
+        let initImage = arguments.string("init-image")
         let strength = try arguments.double("strength")
         try arguments.finish()
         if let initImage {
@@ -74,12 +76,14 @@ private struct GenerateRequest {
                           "strength": "--strength", "images per prompt": "--num-images"][name] ?? name
             throw UsageError("option \(option) \(reason)")
         }
-        outputs = ImageOutputNames.urls(for: output, count: configuration.imagesPerPrompt)
-        for url in outputs { try Self.checkWritable(url, option: "--output") }
-        if let latentsOutput { try Self.checkWritable(latentsOutput, option: "--save-latents") }
-        let inputs = [initImage, latentsInput].compactMap { $0?.standardizedFileURL.path }
-        if let clash = (outputs + [latentsOutput].compactMap { $0 }).first(where: { inputs.contains($0.standardizedFileURL.path) }) {
-            throw UsageError("option --output/--save-latents: \(clash.path) is also an input; it would be overwritten")
+        let inputs = [model?.path, latentsInput?.path, initImage].compactMap { $0 }
+        var prepared: [OutputFile] = []
+        for url in ImageOutputNames.urls(for: URL(fileURLWithPath: outputPath), count: configuration.imagesPerPrompt) {
+            prepared.append(try prepareOutput(url.path, option: "--output", inputs: inputs, otherOutputs: prepared))
+        }
+        outputs = prepared
+        latentsOutput = try latentsOutputPath.map { [prepared] in
+            try prepareOutput($0, option: "--save-latents", inputs: inputs, otherOutputs: prepared)
         }
     }
 
@@ -111,10 +115,13 @@ private struct GenerateRequest {
             bar.abandon()
             Self.exitStopped("after \(done) of \(total) steps")
         }
-        // A Ctrl-C during decoding still means "stop": nothing is written.
+        // A Ctrl-C during decoding or writing still means "stop": nothing is written. All outputs are put in
+        // place together, so that a failure of any leaves none.
         if interrupts.isInterrupted { Self.exitStopped("while decoding") }
-        try Self.writeAll(result.images, to: outputs)
-        if let latentsOutput { try SafeTensors.write(["latents": result.latents], to: latentsOutput) }
+        for (image, output) in zip(result.images, outputs) { try image.writePNG(into: output) }
+        if let latentsOutput { try SafeTensors.write(["latents": result.latents], into: latentsOutput) }
+        if interrupts.isInterrupted { Self.exitStopped("while writing") }
+        try OutputFile.commit(outputs + (latentsOutput.map { [$0] } ?? []))
         report(result, patch: patch)
     }
 
@@ -165,30 +172,13 @@ private struct GenerateRequest {
         return Array(UnsafeBufferPointer(start: word, count: strlen(word))).map { UInt8(bitPattern: $0) }
     }
 
-    /// Fails early when `url` cannot be written (its folder missing or read-only, or `url` a folder), so that a
-    /// long generation does not end in a write error.
-    private static func checkWritable(_ url: URL, option: String) throws {
-        let fileManager = FileManager.default
-        var isDirectory: ObjCBool = false
-        let folder = url.deletingLastPathComponent()
-        if fileManager.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw UsageError("option \(option): \(url.path) is a folder")
-        }
-        guard fileManager.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw UsageError("option \(option): the folder \(folder.path) does not exist")
-        }
-        guard fileManager.isWritableFile(atPath: folder.path) else {
-            throw UsageError("option \(option): the folder \(folder.path) is not writable")
-        }
-    }
-
     /// Reads `--init-image` (exit 1 naming the file when it is not a readable 8-bit RGB PNG) into `configuration`;
     /// `--width`/`--height`, when given, must be its size.
-    private static func readInitImage(_ url: URL, into configuration: inout GenerationConfiguration, explicitSize: Bool) throws {
-        let image = try RGBImage(contentsOfPNG: url)
+    private static func readInitImage(_ path: String, into configuration: inout GenerationConfiguration, explicitSize: Bool) throws {
+        let image = try RGBImage(contentsOfPNG: URL(fileURLWithPath: path))
         guard image.width % 8 == 0, image.height % 8 == 0 else {
             throw ImageError.invalidDimensions(
-                "\(url.path): \(image.width)×\(image.height) is not a multiple of 8 in both directions (resize or crop it; diffusers would resize it)")
+                "\(path): \(image.width)×\(image.height) is not a multiple of 8 in both directions (resize or crop it; diffusers would resize it)")
         }
         if explicitSize, configuration.width != image.width || configuration.height != image.height {
             throw UsageError("options --width/--height (\(configuration.width)×\(configuration.height)) differ from --init-image's size "
@@ -197,25 +187,10 @@ private struct GenerateRequest {
         configuration.initImage = image
     }
 
-    /// Writes every image, all or none: the PNGs are encoded first, and if writing one fails the ones already
-    /// written by this call are removed.
-    private static func writeAll(_ images: [RGBImage], to urls: [URL]) throws {
-        let encoded = images.map { $0.pngData() }
-        var written: [URL] = []
-        do {
-            for (bytes, url) in zip(encoded, urls) {
-                try AtomicFile.write(bytes, to: url)
-                written.append(url)
-            }
-        } catch {
-            for url in written { try? FileManager.default.removeItem(at: url) }
-            throw error
-        }
-    }
-
     /// Ends the process after a Ctrl-C, with the shell's status for an interrupted command (130).
     private static func exitStopped(_ when: String) -> Never {
         fputs("tomesd generate: stopped by Ctrl-C \(when); nothing was written\n", stderr)
+        OutputFile.removeTemporaryFiles()
         exit(130)
     }
 

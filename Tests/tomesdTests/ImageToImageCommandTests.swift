@@ -48,9 +48,11 @@ final class ImageToImageCommandTests: XCTestCase {
             (base + ["--num-images", "0", "--output", output], "option --num-images must be between 1 and 16, got 0"),
             (base + ["--num-images", "100000", "--output", output], "option --num-images must be between 1 and 16"),
             (base + ["--init-image", initImage, "--width", "64", "--output", output], "options --width/--height (64×512) differ"),
-            (base + ["--init-image", initImage, "--output", initImage], "is also an input"),
+            (base + ["--init-image", initImage, "--output", initImage], "it is the same file as the input"),
+            (base + ["--num-images", "2", "--output", folder.appendingPathComponent("taken.png").path], "taken-1.png"),
             (base + ["--num-images", "2", "--output", folder.appendingPathComponent("missing/out.png").path], "does not exist"),
         ]
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("taken-1.png"), withIntermediateDirectories: false)
         for (arguments, message) in usageCases {
             let run = try runTool(arguments)
             XCTAssertEqual(run.status, 2, "\(arguments): \(run.stderr)")
@@ -70,7 +72,7 @@ final class ImageToImageCommandTests: XCTestCase {
             XCTAssertEqual(run.status, 1, "\(path): \(run.stderr)")
             XCTAssertTrue(run.stderr.contains(message), "\(path): \(run.stderr)")
         }
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), ["image.png", "odd.png"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), ["image.png", "odd.png", "taken-1.png"])
     }
 
     /// One image keeps the given name; several get `-0`, `-1`, ... before the extension.
