@@ -3,9 +3,10 @@ import TensorCore
 
 /// The outcome of a generation.
 public struct GenerationResult {
-    /// The images (one per prompt).
+    /// The images, ``GenerationConfiguration/imagesPerPrompt`` of them, in batch order.
     public let images: [RGBImage]
-    /// The final latents `[1, latent_channels, h, w]` (NCHW), as diffusers returns them with `output_type="latent"`.
+    /// The final latents `[imagesPerPrompt, latent_channels, h, w]` (NCHW), as diffusers returns them with
+    /// `output_type="latent"`.
     public let latents: Tensor
     /// The part of the prompt cut off at the text encoder's token limit (diffusers drops it with a warning); nil
     /// when the prompt fitted.
