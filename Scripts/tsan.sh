@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs the threaded tests under ThreadSanitizer: the thread pool, GEMM and the tensor operations that fan out over
-# it, ToMe matching and merging, and the layers (attention, convolution, norms) that run on the shared pool.
+# it, ToMe matching and merging, the layers (attention in both forms, convolution, norms) that run on the shared
+# pool, and the small whole-model tests (UNet, text encoder, VAE, the ToMe-patched UNet) that chain them.
 #
 #   Scripts/tsan.sh
 #
 # Builds everything with `--sanitize=thread` into .build-tsan (about 2 minutes from clean on 2 cores; the tests
-# then take under a minute) and fails on any data race report or test failure. The shared pool gets 4 threads
+# then take about a minute) and fails on any data race report or test failure. The shared pool gets 4 threads
 # (TOMESD_NUM_THREADS) so that even a 2-core machine runs the loops with several workers at once.
 # No suppressions: the run is clean without any.
 set -euo pipefail
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/.."
 # Test classes, by name (whichever test target holds them).
 classes="ThreadPoolTests|GEMMTests|MatmulTests|TensorElementwiseTests|TensorReductionTests|TensorPermuteTests"
 classes+="|TensorConcatenateTests|MatchKernelTests|MergePlanTests|LayerReferenceTests"
+classes+="|UNetForwardTests|TextEncoderTests|VAETests|PatchParityTests"
 
 export TOMESD_NUM_THREADS=4
 # halt_on_error: the first race ends the run with a non-zero exit, whatever the test's own result.
