@@ -21,4 +21,12 @@ export TOMESD_NUM_THREADS=4
 # halt_on_error: the first race ends the run with a non-zero exit, whatever the test's own result.
 export TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}"
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan
-swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter "\.($classes)/"
+log=.build-tsan/tsan-tests.log
+swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter "\.($classes)/" 2>&1 | tee "$log"
+# A class renamed or removed would silently drop out of the filter: every one must have run.
+for class in ${classes//|/ }; do
+    if ! grep -q "Test Suite '$class' passed" "$log"; then
+        echo "error: test class $class did not run (renamed? update Scripts/tsan.sh)" >&2
+        exit 1
+    fi
+done
