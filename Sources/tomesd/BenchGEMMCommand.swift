@@ -2,7 +2,7 @@ import Foundation
 import TensorCore
 
 /// `tomesd bench gemm`: times `GEMM.sgemm` (`C = A·B`, row-major, no transposes) on the given shapes and prints
-/// the median time and GFLOP/s of each, as a table or as JSON (what `Benchmarks/gemm_vs_torch.py` reads).
+/// the median time and GFLOP/s of each, as a table or as JSON (what `Benchmarks/python/gemm_vs_torch.py` reads).
 let benchGEMMCommand = Subcommand(
     name: "bench gemm",
     usage: "bench gemm [--shapes MxNxK,...] [--repeat N] [--kernel scalar|avx2|avx512|neon] [--json]",

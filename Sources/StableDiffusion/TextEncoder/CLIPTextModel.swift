@@ -20,7 +20,7 @@ public final class CLIPTextModel {
     /// Builds the model of `config` with parameters from `parameters`.
     /// - Throws: ``ConfigError`` for an invalid configuration, or the source's error (``WeightError``) listing
     ///   every missing, unexpected or mis-shaped parameter.
-    public init(config: CLIPTextConfig, parameters: ParameterSource) throws {
+    package init(config: CLIPTextConfig, parameters: ParameterSource) throws {
         try config.validate()
         self.config = config
         let root = ParameterScope(parameters)

@@ -27,7 +27,7 @@ public final class UNet2DConditionModel {
     /// Builds the model of `config` with parameters from `parameters`.
     /// - Throws: ``ConfigError`` for an invalid configuration, or the source's error (``WeightError``) listing
     ///   every missing, unexpected or mis-shaped parameter.
-    public init(config: UNetConfig, parameters: ParameterSource) throws {
+    package init(config: UNetConfig, parameters: ParameterSource) throws {
         try config.validate()
         self.config = config
         let root = ParameterScope(parameters)
@@ -61,8 +61,13 @@ public final class UNet2DConditionModel {
         try self.init(config: config, parameters: RandomParameterSource(seed: seed))
     }
 
-    /// Installs `hook` on every transformer block (nil removes the hooks).
-    public func setTokenReductionHook(_ hook: (any TokenReductionHook)?) {
-        for block in transformerBlocks { block.tokenReductionHook = hook }
+    /// Adds `hook` to every transformer block, after (inside) the hooks already there.
+    public func appendTokenReductionHook(_ hook: any TokenReductionHook) {
+        for block in transformerBlocks { block.tokenReductionHooks.append(hook) }
+    }
+
+    /// Removes from every transformer block the hooks `shouldRemove` picks; the others keep their order.
+    public func removeTokenReductionHooks(where shouldRemove: (any TokenReductionHook) -> Bool) {
+        for block in transformerBlocks { block.tokenReductionHooks.removeAll(where: shouldRemove) }
     }
 }

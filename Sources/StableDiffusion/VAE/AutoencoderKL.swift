@@ -23,7 +23,7 @@ public final class AutoencoderKL {
     /// Builds the decoder of `config` with parameters from `parameters`.
     /// - Throws: ``ConfigError`` for an invalid configuration, or the source's error (``WeightError``) listing
     ///   every missing, unexpected or mis-shaped parameter.
-    public init(config: VAEConfig, parameters: ParameterSource) throws {
+    package init(config: VAEConfig, parameters: ParameterSource) throws {
         try config.validate()
         self.config = config
         let root = ParameterScope(parameters)
