@@ -56,6 +56,8 @@ void *check_alloc(size_t bytes);
 /// The families (one file each): each prints the variants it checked and reports through check_that. On AArch64
 /// each also fails when the NEON variant is missing or is not the one the dispatcher picks.
 void check_gemm(void);
+/// bfloat16 GEMM: a no-op that says so where this build has no ck_bgemm.h.
+void check_bgemm(void);
 void check_match(void);
 void check_vector(void);
 void check_convert(void);

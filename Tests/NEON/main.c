@@ -79,6 +79,7 @@ int main(int argc, char **argv) {
            (unsigned long long)check_seed);
 #endif
     check_gemm();
+    check_bgemm();
     check_match();
     check_vector();
     check_convert();
