@@ -69,6 +69,9 @@ private struct GenerateRequest {
         } else if strength != nil {
             throw UsageError("option --strength needs --init-image (it says how much of that image to repaint)")
         }
+        if initImage != nil, latentsInput != nil {
+            throw UsageError("option --latents cannot be combined with --init-image (image-to-image draws its noise from --seed)")
+        }
         do {
             try configuration.validate()
         } catch PipelineError.invalidParameter(let name, let reason) {

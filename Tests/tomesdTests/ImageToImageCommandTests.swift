@@ -45,6 +45,7 @@ final class ImageToImageCommandTests: XCTestCase {
             (base + ["--init-image", initImage, "--strength", "0.2", "--output", output], "option --strength 0.2 of 4 steps leaves no step"),
             (base + ["--init-image", initImage, "--strength", "x", "--output", output], "option --strength expects a number"),
             (base + ["--strength", "0.5", "--output", output], "option --strength needs --init-image"),
+            (base + ["--init-image", initImage, "--latents", initImage, "--output", output], "option --latents cannot be combined"),
             (base + ["--num-images", "0", "--output", output], "option --num-images must be between 1 and 16, got 0"),
             (base + ["--num-images", "100000", "--output", output], "option --num-images must be between 1 and 16"),
             (base + ["--init-image", initImage, "--width", "64", "--output", output], "options --width/--height (64×512) differ"),
