@@ -17,7 +17,8 @@ let generateCommand = Subcommand(
         + "runs the whole path in seconds but paints noise.\n\n"
         + "Latents files (safetensors, one tensor \"latents\", NCHW [1, 4, height/8, width/8]): --latents reads the "
         + "initial noise instead of drawing it from --seed, and --save-initial-latents writes that noise, so the same "
-        + "command with --latents FILE replays a run exactly. --save-latents writes the final latents (after the last "
+        + "command with --latents FILE replays a run exactly, with every scheduler (the file records the seed it was "
+        + "drawn from: such noise runs as the seeded run, so euler-a's per-step noise is the same too). --save-latents writes the final latents (after the last "
         + "step, before the VAE decoder: diffusers' output_type=\"latent\"), which are not a starting point.",
     options: [
         .value("model", "DIR", "a diffusers Stable Diffusion folder (model_index.json, unet/, vae/, text_encoder/, "
@@ -94,8 +95,12 @@ private struct GenerateRequest {
 
     func run() throws {
         var configuration = configuration
-        if let latentsInput { configuration.initialLatents = try Self.readLatents(latentsInput) }
+        let latents = try latentsInput.map { try LatentsFile(contentsOf: $0) }
         let pipeline = try loadPipeline()
+        let shape = pipeline.latentShape(width: configuration.width, height: configuration.height)
+        if let latents, try !latents.isNoise(ofSeed: configuration.seed, shape: shape) {
+            configuration.initialLatents = latents.tensor
+        }
         try pipeline.validate(configuration)
         let patch = try tome.map { try applyPatch(pipeline, options: $0) }
         if let dropped = pipeline.truncatedPart(of: configuration.prompt) {
@@ -133,7 +138,8 @@ private struct GenerateRequest {
         if interrupts.isInterrupted { Self.exitStopped("while decoding") }
         try result.images[0].writePNG(to: output)
         if let initialLatentsOutput {
-            try SafeTensors.write(["latents": result.initialLatents], to: initialLatentsOutput)
+            let drawnFromSeed = configuration.initialLatents == nil ? configuration.seed : nil
+            try LatentsFile(tensor: result.initialLatents, drawnFromSeed: drawnFromSeed).write(to: initialLatentsOutput)
         }
         if let latentsOutput { try SafeTensors.write(["latents": result.latents], to: latentsOutput) }
         report(result, patch: patch)
@@ -208,16 +214,5 @@ private struct GenerateRequest {
     private static func exitStopped(_ when: String) -> Never {
         fputs("tomesd generate: stopped by Ctrl-C \(when); nothing was written\n", stderr)
         exit(130)
-    }
-
-    /// The tensor "latents" of a safetensors file (or its only tensor).
-    private static func readLatents(_ url: URL) throws -> Tensor {
-        let file = try SafeTensorsFile(contentsOf: url)
-        let names = file.tensorNames
-        guard let name = names.contains("latents") ? "latents" : (names.count == 1 ? names.first : nil) else {
-            throw PipelineError.invalidParameter(name: "--latents \(url.path)",
-                                                 reason: "expected a tensor named \"latents\", found \(names.sorted())")
-        }
-        return try file.tensor(name)
     }
 }
