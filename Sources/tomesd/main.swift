@@ -66,4 +66,6 @@ func runMain(_ words: [String]) -> Int32 {
     }
 }
 
+// Line by line even into a file or a pipe: progress and benchmark rows appear as they are made.
+setvbuf(stdout, nil, _IOLBF, 0)
 exit(runMain())
