@@ -44,7 +44,9 @@ struct LatentsFile {
         return try generator.standardNormal(shape: shape).scalars == tensor.scalars
     }
 
-    func write(to url: URL) throws {
-        try SafeTensors.write(["latents": tensor], to: url, metadata: drawnFromSeed.map { [Self.seedKey: String($0)] } ?? [:])
+    /// Writes the file into `output` (put in place by ``OutputFile/commit(_:)``).
+    func write(into output: OutputFile) throws {
+        try SafeTensors.write(["latents": tensor], into: output,
+                              metadata: drawnFromSeed.map { [Self.seedKey: String($0)] } ?? [:])
     }
 }

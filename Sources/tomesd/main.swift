@@ -43,6 +43,7 @@ func runMain(_ words: [String]) -> Int32 {
         fputs("tomesd: unknown command '\(fullName)'\(suggestion)\n\n" + Subcommand.overview(subcommands), stderr)
         return 2
     }
+    InterruptMonitor.removeTemporaryFilesOnSignals()
     do {
         var arguments = try Arguments(Array(words.dropFirst(nameWords)), options: command.allOptions)
         if arguments.helpRequested {
@@ -50,10 +51,7 @@ func runMain(_ words: [String]) -> Int32 {
             return 0
         }
         try arguments.checkRequired()
-        if let threads = try arguments.int("threads") {
-            guard threads >= 1 else { throw UsageError("option --threads must be at least 1, got \(threads)") }
-            try ThreadPool.setSharedThreadCount(threads)
-        }
+        try applyThreadOptions(&arguments)
         try command.run(&arguments)
         return 0
     } catch let error as UsageError {
