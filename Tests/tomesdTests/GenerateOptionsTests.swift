@@ -50,6 +50,25 @@ final class GenerateOptionsTests: XCTestCase {
         }
     }
 
+    /// `--save-initial-latents` is prepared with the other outputs before any work: a refused path fails at once
+    /// (status 2, naming the option) and nothing is written.
+    func testInitialLatentsOutputIsCheckedFirst() throws {
+        let folder = try Fixtures.temporaryDirectory(for: self)
+        let image = folder.appendingPathComponent("out.png").path
+        let cases: [(String, String)] = [
+            (folder.appendingPathComponent("missing/initial.st").path, "option --save-initial-latents"),
+            (image, "option --save-initial-latents"),
+            (folder.path, "option --save-initial-latents"),
+        ]
+        for (path, message) in cases {
+            let run = try runTool(Self.tiny + ["--steps", "1", "--save-initial-latents", path, "--output", image])
+            XCTAssertEqual(run.status, 2, "\(path): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(message), "\(path): \(run.stderr)")
+            XCTAssertFalse(run.stdout.contains("loaded in"), "\(path): the work started")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), [])
+        }
+    }
+
     /// PNDM's extra step is explained; one step is "1 UNet step"; an unused negative prompt is noted; a missing
     /// model folder "does not exist".
     func testSmallMessages() throws {
