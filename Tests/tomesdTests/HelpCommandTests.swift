@@ -60,6 +60,9 @@ final class HelpCommandTests: XCTestCase {
                     XCTAssertGreaterThan(entry.split(separator: " ").count, 3, "\(name): --\(option) has no meaning")
                 }
                 XCTAssertTrue(run.stdout.contains("-h, --help"), run.stdout)
+                // Each option declared once (a second declaration of a name would never be parsed).
+                let listed = lines.filter { $0.hasPrefix("  --") }.map { $0.split(separator: " ")[0] }
+                XCTAssertEqual(listed.count, Set(listed).count, "\(name): an option is declared twice: \(listed)")
             }
         }
         let generate = try runTool(["generate", "--width", "64", "--help"])
