@@ -5,7 +5,7 @@
 //   swift run -c release --package-path Examples/DemoConsumer DemoConsumer                  # 2 steps at 64×64
 //   swift run -c release --package-path Examples/DemoConsumer DemoConsumer --cancel-after 1 # cancels after step 1
 //
-// Build it in release: a debug build of the model code runs about 80 times slower.
+// Build it in release: a debug build of the model code runs 50 to 85 times slower.
 import PackageDescription
 
 let package = Package(
