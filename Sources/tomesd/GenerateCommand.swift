@@ -105,6 +105,10 @@ private struct GenerateRequest {
 
     func run() throws {
         var configuration = configuration
+        if !configuration.usesGuidance, configuration.negativePrompt != nil {
+            fputs("note: --negative-prompt is not used with --guidance \(configuration.guidanceScale) (guidance 1 or less "
+                  + "runs the prompt alone, as diffusers)\n", stderr)
+        }
         let latents = try latentsInput.map { try LatentsFile(contentsOf: $0) }
         let pipeline = try loadPipeline()
         let shape = pipeline.latentShape(width: configuration.width, height: configuration.height)
@@ -119,11 +123,6 @@ private struct GenerateRequest {
         }
         if configuration.usesGuidance, let negative = configuration.negativePrompt, let dropped = pipeline.truncatedPart(of: negative) {
             fputs("warning: the negative prompt is too long; this part is ignored: \"\(dropped)\"\n", stderr)
-        }
-
-        if !configuration.usesGuidance, configuration.negativePrompt != nil {
-            fputs("note: --negative-prompt is not used with --guidance \(configuration.guidanceScale) (guidance 1 or less "
-                  + "runs the prompt alone, as diffusers)\n", stderr)
         }
 
         let interrupts = InterruptMonitor()
@@ -144,8 +143,8 @@ private struct GenerateRequest {
             bar.abandon()
             Self.exitStopped("after \(done) of \(total) steps")
         }
-        // A Ctrl-C during decoding or writing still means "stop": nothing is written. Both outputs are put in
-        // place together, so that a failure of either leaves neither.
+        // A Ctrl-C during decoding or writing still means "stop": nothing is written. All the outputs are put in
+        // place together, so that a failure of any leaves none.
         if interrupts.isInterrupted { Self.exitStopped("while decoding") }
         try result.images[0].writePNG(into: output)
         if let initialLatentsOutput {
