@@ -1,3 +1,5 @@
+import TensorCore
+
 /// One `tomesd` command: its name, what it does, its options (declared once: the parser, the defaults and `--help`
 /// all read them) and how to run it.
 struct Subcommand {
@@ -22,7 +24,8 @@ struct Subcommand {
 
     /// The options every command takes, after its own.
     static let commonOptions: [CommandOption] = [
-        .value("threads", "T", "worker threads (default: TOMESD_NUM_THREADS if set, else one per CPU core)"),
+        .value("threads", "T", "worker threads, 1 to \(ThreadPool.maximumThreadCount) here (default: TOMESD_NUM_THREADS if "
+            + "set, else one per CPU core)"),
     ]
 
     /// The command's options and the common ones, in help order.
