@@ -5,6 +5,12 @@ import TensorCore
 public struct GenerationResult {
     /// The images, ``GenerationConfiguration/imagesPerPrompt`` of them, in batch order.
     public let images: [RGBImage]
+    /// The initial noise `[imagesPerPrompt, latent_channels, h, w]` (NCHW, unit variance, before the scheduler's
+    /// `init_noise_sigma`): the configuration's ``GenerationConfiguration/initialLatents`` or the noise drawn from
+    /// its seed. Passed back as `initialLatents` with the same other parameters, it reproduces this result exactly.
+    /// Image-to-image: the noise added to the encoded init image (drawn after the image's latents; it cannot be
+    /// passed back, the seed reproduces it).
+    public let initialLatents: Tensor
     /// The final latents `[imagesPerPrompt, latent_channels, h, w]` (NCHW), as diffusers returns them with
     /// `output_type="latent"`.
     public let latents: Tensor

@@ -33,7 +33,8 @@ extension StableDiffusionPipeline {
 
         clock = StageClock()
         var generator = TorchGenerator(seed: configuration.seed)
-        var latents = try initialLatents(configuration, scheduler: &scheduler, generator: &generator)
+        let (noise, start) = try initialLatents(configuration, scheduler: &scheduler, generator: &generator)
+        var latents = start
         if configuration.initImage != nil {
             timings.imageEncoding = clock.elapsed
             clock = StageClock()
@@ -55,7 +56,7 @@ extension StableDiffusionPipeline {
         clock = StageClock()
         let images = try decode(latents)
         timings.decoding = clock.elapsed
-        return GenerationResult(images: images, latents: latents, truncatedPrompt: prompts.truncatedPrompt,
+        return GenerationResult(images: images, initialLatents: noise, latents: latents, truncatedPrompt: prompts.truncatedPrompt,
                                 truncatedNegativePrompt: prompts.truncatedNegativePrompt, timings: timings)
     }
 
