@@ -30,6 +30,7 @@ final class ImageToImageTests: XCTestCase {
                 ? min(Int(Double(testCase.steps) * (testCase.strength ?? 1)), testCase.steps) + pndmExtra
                 : testCase.steps + pndmExtra
             XCTAssertEqual(result.timings.unetSteps, expectedSteps, label)
+            XCTAssertEqual(result.initialLatents.shape, result.latents.shape, "\(label) noise shape")
             XCTAssertEqual(result.timings.imageEncoding.wall > 0, testCase.isImageToImage, "\(label) encoding time")
             XCTAssertEqual(reports.last?.totalSteps, expectedSteps, label)
         }

@@ -46,6 +46,8 @@ final class ImageToImageCommandTests: XCTestCase {
             (base + ["--init-image", initImage, "--strength", "x", "--output", output], "option --strength expects a number"),
             (base + ["--strength", "0.5", "--output", output], "option --strength needs --init-image"),
             (base + ["--init-image", initImage, "--latents", initImage, "--output", output], "option --latents cannot be combined"),
+            (base + ["--init-image", initImage, "--save-initial-latents", folder.appendingPathComponent("n.safetensors").path,
+                     "--output", output], "option --save-initial-latents cannot be combined"),
             (base + ["--num-images", "0", "--output", output], "option --num-images must be between 1 and 16, got 0"),
             (base + ["--num-images", "100000", "--output", output], "option --num-images must be between 1 and 16"),
             (base + ["--init-image", initImage, "--width", "64", "--output", output], "options --width/--height (64×512) differ"),
