@@ -75,7 +75,7 @@ final class PipelineCommandTests: XCTestCase {
             (["generate", "--model", model, "--prompt", "a", "--steps", "9223372036854775807", "--output", image],
              "option --steps must be at most 100000"),
             (base + ["--output", folder.appendingPathComponent("missing/out.png").path], "does not exist"),
-            (base + ["--output", folder.path], "is a folder"),
+            (base + ["--output", folder.path], "is a directory"),
             (base + ["--output", image, "--save-latents", "/dev/null/latents.safetensors"], "option --save-latents"),
             (base + ["--output", image, "--sx", "3"], "option --sx needs --ratio"),
             (["generate", "--output", image], "missing required option --prompt"),
