@@ -11,6 +11,7 @@
 # Replay one input: JSON_FUZZ_READER=READER SWIFT_BACKTRACE=enable=no .build-fuzz/json-fuzz FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source Scripts/fuzz-common.sh
 reader="${1:?usage: Scripts/fuzz-json.sh config|scheduler|tokenizer|vocab [seconds]}"
 seconds="${2:-600}"
 case "$reader" in config|scheduler|tokenizer|vocab) ;; *) echo "unknown reader '$reader'" >&2; exit 2 ;; esac
@@ -23,22 +24,13 @@ mkdir -p "$build/obj" "$build/module" "$out/json-$reader-corpus" "$seeds" "$out/
 # Rebuilt only when a source is newer than the binary (the four readers share it).
 if [[ ! -x "$out/json-fuzz" ]] || [[ -n "$(find Sources/TensorCore Sources/ImageFiles Sources/StableDiffusion Sources/CKernels Fuzz/JSONFuzz.swift -newer "$out/json-fuzz" | head -1)" ]]; then
     echo "== building $out/json-fuzz"
-    cat > "$build/module/module.modulemap" <<MAP
-module CKernels {
-    umbrella "$PWD/Sources/CKernels/include"
-    export *
-}
-MAP
-    rm -f "$build"/obj/*.o
-    for source in Sources/CKernels/*.c; do
-        clang -O2 -g -fsanitize=fuzzer-no-link,address -ISources/CKernels/include -c "$source" -o "$build/obj/$(basename "$source" .c).o"
-    done
+    fuzz_build_ckernels "$build"
     flags=(-O -g -sanitize=fuzzer,address -parse-as-library -package-name swift_tomesd -I "$build/module" -Xcc -ISources/CKernels/include)
     swiftc "${flags[@]}" -wmo -module-name ImageFiles -emit-module -emit-module-path "$build/module/ImageFiles.swiftmodule" \
         -c $(find Sources/ImageFiles -name '*.swift' | sort) -o "$build/obj/ImageFiles.o"
     swiftc "${flags[@]}" -wmo -module-name TensorCore -emit-module -emit-module-path "$build/module/TensorCore.swiftmodule" \
         -c Sources/TensorCore/*.swift -o "$build/obj/TensorCore.o"
-    # The built-in demo pipeline needs SwiftPM's resource bundle (Bundle.module); the readers do not.
+    # The built-in demo pipeline needs the compiled-in CLIP merges (CEmbeddedResources); the readers do not.
     swiftc "${flags[@]}" -wmo -module-name StableDiffusion -emit-module -emit-module-path "$build/module/StableDiffusion.swiftmodule" \
         -c $(find Sources/StableDiffusion -name '*.swift' ! -name 'BuiltInResources.swift' ! -name 'StableDiffusionPipeline+BuiltIn.swift' | sort) \
         -o "$build/obj/StableDiffusion.o"
