@@ -26,10 +26,10 @@ if [[ ! -x "$out/json-fuzz" ]] || [[ -n "$(find Sources/TensorCore Sources/Image
     echo "== building $out/json-fuzz"
     fuzz_build_ckernels "$build"
     flags=(-O -g -sanitize=fuzzer,address -parse-as-library -package-name swift_tomesd -I "$build/module" -Xcc -ISources/CKernels/include)
-    swiftc "${flags[@]}" -wmo -module-name ImageFiles -emit-module -emit-module-path "$build/module/ImageFiles.swiftmodule" \
-        -c $(find Sources/ImageFiles -name '*.swift' | sort) -o "$build/obj/ImageFiles.o"
     swiftc "${flags[@]}" -wmo -module-name TensorCore -emit-module -emit-module-path "$build/module/TensorCore.swiftmodule" \
         -c Sources/TensorCore/*.swift -o "$build/obj/TensorCore.o"
+    swiftc "${flags[@]}" -wmo -module-name ImageFiles -emit-module -emit-module-path "$build/module/ImageFiles.swiftmodule" \
+        -c $(find Sources/ImageFiles -name '*.swift' | sort) -o "$build/obj/ImageFiles.o"
     # The built-in demo pipeline needs the compiled-in CLIP merges (CEmbeddedResources); the readers do not.
     swiftc "${flags[@]}" -wmo -module-name StableDiffusion -emit-module -emit-module-path "$build/module/StableDiffusion.swiftmodule" \
         -c $(find Sources/StableDiffusion -name '*.swift' ! -name 'BuiltInResources.swift' ! -name 'StableDiffusionPipeline+BuiltIn.swift' | sort) \
