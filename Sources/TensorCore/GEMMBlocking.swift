@@ -34,10 +34,11 @@ struct GEMMBlocking {
         return (0..<count).map { k * $0 / count ..< k * ($0 + 1) / count }
     }
 
-    init(m: Int, n: Int, k: Int, kernel: GEMMKernel, threads: Int) {
-        let rowPanels = (m + kernel.mr - 1) / kernel.mr
-        let columnPanels = (n + kernel.nr - 1) / kernel.nr
-        let panelsPerBlock = max(1, GEMMBlocking.targetMC / kernel.mr)
+    /// The blocking of an `m × n` product of depth `k` for a kernel with an `mr × nr` register tile.
+    init(m: Int, n: Int, k: Int, mr: Int, nr: Int, threads: Int) {
+        let rowPanels = (m + mr - 1) / mr
+        let columnPanels = (n + nr - 1) / nr
+        let panelsPerBlock = max(1, GEMMBlocking.targetMC / mr)
         var rowBlocks = max(1, (rowPanels + panelsPerBlock - 1) / panelsPerBlock)
         var columnBlocks = 1
         parallel = threads > 1 && 2 * m * n * k >= GEMMBlocking.minParallelFlops
