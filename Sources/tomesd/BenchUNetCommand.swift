@@ -1,12 +1,13 @@
 import DiffusionPatch
 import Foundation
+import TensorCore
 
 /// `tomesd bench unet`: the seed's table for an SD 1.5-sized UNet with seeded random weights (``UNetBenchmark``),
 /// row by row as Markdown, or as JSON (what `Benchmarks/unet_tome_vs_diffusers.py` reads). `--cpu-time` reports
 /// CPU time ÷ threads instead of wall time, for machines shared with other work.
 let benchUNetCommand = Subcommand(
     name: "bench unet",
-    usage: "bench unet [--resolutions 512,768,1024] [--batch 1,2,4] [--ratio 0.5] [--max-downsample N] "
+    usage: "bench unet [--resolutions 512,768,1024] [--batch 1,2,4] [--ratio 0.5] [--max-downsample N] [--precision fp32|bf16] "
         + "[--steps N] [--warmup N] [--columns vanilla,tome,tome-memory-efficient,memory-efficient] [--memory-budget GiB] [--cpu-time] [--json]",
     flags: ["json", "cpu-time"]
 ) { arguments in
@@ -15,6 +16,7 @@ let benchUNetCommand = Subcommand(
     settings.batches = try arguments.ints("batch") ?? settings.batches
     settings.options.ratio = try arguments.double("ratio") ?? settings.options.ratio
     settings.options.maxDownsample = try arguments.int("max-downsample") ?? settings.options.maxDownsample
+    settings.precision = try parsePrecision(arguments.string("precision"))
     settings.steps = try arguments.int("steps") ?? settings.steps
     settings.warmup = try arguments.int("warmup") ?? settings.warmup
     if let names = arguments.string("columns") {

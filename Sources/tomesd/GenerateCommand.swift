@@ -8,11 +8,12 @@ import TensorCore
 /// (PNG) only once the image is complete. `--latents FILE` takes the initial latents (safetensors, tensor
 /// "latents", NCHW, as diffusers' `latents=` argument); `--save-latents FILE` writes the final latents the same
 /// way (diffusers' `output_type="latent"`). `--seed` seeds the noise (as `torch.Generator().manual_seed`) and
-/// the Token Merging partitions.
+/// the Token Merging partitions. `--precision bf16` packs the linear and convolution weights of every model as
+/// bfloat16 (fp32 by default).
 let generateCommand = Subcommand(
     name: "generate",
     usage: "generate [--model DIR] --prompt TEXT [--negative-prompt TEXT] [--width 512 --height 512] [--steps N] "
-        + "[--guidance G] [--seed S] [--scheduler \(SchedulerPreset.allCases.map(\.rawValue).joined(separator: "|"))] "
+        + "[--guidance G] [--seed S] [--precision fp32|bf16] [--scheduler \(SchedulerPreset.allCases.map(\.rawValue).joined(separator: "|"))] "
         + ToMeArguments.usage + " [--latents FILE] [--save-latents FILE] --output out.png",
     flags: ToMeArguments.flags
 ) { arguments in
@@ -23,6 +24,7 @@ let generateCommand = Subcommand(
 /// A parsed `tomesd generate` command line.
 private struct GenerateRequest {
     let model: URL?
+    let precision: Precision
     var configuration: GenerationConfiguration
     let tome: ToMeOptions?
     let latentsInput: URL?
@@ -33,6 +35,7 @@ private struct GenerateRequest {
     /// - Throws: ``UsageError`` for a bad option; ``PipelineError`` or `TokenizerError` for a bad value.
     init(_ arguments: inout Arguments) throws {
         model = arguments.string("model").map { URL(fileURLWithPath: $0) }
+        precision = try parsePrecision(arguments.string("precision"))
         configuration = GenerationConfiguration(prompt: try Self.promptOption(&arguments, "prompt", required: true) ?? "")
         configuration.negativePrompt = try Self.promptOption(&arguments, "negative-prompt", required: false)
         configuration.width = try arguments.int("width") ?? configuration.width
@@ -101,7 +104,7 @@ private struct GenerateRequest {
         let start = DispatchTime.now()
         let pipeline: StableDiffusionPipeline
         if let model {
-            pipeline = try StableDiffusionPipeline(folder: model)
+            pipeline = try StableDiffusionPipeline(folder: model, precision: precision)
         } else {
             print("""
                 No --model given: running the built-in demo pipeline (small models with seeded random weights and CLIP's \
@@ -109,7 +112,7 @@ private struct GenerateRequest {
                 weights: download a diffusers Stable Diffusion folder (for example runwayml/stable-diffusion-v1-5, with \
                 model_index.json, unet/, vae/, text_encoder/, tokenizer/ and scheduler/) and pass --model DIR.
                 """)
-            pipeline = try StableDiffusionPipeline.builtInDemo(seed: 0)
+            pipeline = try StableDiffusionPipeline.builtInDemo(seed: 0, precision: precision)
         }
         pipeline.releasesTextEncoderAfterUse = true  // one image per run: free its memory for the UNet and the VAE
         print(String(format: "loaded in %.2f s", Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9))

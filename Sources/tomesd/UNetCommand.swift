@@ -7,10 +7,11 @@ import TensorCore
 /// the output sample (NCHW, float32), printing the load time, the wall and CPU time of each forward and the peak
 /// memory.
 /// `--config FILE [--seed S]` builds the model from a config.json with seeded random weights instead of `--model`.
+/// `--precision bf16` packs the linear and convolution weights as bfloat16 (fp32 by default).
 /// `--ratio R` and the other ToMe options (``ToMeArguments``) patch it with Token Merging; `--seed` seeds that too.
 let unetCommand = Subcommand(
     name: "unet",
-    usage: "unet (--model DIR | --config FILE) [--seed S] --inputs FILE --output FILE [--attention standard|memory-efficient] [--repeat N] "
+    usage: "unet (--model DIR | --config FILE) [--seed S] --inputs FILE --output FILE [--attention standard|memory-efficient] [--precision fp32|bf16] [--repeat N] "
         + ToMeArguments.usage,
     flags: ToMeArguments.flags
 ) { arguments in
@@ -24,6 +25,7 @@ let unetCommand = Subcommand(
     guard let attention = AttentionImplementation(rawValue: attentionName) else {
         throw UsageError("option --attention expects standard or memory-efficient, got '\(attentionName)'")
     }
+    let precision = try parsePrecision(arguments.string("precision"))
     let repeats = try arguments.int("repeat") ?? 1
     guard repeats >= 1 else { throw UsageError("option --repeat must be at least 1, got \(repeats)") }
     guard (modelPath == nil) != (configPath == nil) else { throw UsageError("give exactly one of --model and --config") }
@@ -34,10 +36,10 @@ let unetCommand = Subcommand(
     let loadStart = DispatchTime.now(), loadCPUStart = processCPUSeconds()
     let model: UNet2DConditionModel
     if let modelPath {
-        model = try UNet2DConditionModel.load(from: URL(fileURLWithPath: modelPath))
+        model = try UNet2DConditionModel.load(from: URL(fileURLWithPath: modelPath), precision: precision)
     } else {
         let config = try UNetConfig.load(from: URL(fileURLWithPath: configPath!))
-        model = try UNet2DConditionModel(config: config, seed: UInt64(seed ?? 0))
+        model = try UNet2DConditionModel(config: config, seed: UInt64(seed ?? 0), precision: precision)
     }
     model.attentionImplementation = attention
     let patch = try tome.map { try applyPatch(model, options: $0) }

@@ -24,13 +24,14 @@ public final class UNet2DConditionModel {
     let convNormOut: GroupNorm
     let convOut: Conv2d
 
-    /// Builds the model of `config` with parameters from `parameters`.
+    /// Builds the model of `config` with parameters from `parameters`, its linear and convolution weights packed in
+    /// `precision` (``Precision``; bias, norms and the rest stay fp32).
     /// - Throws: ``ConfigError`` for an invalid configuration, or the source's error (``WeightError``) listing
     ///   every missing, unexpected or mis-shaped parameter.
-    public init(config: UNetConfig, parameters: ParameterSource) throws {
+    public init(config: UNetConfig, parameters: ParameterSource, precision: Precision = .fp32) throws {
         try config.validate()
         self.config = config
-        let root = ParameterScope(parameters)
+        let root = ParameterScope(parameters, precision: precision)
         let channels = config.blockOutChannels
         let embeddingDim = config.resolvedTimeEmbeddingDim
         convIn = Conv2d(root("conv_in"), inChannels: config.inChannels, outChannels: channels[0],
@@ -55,10 +56,10 @@ public final class UNet2DConditionModel {
         try parameters.finish()
     }
 
-    /// Builds the model of `config` with seeded random parameters (``RandomParameterSource``).
+    /// Builds the model of `config` with seeded random parameters (``RandomParameterSource``), packed in `precision`.
     /// - Throws: ``ConfigError`` for an invalid configuration.
-    public convenience init(config: UNetConfig, seed: UInt64) throws {
-        try self.init(config: config, parameters: RandomParameterSource(seed: seed))
+    public convenience init(config: UNetConfig, seed: UInt64, precision: Precision = .fp32) throws {
+        try self.init(config: config, parameters: RandomParameterSource(seed: seed), precision: precision)
     }
 
     /// Installs `hook` on every transformer block (nil removes the hooks).

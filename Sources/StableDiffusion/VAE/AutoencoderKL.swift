@@ -20,13 +20,14 @@ public final class AutoencoderKL {
         set { decoder.midBlock.attention?.implementation = newValue }
     }
 
-    /// Builds the decoder of `config` with parameters from `parameters`.
+    /// Builds the decoder of `config` with parameters from `parameters`, its convolution and attention weights
+    /// packed in `precision` (``Precision``; bias, norms and the rest stay fp32).
     /// - Throws: ``ConfigError`` for an invalid configuration, or the source's error (``WeightError``) listing
     ///   every missing, unexpected or mis-shaped parameter.
-    public init(config: VAEConfig, parameters: ParameterSource) throws {
+    public init(config: VAEConfig, parameters: ParameterSource, precision: Precision = .fp32) throws {
         try config.validate()
         self.config = config
-        let root = ParameterScope(parameters)
+        let root = ParameterScope(parameters, precision: precision)
         let latent = config.latentChannels
         postQuantConv = config.usePostQuantConv
             ? Conv2d(root("post_quant_conv"), inChannels: latent, outChannels: latent, kernelSize: 1)
@@ -35,10 +36,10 @@ public final class AutoencoderKL {
         try parameters.finish()
     }
 
-    /// Builds the decoder of `config` with seeded random parameters (``RandomParameterSource``).
+    /// Builds the decoder of `config` with seeded random parameters (``RandomParameterSource``), packed in `precision`.
     /// - Throws: ``ConfigError`` for an invalid configuration.
-    public convenience init(config: VAEConfig, seed: UInt64) throws {
-        try self.init(config: config, parameters: RandomParameterSource(seed: seed))
+    public convenience init(config: VAEConfig, seed: UInt64, precision: Precision = .fp32) throws {
+        try self.init(config: config, parameters: RandomParameterSource(seed: seed), precision: precision)
     }
 
     /// Decodes latents `z` (`[B, h, w, latent_channels]`, NHWC, already divided by
