@@ -11,6 +11,9 @@ public final class Attention {
     public let headDim: Int
     /// Width of the context tokens (the query width for self-attention).
     public let contextDim: Int
+    /// The precision of the products (the scope's): with `.bf16`, memory-efficient attention computes `Q Kᵀ` and
+    /// `P V` in bfloat16 with an fp32 softmax.
+    let precision: Precision
     let toQ: Linear
     let toK: Linear
     let toV: Linear
@@ -23,6 +26,7 @@ public final class Attention {
         self.heads = heads
         self.headDim = headDim
         contextDim = crossAttentionDim ?? queryDim
+        precision = scope.precision
         let inner = heads * headDim
         toQ = Linear(scope("to_q"), inFeatures: queryDim, outFeatures: inner, bias: false)
         toK = Linear(scope("to_k"), inFeatures: contextDim, outFeatures: inner, bias: false)
@@ -48,7 +52,8 @@ public final class Attention {
                 v.withUnsafeBufferPointer { vp in
                     attended.withUnsafeMutableBufferPointer { op in
                         ScaledDotProductAttention.compute(geometry, q: qp.baseAddress!, k: kp.baseAddress!, v: vp.baseAddress!,
-                                                          out: op.baseAddress!, implementation: implementation)
+                                                          out: op.baseAddress!, implementation: implementation,
+                                                          precision: precision)
                     }
                 }
             }

@@ -12,6 +12,8 @@ final class VAEAttention {
     let heads: Int
     /// How the attention is computed; memory-efficient unless changed.
     var implementation = AttentionImplementation.memoryEfficient
+    /// The precision of the attention products (the scope's; see ``Attention/precision``).
+    let precision: Precision
 
     /// An attention layer in `scope` on `channels` channels with heads of `headDim` channels.
     init(_ scope: ParameterScope, channels: Int, headDim: Int, groups: Int, eps: Float) throws {
@@ -21,6 +23,7 @@ final class VAEAttention {
         toV = Linear(scope("to_v"), inFeatures: channels, outFeatures: channels)
         toOut = Linear(scope("to_out", 0), inFeatures: channels, outFeatures: channels)
         heads = channels / headDim
+        precision = scope.precision
     }
 
     /// Attends over the pixels of `x` (`[B, H, W, C]`), whose pixels are the tokens in NHWC.
@@ -38,7 +41,8 @@ final class VAEAttention {
                 v.withUnsafeBufferPointer { vp in
                     attended.withUnsafeMutableBufferPointer { op in
                         ScaledDotProductAttention.compute(geometry, q: qp.baseAddress!, k: kp.baseAddress!, v: vp.baseAddress!,
-                                                          out: op.baseAddress!, implementation: implementation)
+                                                          out: op.baseAddress!, implementation: implementation,
+                                                          precision: precision)
                     }
                 }
             }
