@@ -93,8 +93,40 @@ static void block_bf16(int64_t mc, int64_t nc, int64_t kc, const void *packed_a,
     }
 }
 
-// Rows of A rounded 32 depths (16 pairs) at a time with `vcvtne2ps2bf16`, then stored pair by pair into the
-// panel (a 32-bit transpose through a small buffer). A transposed A goes through the portable packing.
+// The 16x16 transpose of 32-bit words held in `rows` (rows 12..15 are never read: the panel has 12 rows), of which
+// column c (row c of the transpose, its first 12 words) is what one pair of depths contributes to a 12-row panel.
+// Four shuffle stages, as in the classic 4x4-blocked transpose.
+AVX512BF16 __attribute__((always_inline))
+static inline void transpose_12x16(const __m512i rows[MR], __m512i columns[16]) {
+    __m512i t[MR], u[MR];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(rows[i], rows[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(rows[i], rows[i + 1]);
+    }
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i += 4) {
+        u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    // u[4g + j], 128-bit lane L: column 4L + j of rows 4g .. 4g+3.
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 4; j++) {
+        const __m512i even = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x88);   // lanes 0, 2 of rows 0-3 and 4-7
+        const __m512i odd = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xDD);    // lanes 1, 3
+        const __m512i even8 = _mm512_shuffle_i32x4(u[8 + j], u[8 + j], 0x88);
+        const __m512i odd8 = _mm512_shuffle_i32x4(u[8 + j], u[8 + j], 0xDD);
+        columns[j] = _mm512_shuffle_i32x4(even, even8, 0x88);
+        columns[8 + j] = _mm512_shuffle_i32x4(even, even8, 0xDD);
+        columns[4 + j] = _mm512_shuffle_i32x4(odd, odd8, 0x88);
+        columns[12 + j] = _mm512_shuffle_i32x4(odd, odd8, 0xDD);
+    }
+}
+
+// Rows of A rounded 32 depths (16 pairs) at a time with `vcvtne2ps2bf16`, transposed in registers and stored 12
+// words (one pair of depths of the panel's 12 rows) at a time. A transposed A goes through the portable packing.
 AVX512BF16
 static void pack_a_bf16(const float *a, int64_t lda, int transposed, int64_t rows, int64_t kc, void *packed) {
     if (transposed) {
@@ -109,23 +141,23 @@ static void pack_a_bf16(const float *a, int64_t lda, int transposed, int64_t row
             const int64_t left = kc - p0;
             const __mmask16 lo = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
             const __mmask16 hi = left >= 32 ? (__mmask16)0xFFFF : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
-            uint32_t words[MR][16];
+            __m512i words[MR], columns[16];
 #pragma clang loop unroll(full)
             for (int i = 0; i < MR; i++) {
-                __m512i converted = _mm512_setzero_si512();
+                words[i] = _mm512_setzero_si512();
                 if (i < used) {
                     const float *row = a + (first + i) * lda + p0;
                     const __m512 x0 = _mm512_maskz_loadu_ps(lo, row);
                     const __m512 x1 = _mm512_maskz_loadu_ps(hi, row + 16);
-                    converted = (__m512i)_mm512_cvtne2ps_pbh(x1, x0);
+                    words[i] = (__m512i)_mm512_cvtne2ps_pbh(x1, x0);
                 }
-                _mm512_storeu_si512(words[i], converted);
             }
+            transpose_12x16(words, columns);
             const int64_t count = ck_min64(16, pairs - p0 / 2);
             uint32_t *out = panel + (p0 / 2) * MR;
-            for (int64_t t = 0; t < count; t++) {
 #pragma clang loop unroll(full)
-                for (int i = 0; i < MR; i++) out[t * MR + i] = words[i][t];
+            for (int t = 0; t < 16; t++) {
+                if (t < count) _mm512_mask_storeu_epi32(out + t * MR, (__mmask16)0x0FFF, columns[t]);
             }
         }
         panel += MR * pairs;
