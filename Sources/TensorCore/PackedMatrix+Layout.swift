@@ -1,6 +1,6 @@
 extension PackedMatrix {
     /// The packed layout of a `[k×n]` operand for one kernel variant: `k` is cut into slices of at most
-    /// ``GEMMBlocking/maxKC`` rows; within a slice, column panel `s` (columns `s·nr ..< (s+1)·nr`, zero past `n`)
+    /// ``GEMMBlocking/maxKC`` rows (``GEMMBlocking/maxKCBF16`` for bfloat16); within a slice, column panel `s` (columns `s·nr ..< (s+1)·nr`, zero past `n`)
     /// is a run of `nr × depth` elements. An fp32 panel holds element `(p, j)` at `p·nr + j`; a bfloat16 panel
     /// has its depth padded to even and holds `(p, j)` at `(p/2)·2·nr + 2·j + p%2` (see ck_bgemm.h).
     struct Layout {
@@ -39,12 +39,12 @@ extension PackedMatrix {
             self.k = k
             self.n = n
             self.variant = variant
-            slices = GEMMBlocking.kSlices(k: k)
+            var padded = false
+            if case .bf16 = variant { padded = true }
+            slices = GEMMBlocking.kSlices(k: k, maxKC: padded ? GEMMBlocking.maxKCBF16 : GEMMBlocking.maxKC)
             let nr = variant.nr
             panelCount = (n + nr - 1) / nr
             var starts = [0]
-            var padded = false
-            if case .bf16 = variant { padded = true }
             for slice in slices {
                 let depth = padded ? (slice.count + 1) / 2 * 2 : slice.count
                 starts.append(starts.last! + depth * panelCount * nr)

@@ -71,7 +71,7 @@ final class BF16GEMMTests: XCTestCase {
     }
 
     func testEpilogueSplitDepthAndPaddedStrides() {
-        let deep = 2 * GEMMBlocking.maxKC + 5
+        let deep = 2 * GEMMBlocking.maxKCBF16 + 5
         let cases: [(m: Int, n: Int, k: Int, alpha: Float, beta: Float)] =
             [(33, 65, 13, 1, 0), (7, 65, deep, 1, 1), (33, 17, deep, 0.5, 0), (25, 40, 67, -2, 0.25)]
         forEachVariant { kernel, pool in
@@ -91,7 +91,7 @@ final class BF16GEMMTests: XCTestCase {
         var results: [Bool: [Float]] = [:]
         forEachVariant { kernel, pool in
             for accumulate in [false, true] {
-                var problem = GEMMProblem(m: 29, n: 70, k: GEMMBlocking.maxKC + 37, beta: accumulate ? 1 : 0,
+                var problem = GEMMProblem(m: 29, n: 70, k: GEMMBlocking.maxKCBF16 + 37, beta: accumulate ? 1 : 0,
                                           bias: !accumulate, seed: 11)
                 run(&problem, pool: pool)
                 guard let first = results[accumulate] else {
