@@ -93,36 +93,57 @@ static void block_bf16(int64_t mc, int64_t nc, int64_t kc, const void *packed_a,
     }
 }
 
-// The 16x16 transpose of 32-bit words held in `rows` (rows 12..15 are never read: the panel has 12 rows), of which
-// column c (row c of the transpose, its first 12 words) is what one pair of depths contributes to a 12-row panel.
-// Four shuffle stages, as in the classic 4x4-blocked transpose.
+// The 16x16 transpose of 32-bit words: `columns[c]` holds word c of every row, in row order. Four shuffle stages,
+// as in the classic 4x4-blocked transpose.
 AVX512BF16 __attribute__((always_inline))
-static inline void transpose_12x16(const __m512i rows[MR], __m512i columns[16]) {
-    __m512i t[MR], u[MR];
+static inline void transpose_16x16(const __m512i rows[16], __m512i columns[16]) {
+    __m512i t[16], u[16];
 #pragma clang loop unroll(full)
-    for (int i = 0; i < MR; i += 2) {
+    for (int i = 0; i < 16; i += 2) {
         t[i] = _mm512_unpacklo_epi32(rows[i], rows[i + 1]);
         t[i + 1] = _mm512_unpackhi_epi32(rows[i], rows[i + 1]);
     }
 #pragma clang loop unroll(full)
-    for (int i = 0; i < MR; i += 4) {
+    for (int i = 0; i < 16; i += 4) {
         u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
         u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
         u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
         u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
     }
-    // u[4g + j], 128-bit lane L: column 4L + j of rows 4g .. 4g+3.
+    // u[4g + j], 128-bit lane L: word 4L + j of rows 4g .. 4g+3.
 #pragma clang loop unroll(full)
     for (int j = 0; j < 4; j++) {
         const __m512i even = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x88);   // lanes 0, 2 of rows 0-3 and 4-7
         const __m512i odd = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xDD);    // lanes 1, 3
-        const __m512i even8 = _mm512_shuffle_i32x4(u[8 + j], u[8 + j], 0x88);
-        const __m512i odd8 = _mm512_shuffle_i32x4(u[8 + j], u[8 + j], 0xDD);
+        const __m512i even8 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x88);
+        const __m512i odd8 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xDD);
         columns[j] = _mm512_shuffle_i32x4(even, even8, 0x88);
         columns[8 + j] = _mm512_shuffle_i32x4(even, even8, 0xDD);
         columns[4 + j] = _mm512_shuffle_i32x4(odd, odd8, 0x88);
         columns[12 + j] = _mm512_shuffle_i32x4(odd, odd8, 0xDD);
     }
+}
+
+// Rounds the `used` (<= 16) rows at `m` (row stride `ld`) from depth p0 on (up to 32 depths, `kc` in all) to
+// bfloat16 pairs and transposes them: `columns[t]` holds pair p0/2 + t of every row (rows past `used` zero).
+AVX512BF16 __attribute__((always_inline))
+static inline void convert_and_transpose(const float *m, int64_t ld, int64_t used, int64_t p0, int64_t kc,
+                                         __m512i columns[16]) {
+    const int64_t left = kc - p0;
+    const __mmask16 lo = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+    const __mmask16 hi = left >= 32 ? (__mmask16)0xFFFF : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
+    __m512i words[16];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 16; i++) {
+        words[i] = _mm512_setzero_si512();
+        if (i < used) {
+            const float *row = m + i * ld + p0;
+            const __m512 x0 = _mm512_maskz_loadu_ps(lo, row);
+            const __m512 x1 = _mm512_maskz_loadu_ps(hi, row + 16);
+            words[i] = (__m512i)_mm512_cvtne2ps_pbh(x1, x0);
+        }
+    }
+    transpose_16x16(words, columns);
 }
 
 // Rows of A rounded 32 depths (16 pairs) at a time with `vcvtne2ps2bf16`, transposed in registers and stored 12
@@ -138,21 +159,8 @@ static void pack_a_bf16(const float *a, int64_t lda, int transposed, int64_t row
     for (int64_t first = 0; first < rows; first += MR) {
         const int64_t used = ck_min64(MR, rows - first);
         for (int64_t p0 = 0; p0 < kc; p0 += 32) {
-            const int64_t left = kc - p0;
-            const __mmask16 lo = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
-            const __mmask16 hi = left >= 32 ? (__mmask16)0xFFFF : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
-            __m512i words[MR], columns[16];
-#pragma clang loop unroll(full)
-            for (int i = 0; i < MR; i++) {
-                words[i] = _mm512_setzero_si512();
-                if (i < used) {
-                    const float *row = a + (first + i) * lda + p0;
-                    const __m512 x0 = _mm512_maskz_loadu_ps(lo, row);
-                    const __m512 x1 = _mm512_maskz_loadu_ps(hi, row + 16);
-                    words[i] = (__m512i)_mm512_cvtne2ps_pbh(x1, x0);
-                }
-            }
-            transpose_12x16(words, columns);
+            __m512i columns[16];
+            convert_and_transpose(a + first * lda, lda, used, p0, kc, columns);
             const int64_t count = ck_min64(16, pairs - p0 / 2);
             uint32_t *out = panel + (p0 / 2) * MR;
 #pragma clang loop unroll(full)
@@ -161,6 +169,32 @@ static void pack_a_bf16(const float *a, int64_t lda, int transposed, int64_t row
             }
         }
         panel += MR * pairs;
+    }
+}
+
+// ck_bgemm_pack_b for a transposed B (`b` holds the [n x kc] matrix B^T, row j = column j of B) and a panel width
+// that is a multiple of 16: each pair of depths of column j is two neighbouring floats of row j, so 16 rows are
+// rounded 32 depths at a time and transposed in registers, as A is.
+AVX512BF16
+void ck_bgemm_pack_b_transposed_avx512bf16(const float *b, int64_t ldb, int64_t n, int64_t kc, int32_t nr,
+                                           uint16_t *dst) {
+    const int64_t pairs = (kc + 1) / 2;
+    uint32_t *panel = (uint32_t *)dst;
+    for (int64_t first = 0; first < n; first += nr) {
+        for (int64_t group = 0; group < nr; group += 16) {
+            const int64_t used = first + group < n ? ck_min64(16, n - first - group) : 0;
+            for (int64_t p0 = 0; p0 < kc; p0 += 32) {
+                __m512i columns[16];
+                convert_and_transpose(b + (first + group) * ldb, ldb, used, p0, kc, columns);
+                const int64_t count = ck_min64(16, pairs - p0 / 2);
+                uint32_t *out = panel + (p0 / 2) * nr + group;
+#pragma clang loop unroll(full)
+                for (int t = 0; t < 16; t++) {
+                    if (t < count) _mm512_storeu_si512(out + t * nr, columns[t]);
+                }
+            }
+        }
+        panel += nr * pairs;
     }
 }
 

@@ -24,6 +24,12 @@ void ck_bgemm_pack_a_widened(const float *a, int64_t lda, int transposed, int64_
 void ck_bgemm_pack_a_pairs(const float *a, int64_t lda, int transposed, int64_t rows, int64_t kc, int32_t mr,
                            uint32_t *packed);
 
+#if defined(__x86_64__)
+/// ck_bgemm_pack_b of a transposed B with `nr` a multiple of 16, on a CPU with AVX512-BF16 (same results).
+void ck_bgemm_pack_b_transposed_avx512bf16(const float *b, int64_t ldb, int64_t n, int64_t kc, int32_t nr,
+                                           uint16_t *dst);
+#endif
+
 extern const ck_bgemm_kernel ck_bgemm_kernel_scalar;
 #if defined(__x86_64__)
 extern const ck_bgemm_kernel ck_bgemm_kernel_avx2;

@@ -55,6 +55,26 @@ final class BF16GEMMTests: XCTestCase {
         }
     }
 
+    /// Packing B from its transpose (the vector path where the CPU has AVX512-BF16, for panel widths that are a
+    /// multiple of 16) gives the same bits as packing B itself (the portable loop), including ties, subnormals,
+    /// NaNs and infinities, padded depths and partial panels.
+    func testPackingTransposedBMatchesPackingB() {
+        let (k, n) = (67, 45)
+        var generator = SeededGenerator(seed: 21)
+        var b = (0..<k * n).map { _ in Float.random(in: -3..<3, using: &generator) }
+        let specials: [Float] = [.nan, .infinity, -.infinity, Float(bitPattern: 0x0000_0007), Float(bitPattern: 0x3f80_8000),
+                                 Float(bitPattern: 0x3f81_8000), -0.0, .greatestFiniteMagnitude]
+        for (index, value) in specials.enumerated() { b[index * 97 % b.count] = value }
+        let transposed = (0..<n * k).map { b[($0 % k) * n + $0 / k] }  // [n × k]: row j is column j of B
+        for nr: Int32 in [4, 16, 32] {
+            let count = (n + Int(nr) - 1) / Int(nr) * Int(nr) * (k + 1) / 2 * 2
+            var direct = [UInt16](repeating: 1, count: count), fromTranspose = [UInt16](repeating: 2, count: count)
+            ck_bgemm_pack_b(b, Int64(n), 0, Int64(n), Int64(k), nr, &direct)
+            ck_bgemm_pack_b(transposed, Int64(k), 1, Int64(n), Int64(k), nr, &fromTranspose)
+            XCTAssertEqual(direct, fromTranspose, "nr \(nr)")
+        }
+    }
+
     func testOddShapesAllTransposes() {
         let shapes = [(1, 1, 1), (7, 13, 33), (65, 33, 13), (13, 65, 7), (33, 7, 65), (1, 65, 13), (65, 1, 33), (13, 33, 2)]
         forEachVariant { kernel, pool in
