@@ -26,7 +26,7 @@ rm -f "$out"/obj/*.o
 for source in Sources/CKernels/*.c; do
     clang -O2 -g -fsanitize=fuzzer-no-link,address -ISources/CKernels/include -c "$source" -o "$out/obj/$(basename "$source" .c).o"
 done
-swiftc -O -g -num-threads 2 -sanitize=fuzzer,address -parse-as-library -module-name TensorCore \
+swiftc -O -g -num-threads 2 -sanitize=fuzzer,address -parse-as-library -module-name TensorCore -package-name swift_tomesd \
     -I "$out/module" -Xcc -ISources/CKernels/include \
     Sources/TensorCore/*.swift Fuzz/SafeTensorsFuzz.swift "$out"/obj/*.o \
     -o "$out/safetensors-fuzz"

@@ -2,7 +2,7 @@
 
 Run by hand from the repository root (the reference venv, CPU only, a few seconds):
 
-    /work/.venv-ref/bin/python Scripts/reference/make_patch_fixtures.py
+    "${TOMESD_REFERENCE_PYTHON:-python3}" Scripts/reference/make_patch_fixtures.py
 
 It reuses the tiny random UNets of the UNet fixtures (Tests/Fixtures/sd/unet-sd1, unet-sd2, unet-sdxl, written by
 make_unet_fixtures.py; rerun this script whenever those change) and writes Tests/Fixtures/patch/cases.safetensors:

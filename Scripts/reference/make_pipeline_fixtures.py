@@ -3,7 +3,7 @@
 
 Run by hand from the repository root (CPU only, nothing downloaded):
 
-    /work/.venv-ref/bin/python Scripts/reference/make_pipeline_fixtures.py
+    "${TOMESD_REFERENCE_PYTHON:-python3}" Scripts/reference/make_pipeline_fixtures.py
 
 Versions used: torch 2.15, diffusers 0.42.1, transformers 5.24.
 
@@ -144,6 +144,11 @@ def save(pipe, style, folder):
     pipe.save_pretrained(folder, safe_serialization=True)
     shutil.rmtree(os.path.join(folder, "tokenizer"))
     shutil.copytree(os.path.join(ROOT, "tokenizer", STYLES[style]["tokenizer"]), os.path.join(folder, "tokenizer"))
+    # vocab.json and merges.txt are the shared small CLIP files: links to the one copy, not copies.
+    for name in ("vocab.json", "merges.txt"):
+        path = os.path.join(folder, "tokenizer", name)
+        os.remove(path)
+        os.symlink(os.path.relpath(os.path.join(ROOT, "tokenizer", "sd1_small", name), os.path.dirname(path)), path)
     for component, weights in [("text_encoder", "model.safetensors"), ("unet", "diffusion_pytorch_model.safetensors"),
                                ("vae", "diffusion_pytorch_model.safetensors")]:
         path = os.path.join(folder, component, weights)

@@ -3,13 +3,14 @@
 Writes Tests/Fixtures/sd/{random,tokenizer,schedulers,image}/ from PyTorch, transformers' CLIPTokenizer,
 diffusers' schedulers and Pillow. Run by hand from the repository root, with the reference venv:
 
-    /work/.venv-ref/bin/pip install open_clip_torch --no-deps    # ships CLIP's BPE merges
-    /work/.venv-ref/bin/python Scripts/reference/make_pipeline_part_fixtures.py [random|tokenizer|schedulers|image ...]
+    "${TOMESD_REFERENCE_PYTHON:-python3}" -m pip install open_clip_torch --no-deps    # ships CLIP's BPE merges
+    "${TOMESD_REFERENCE_PYTHON:-python3}" Scripts/reference/make_pipeline_part_fixtures.py [random|tokenizer|schedulers|image ...]
 
 With no argument every area is regenerated. Versions used: torch 2.15 (CPU), transformers 5.24,
 diffusers 0.42.1, open_clip_torch 3.3.0, Pillow 13. The Swift tests read these files and never need Python.
 
-Tokenizer fixtures: CLIP's real merge list is committed gzip'd (tokenizer/clip_merges.txt.gz, ~200 KB; the
+Tokenizer fixtures: CLIP's real merge list is committed gzip'd once, as the package resource
+Sources/StableDiffusion/Resources/clip_merges.txt.gz (~200 KB; the
 Swift side inflates it with the package's own DEFLATE decoder and builds the vocabulary the way CLIP does), so
 the token ids of the full tokenizer are checked against transformers. The folder-layout fixtures (SD 1, SD 2,
 transformers 4 added_tokens_decoder, transformers 5 tokenizer.json) use the first 2000 merges only, which keeps
@@ -166,6 +167,16 @@ def write_clip_files(folder, merges):
         f.write("#version: 0.2\n" + "\n".join(merges) + "\n")
 
 
+def share_clip_files(folder, shared):
+    """Replaces `folder`'s vocab.json and merges.txt, equal to `shared`'s, by relative links to them (one copy in git)."""
+    for name in ("vocab.json", "merges.txt"):
+        path = os.path.join(folder, name)
+        with open(path, "rb") as a, open(os.path.join(shared, name), "rb") as b:
+            assert a.read() == b.read(), path
+        os.remove(path)
+        os.symlink(os.path.relpath(os.path.join(shared, name), folder), path)
+
+
 def legacy_token(content, with_type):
     token = {"content": content, "lstrip": False, "normalized": True, "rstrip": False, "single_word": False}
     return {"__type": "AddedToken", **token} if with_type else token
@@ -242,7 +253,8 @@ def make_tokenizer():
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     merges = clip_merges()
-    with open(os.path.join(out, "clip_merges.txt.gz"), "wb") as f:
+    # One copy, in the package's resources (the built-in demo pipeline ships it); the tokenizer tests read it there.
+    with open(os.path.join(ROOT, "Sources", "StableDiffusion", "Resources", "clip_merges.txt.gz"), "wb") as f:
         f.write(gzip.compress(("#version: 0.2\n" + "\n".join(merges) + "\n").encode(), compresslevel=9, mtime=0))
 
     expected = {"prompts": PROMPTS}
@@ -261,6 +273,8 @@ def make_tokenizer():
         else:
             write_legacy_configs(folder, "!" if name == "sd2_small" else "<|endoftext|>")
         expected[name] = encode_all(CLIPTokenizer.from_pretrained(folder))
+        if name != "sd1_small":
+            share_clip_files(folder, os.path.join(out, "sd1_small"))
     # transformers 5's own layout: tokenizer.json (+ tokenizer_config.json) from save_pretrained.
     saved = os.path.join(out, "saved_by_transformers5")
     CLIPTokenizer.from_pretrained(os.path.join(out, "sd2_small")).save_pretrained(saved)

@@ -3,7 +3,7 @@
 
 Run by hand from the repository root with the reference venv (torch, safetensors 0.8):
 
-    /work/.venv-ref/bin/python Scripts/reference/make_safetensors_fixtures.py
+    "${TOMESD_REFERENCE_PYTHON:-python3}" Scripts/reference/make_safetensors_fixtures.py
 
 It rewrites Tests/Fixtures/tensorcore/:
 

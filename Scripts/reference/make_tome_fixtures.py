@@ -3,7 +3,7 @@
 
 Run by hand from the repository root with the reference venv (torch, tomesd 0.1.3, safetensors):
 
-    /work/.venv-ref/bin/python Scripts/reference/make_tome_fixtures.py
+    "${TOMESD_REFERENCE_PYTHON:-python3}" Scripts/reference/make_tome_fixtures.py
 
 It rewrites Tests/Fixtures/tome/*.safetensors, one file per case (name = the case's key), each holding
   x             F32 [B, N, C]   the input (used as metric and as the merged tensor, as tomesd's patch does)

@@ -2,7 +2,7 @@
 
 Run by hand from the repository root (needs nothing but the reference venv, CPU only):
 
-    /work/.venv-ref/bin/python Scripts/reference/make_unet_fixtures.py
+    "${TOMESD_REFERENCE_PYTHON:-python3}" Scripts/reference/make_unet_fixtures.py
 
 It writes, under Tests/Fixtures/sd/:
 

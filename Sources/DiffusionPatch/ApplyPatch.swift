@@ -4,18 +4,19 @@ import StableDiffusion
 /// conforms by returning its UNet).
 public protocol ToMePatchable {
     /// The UNet whose transformer blocks the patch hooks.
-    var unetToPatch: UNet2DConditionModel { get }
+    var unet: UNet2DConditionModel { get }
 }
 
 extension UNet2DConditionModel: ToMePatchable {
     /// The UNet itself.
-    public var unetToPatch: UNet2DConditionModel { self }
+    public var unet: UNet2DConditionModel { self }
 }
 
 /// Patches `model` with Token Merging, tomesd 0.1.3's `apply_patch`: every transformer block merges tokens before
 /// its sub-layers and unmerges after them (see ``ToMeOptions`` for the options and ``ToMePatch`` for what a block
-/// call does). A patch already applied is replaced; no weight changes, and ``removePatch(_:)`` restores the
-/// unpatched model exactly.
+/// call does). A Token Merging patch already applied is replaced in place; other token-reduction hooks stay (the
+/// patch goes after them on blocks without one). No weight changes, and ``removePatch(_:)`` restores the model
+/// exactly.
 /// - Returns: the installed patch (its options and statistics).
 /// - Throws: ``PatchError/invalidOption(option:reason:)`` for a bad option; the model is then left as it was.
 @discardableResult
@@ -32,20 +33,28 @@ public func applyPatch(_ model: some ToMePatchable, ratio: Double = 0.5, maxDown
 @discardableResult
 public func applyPatch(_ model: some ToMePatchable, options: ToMeOptions) throws -> ToMePatch {
     let patch = try ToMePatch(options: options)
-    removePatch(model)
-    model.unetToPatch.setTokenReductionHook(patch)
+    for block in model.unet.transformerBlocks {
+        if let index = block.tokenReductionHooks.firstIndex(where: { $0 is ToMePatch }) {
+            block.tokenReductionHooks[index] = patch
+            block.tokenReductionHooks.removeAll { $0 is ToMePatch && $0 !== patch }
+        } else {
+            block.tokenReductionHooks.append(patch)
+        }
+    }
     return patch
 }
 
 /// Removes a Token Merging patch from `model` (tomesd's `remove_patch`); other token-reduction hooks stay.
 /// Does nothing to an unpatched model.
 public func removePatch(_ model: some ToMePatchable) {
-    for block in model.unetToPatch.transformerBlocks where block.tokenReductionHook is ToMePatch {
-        block.tokenReductionHook = nil
-    }
+    model.unet.removeTokenReductionHooks { $0 is ToMePatch }
 }
 
 /// The Token Merging patch installed on `model`, if any.
 public func appliedPatch(_ model: some ToMePatchable) -> ToMePatch? {
-    model.unetToPatch.transformerBlocks.lazy.compactMap { $0.tokenReductionHook as? ToMePatch }.first
+    model.unet.transformerBlocks.lazy.compactMap { $0.tokenReductionHooks.lazy.compactMap { $0 as? ToMePatch }.first }
+        .first
 }
+
+/// A pipeline is patched through its UNet: `applyPatch(pipeline, ratio: 0.5)`, as tomesd's `apply_patch(pipe)`.
+extension StableDiffusionPipeline: ToMePatchable {}

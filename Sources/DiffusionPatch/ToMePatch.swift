@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import StableDiffusion
 import TensorCore
@@ -58,23 +57,24 @@ public final class ToMePatch: TokenReductionHook {
     ///   than one cell; ``ToMeError`` for a non-finite metric.
     public func plan(for hiddenStates: Tensor, context: TokenReductionContext) throws -> TokenReductionPlan {
         update { $0.blockCalls += 1 }
-        guard hiddenStates.rank == 3,
+        guard options.mergesAnySubLayer, hiddenStates.rank == 3,
               let grid = MergeGrid(tokens: hiddenStates.shape[1], latentHeight: context.latentHeight,
-                                   latentWidth: context.latentWidth, options: options) else { return .none }
-        let start = DispatchTime.now().uptimeNanoseconds
+                                   latentWidth: context.latentWidth, ratio: options.ratio,
+                                   maxDownsample: options.maxDownsample) else { return .unchanged }
+        let start = ProcessMetrics.now()
         try check(grid, tokens: hiddenStates.shape[1], context: context)
         // Odd batches cannot hold a prompted and an unprompted half, so tomesd turns randomness off for them.
         let partition = try self.partition(grid, random: options.useRandom && hiddenStates.shape[0] % 2 == 0)
-        let plan = try BipartiteMatching.plan(metric: hiddenStates, partition: partition, r: grid.requestedMerges,
+        let plan = try BipartiteMatching.plan(metric: hiddenStates, partition: partition, r: grid.r,
                                               pool: pool)
         update {
-            $0.planningSeconds += seconds(since: start)
-            if plan.mergedCount > 0 {
+            $0.planningSeconds += ProcessMetrics.seconds(since: start)
+            if plan.r > 0 {
                 $0.mergingCalls += 1
-                $0.tokensMerged += plan.mergedCount
+                $0.tokensMerged += plan.r
             }
         }
-        guard plan.mergedCount > 0 else { return .none }
+        guard plan.r > 0 else { return .unchanged }
 
         let reducer = MergeReducer(plan: plan, patch: self)
         return TokenReductionPlan(selfAttention: options.mergeAttention ? reducer : nil,
@@ -84,12 +84,12 @@ public final class ToMePatch: TokenReductionHook {
 
     /// Fails where tomesd fails: a grid that is not the block's tokens, or smaller than one cell.
     private func check(_ grid: MergeGrid, tokens: Int, context: TokenReductionContext) throws {
-        guard grid.height * grid.width == tokens else {
+        guard grid.fits(tokens: tokens) else {
             throw PatchError.gridMismatch(tokens: tokens, latentHeight: context.latentHeight,
                                           latentWidth: context.latentWidth, downsample: grid.downsample,
                                           height: grid.height, width: grid.width)
         }
-        guard grid.height >= options.sy, grid.width >= options.sx else {
+        guard grid.holdsCell(sx: options.sx, sy: options.sy) else {
             throw PatchError.gridTooSmall(height: grid.height, width: grid.width, sx: options.sx, sy: options.sy,
                                           downsample: grid.downsample)
         }
@@ -124,7 +124,23 @@ private struct GridKey: Hashable {
     let width: Int
 }
 
-/// Seconds since `start` (a `DispatchTime` uptime in nanoseconds).
-func seconds(since start: UInt64) -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+/// One block call's ``MergePlan`` as the model's ``TokenReducer`` (tomesd's `m` and `u`), timing itself into the
+/// patch's statistics.
+private struct MergeReducer: TokenReducer {
+    let plan: MergePlan
+    let patch: ToMePatch
+
+    func merge(_ tokens: Tensor) throws -> Tensor {
+        let start = ProcessMetrics.now()
+        let merged = try plan.merge(tokens, pool: patch.pool)
+        patch.update { $0.mergeSeconds += ProcessMetrics.seconds(since: start) }
+        return merged
+    }
+
+    func unmerge(_ tokens: Tensor) throws -> Tensor {
+        let start = ProcessMetrics.now()
+        let unmerged = try plan.unmerge(tokens, pool: patch.pool)
+        patch.update { $0.unmergeSeconds += ProcessMetrics.seconds(since: start) }
+        return unmerged
+    }
 }

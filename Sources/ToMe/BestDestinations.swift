@@ -15,20 +15,20 @@ public struct BestDestinations: Sendable, Equatable {
     public let score: [Float]
 
     /// Wraps per-source results.
-    /// - Throws: ``ToMeError/shapeMismatch(_:)`` when the arrays do not hold `batchSize · sourceCount` values,
-    ///   ``ToMeError/invalidArgument(_:)`` for a destination index outside `0 ..< destinationCount` or a NaN score.
+    /// - Throws: ``ToMeError/shapeMismatch(tensor:reason:)`` when the arrays do not hold `batchSize · sourceCount` values,
+    ///   ``ToMeError/invalidArgument(argument:reason:)`` for a destination index outside `0 ..< destinationCount` or a NaN score.
     public init(batchSize: Int, sourceCount: Int, destinationCount: Int, destination: [Int32], score: [Float]) throws {
         guard batchSize >= 1, sourceCount >= 0, destination.count == batchSize * sourceCount,
               score.count == destination.count else {
-            throw ToMeError.shapeMismatch("best destinations: \(destination.count) indices and \(score.count) scores "
-                + "for \(batchSize) batch elements of \(sourceCount) sources")
+            throw ToMeError.shapeMismatch(tensor: "best destinations", reason: "\(destination.count) indices and "
+                + "\(score.count) scores for \(batchSize) batch elements of \(sourceCount) sources")
         }
         if let bad = destination.firstIndex(where: { $0 < 0 || Int($0) >= destinationCount }) {
-            throw ToMeError.invalidArgument(
-                "best destination \(destination[bad]) of source entry \(bad) is outside 0..<\(destinationCount)")
+            throw ToMeError.invalidArgument(argument: "best destination",
+                reason: "\(destination[bad]) of source entry \(bad) is outside 0..<\(destinationCount)")
         }
         if let bad = score.firstIndex(where: { $0.isNaN }) {
-            throw ToMeError.invalidArgument("score of source entry \(bad) is NaN")
+            throw ToMeError.invalidArgument(argument: "score", reason: "of source entry \(bad) is NaN")
         }
         self.batchSize = batchSize
         self.sourceCount = sourceCount

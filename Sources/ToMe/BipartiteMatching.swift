@@ -14,15 +14,6 @@ import TensorCore
 /// everything (tomesd: NaN). Scores are computed in a canonical fp32 order (see `ck_match.h`), so every kernel
 /// variant and backend gives the same plan.
 public enum BipartiteMatching {
-    /// tomesd's merge count for `tokenCount` tokens: `r = Int(Double(tokenCount) * ratio)`.
-    /// - Throws: ``ToMeError/invalidArgument(_:)`` unless `0 <= ratio < 1`.
-    public static func mergeCount(tokenCount: Int, ratio: Double) throws -> Int {
-        guard ratio >= 0, ratio < 1 else {
-            throw ToMeError.invalidArgument("ratio \(ratio) is outside [0, 1)")
-        }
-        return Int(Double(tokenCount) * ratio)
-    }
-
     /// The plan that merges `r` of `metric`'s tokens (`[B, N, C]`, `N = partition.tokenCount`) into their most
     /// similar destinations. `r` is clamped to the number of sources; `r == 0` gives the identity plan (tomesd's
     /// `do_nothing`, and the metric is then not read).
@@ -30,15 +21,15 @@ public enum BipartiteMatching {
     ///   dimension, or a non-finite metric token.
     public static func plan(metric: Tensor, partition: Partition, r: Int, kernel: MatchKernel = .best,
                             pool: ThreadPool = .shared) throws -> MergePlan {
-        guard r >= 0 else { throw ToMeError.invalidArgument("r = \(r) must not be negative") }
-        let (batch, tokens, _) = try checkMetric(metric, partition)
+        try check(r: r)
+        let (batch, tokens, _) = try checkMetric(shape: metric.shape, partition)
         if r == 0 { return MergePlan(identityFor: batch, tokenCount: tokens) }
 
         // Cosine similarity between sources and destinations: the best destination of each source.
         let best = try bestDestinations(metric: metric, partition: partition, kernel: kernel, pool: pool)
 
         // Rank sources by that similarity; the top r merge (never more than there are sources).
-        return try MergePlan(partition: partition, bestDestinations: best, r: min(r, partition.sourceTokens.count))
+        return try MergePlan(partition: partition, bestDestinations: best, r: MergeGrid.clamp(r: r, sourceCount: partition.sourceTokens.count))
     }
 
     /// Normalises `metric` (`[B, N, C]`) and finds every source's most similar destination, batch element by
@@ -47,7 +38,7 @@ public enum BipartiteMatching {
     ///   non-finite metric token (the first, in batch-then-token order).
     public static func bestDestinations(metric: Tensor, partition: Partition, kernel: MatchKernel = .best,
                                         pool: ThreadPool = .shared) throws -> BestDestinations {
-        let (batch, tokens, channels) = try checkMetric(metric, partition)
+        let (batch, tokens, channels) = try checkMetric(shape: metric.shape, partition)
         let sources = partition.sourceTokens.count, destinations = partition.destinationTokens.count
         let destination = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, batch * sources))
         let score = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, batch * sources))
@@ -77,17 +68,25 @@ public enum BipartiteMatching {
                                     score: Array(score.prefix(batch * sources)))
     }
 
-    /// `(B, N, C)` of a metric that fits `partition`.
-    static func checkMetric(_ metric: Tensor, _ partition: Partition) throws -> (Int, Int, Int) {
-        guard metric.rank == 3 else {
-            throw ToMeError.shapeMismatch("metric must be [B, N, C], got shape \(metric.shape)")
+    /// Checks a requested merge count (every backend: the CPU here, CUDA in ToMeCUDA).
+    /// - Throws: ``ToMeError/invalidArgument(argument:reason:)`` for a negative `r`.
+    package static func check(r: Int) throws {
+        guard r >= 0 else { throw ToMeError.invalidArgument(argument: "r", reason: "= \(r) must not be negative") }
+    }
+
+    /// `(B, N, C)` of a metric of `shape` that fits `partition` (every backend: the CPU here, CUDA in ToMeCUDA).
+    /// - Throws: ``ToMeError/shapeMismatch(tensor:reason:)`` for a metric that is not `[B, N, C]`, has an empty
+    ///   dimension, or whose `N` is not the partition's token count.
+    package static func checkMetric(shape: [Int], _ partition: Partition) throws -> (Int, Int, Int) {
+        guard shape.count == 3 else {
+            throw ToMeError.shapeMismatch(tensor: "metric", reason: "must be [B, N, C], got shape \(shape)")
         }
-        let (batch, tokens, channels) = (metric.shape[0], metric.shape[1], metric.shape[2])
+        let (batch, tokens, channels) = (shape[0], shape[1], shape[2])
         guard batch >= 1, tokens >= 1, channels >= 1 else {
-            throw ToMeError.shapeMismatch("metric shape \(metric.shape) has an empty dimension")
+            throw ToMeError.shapeMismatch(tensor: "metric", reason: "shape \(shape) has an empty dimension")
         }
         guard tokens == partition.tokenCount else {
-            throw ToMeError.shapeMismatch("metric has N = \(tokens) tokens but the grid is "
+            throw ToMeError.shapeMismatch(tensor: "metric", reason: "has N = \(tokens) tokens but the grid is "
                 + "\(partition.height)×\(partition.width) = \(partition.tokenCount)")
         }
         return (batch, tokens, channels)

@@ -4,7 +4,7 @@ extension MergePlan {
     /// Merges `x` (`[B, N, C']`, any `C'`): `[B, N - r, C']`, each output row the mean of its group's tokens
     /// (tomesd's `m`, `scatter_reduce` mean with `include_self`). Summation follows the group order (destination
     /// first, then merged sources by ascending token), then one division by the group size.
-    /// - Throws: ``ToMeError/shapeMismatch(_:)`` when `x` is not `[batchSize, tokenCount, C']` with `C' >= 1`.
+    /// - Throws: ``ToMeError/shapeMismatch(tensor:reason:)`` when `x` is not `[batchSize, tokenCount, C']` with `C' >= 1`.
     public func merge(_ x: Tensor, pool: ThreadPool = .shared) throws -> Tensor {
         let channels = try check(x, tokens: tokenCount, what: "merge input")
         var out = Tensor(uninitialized: [batchSize, outputTokenCount, channels])
@@ -39,7 +39,7 @@ extension MergePlan {
 
     /// Unmerges `y` (`[B, N - r, C']`): `[B, N, C']`, every token receiving its group's row (tomesd's `u`:
     /// destinations and kept sources get their own rows back, merged sources their destination's row).
-    /// - Throws: ``ToMeError/shapeMismatch(_:)`` when `y` is not `[batchSize, tokenCount - r, C']` with `C' >= 1`.
+    /// - Throws: ``ToMeError/shapeMismatch(tensor:reason:)`` when `y` is not `[batchSize, tokenCount - r, C']` with `C' >= 1`.
     public func unmerge(_ y: Tensor, pool: ThreadPool = .shared) throws -> Tensor {
         let channels = try check(y, tokens: outputTokenCount, what: "unmerge input")
         var out = Tensor(uninitialized: [batchSize, tokenCount, channels])
@@ -62,8 +62,8 @@ extension MergePlan {
     /// `C'` of a `[batchSize, tokens, C']` tensor.
     private func check(_ x: Tensor, tokens: Int, what: String) throws -> Int {
         guard x.rank == 3, x.shape[0] == batchSize, x.shape[1] == tokens, x.shape[2] >= 1 else {
-            throw ToMeError.shapeMismatch("\(what) must be [\(batchSize), \(tokens), C] with C >= 1 for this plan, "
-                + "got shape \(x.shape)")
+            throw ToMeError.shapeMismatch(tensor: what, reason: "must be [\(batchSize), \(tokens), C] with C >= 1 for "
+                + "this plan, got shape \(x.shape)")
         }
         return x.shape[2]
     }

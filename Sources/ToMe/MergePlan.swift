@@ -14,8 +14,8 @@ public struct MergePlan: Sendable, Equatable {
     public let batchSize: Int
     /// Tokens per batch element before merging (`N`).
     public let tokenCount: Int
-    /// Tokens removed by merging (`r` after clamping to the number of sources; 0 for the identity plan).
-    public let mergedCount: Int
+    /// Tokens removed by merging: `r` after ``MergeGrid/clamp(r:sourceCount:)`` (0 for the identity plan).
+    public let r: Int
     /// Output rows holding one kept source each; the destination rows follow.
     public let keptSourceCount: Int
     /// `[batchSize][outputTokenCount + 1]`: where each output row's group starts in `groupMembers` (per batch
@@ -27,13 +27,13 @@ public struct MergePlan: Sendable, Equatable {
     public let outputRow: [Int32]
 
     /// Tokens per batch element after merging, `N - r`.
-    public var outputTokenCount: Int { tokenCount - mergedCount }
+    public var outputTokenCount: Int { tokenCount - r }
 
     /// The plan that changes nothing (tomesd's `do_nothing` for `r <= 0`): every token its own row, in order.
     public init(identityFor batchSize: Int, tokenCount: Int) {
         self.batchSize = batchSize
         self.tokenCount = tokenCount
-        mergedCount = 0
+        self.r = 0
         keptSourceCount = tokenCount
         let tokens = (0..<tokenCount).map(Int32.init)
         groupOffsets = Array(repeating: (0...tokenCount).map(Int32.init), count: batchSize).flatMap { $0 }
@@ -43,23 +43,24 @@ public struct MergePlan: Sendable, Equatable {
 
     /// Ranks the sources of each batch element by their best score (descending, ties to the lower token) and
     /// merges the top `r` into their best destinations.
-    /// - Throws: ``ToMeError/invalidArgument(_:)`` unless `0 <= r <= ` the number of sources;
-    ///   ``ToMeError/shapeMismatch(_:)`` when `best` was not made for this partition's sources.
+    /// - Throws: ``ToMeError/invalidArgument(argument:reason:)`` unless `0 <= r <= ` the number of sources;
+    ///   ``ToMeError/shapeMismatch(tensor:reason:)`` when `best` was not made for this partition's sources.
     public init(partition: Partition, bestDestinations best: BestDestinations, r: Int) throws {
         let sources = partition.sourceTokens.count, destinations = partition.destinationTokens.count
         guard r >= 0, r <= sources else {
-            throw ToMeError.invalidArgument("r = \(r) must be between 0 and the \(sources) sources")
+            throw ToMeError.invalidArgument(argument: "r", reason: "= \(r) must be between 0 and the \(sources) sources")
         }
         guard best.sourceCount == sources else {
-            throw ToMeError.shapeMismatch("best destinations for \(best.sourceCount) sources, partition has \(sources)")
+            throw ToMeError.shapeMismatch(tensor: "best destinations",
+                                          reason: "for \(best.sourceCount) sources, partition has \(sources)")
         }
         if let bad = best.destination.firstIndex(where: { Int($0) >= destinations }) {
-            throw ToMeError.invalidArgument("best destination \(best.destination[bad]) of source entry \(bad) is "
-                + "outside the partition's \(destinations) destinations")
+            throw ToMeError.invalidArgument(argument: "best destination", reason: "\(best.destination[bad]) of source "
+                + "entry \(bad) is outside the partition's \(destinations) destinations")
         }
         batchSize = best.batchSize
         tokenCount = partition.tokenCount
-        mergedCount = r
+        self.r = r
         keptSourceCount = sources - r
         let rows = tokenCount - r
         var offsets = [Int32](), members = [Int32](), outputRow = [Int32](repeating: 0, count: batchSize * tokenCount)

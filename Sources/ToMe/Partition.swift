@@ -29,17 +29,18 @@ public struct Partition: Sendable, Equatable {
     public var tokenCount: Int { height * width }
 
     /// A partition with explicit per-cell choices (each in `0 ..< sx · sy`, row-major over cells).
-    /// - Throws: ``ToMeError/invalidArgument(_:)`` for an empty grid, a stride below 1 or larger than the grid, a
+    /// - Throws: ``ToMeError/invalidArgument(argument:reason:)`` for an empty grid, a stride below 1 or larger than the grid, a
     ///   grid too large for 32-bit token indices, or a wrong number or value of choices.
     public init(height: Int, width: Int, sx: Int, sy: Int, cellChoices: [Int]) throws {
         try Partition.validate(height: height, width: width, sx: sx, sy: sy)
-        let cells = (height / sy) * (width / sx)
+        let cells = MergeGrid.destinationCount(height: height, width: width, sx: sx, sy: sy)
         guard cellChoices.count == cells else {
-            throw ToMeError.invalidArgument(
-                "\(cellChoices.count) cell choices for a \(height)×\(width) grid with \(sy)×\(sx) cells (\(cells) cells)")
+            throw ToMeError.invalidArgument(argument: "cellChoices", reason: "holds \(cellChoices.count) cell choices "
+                + "for a \(height)×\(width) grid with \(sy)×\(sx) cells (\(cells) cells)")
         }
         if let bad = cellChoices.firstIndex(where: { $0 < 0 || $0 >= sx * sy }) {
-            throw ToMeError.invalidArgument("cell choice \(cellChoices[bad]) of cell \(bad) is outside 0..<\(sx * sy)")
+            throw ToMeError.invalidArgument(argument: "cell choice",
+                                            reason: "\(cellChoices[bad]) of cell \(bad) is outside 0..<\(sx * sy)")
         }
         self.height = height
         self.width = width
@@ -53,13 +54,13 @@ public struct Partition: Sendable, Equatable {
     public init(height: Int, width: Int, sx: Int, sy: Int) throws {
         try Partition.validate(height: height, width: width, sx: sx, sy: sy)
         try self.init(height: height, width: width, sx: sx, sy: sy,
-                      cellChoices: Array(repeating: 0, count: (height / sy) * (width / sx)))
+                      cellChoices: Array(repeating: 0, count: MergeGrid.destinationCount(height: height, width: width, sx: sx, sy: sy)))
     }
 
     /// A random partition: each cell's choice is `generator.next(below: sx · sy)`, cells in row-major order.
     public init(height: Int, width: Int, sx: Int, sy: Int, using generator: inout SplitMix64) throws {
         try Partition.validate(height: height, width: width, sx: sx, sy: sy)
-        let cells = (height / sy) * (width / sx)
+        let cells = MergeGrid.destinationCount(height: height, width: width, sx: sx, sy: sy)
         var choices = [Int]()
         choices.reserveCapacity(cells)
         for _ in 0..<cells { choices.append(Int(generator.next(below: UInt64(sx * sy)))) }
@@ -68,17 +69,19 @@ public struct Partition: Sendable, Equatable {
 
     private static func validate(height: Int, width: Int, sx: Int, sy: Int) throws {
         guard height >= 1, width >= 1 else {
-            throw ToMeError.invalidArgument("grid \(height)×\(width) is empty; height and width must be at least 1")
+            throw ToMeError.invalidArgument(argument: "grid",
+                                            reason: "\(height)×\(width) is empty; height and width must be at least 1")
         }
         let (tokens, overflow) = height.multipliedReportingOverflow(by: width)
         guard !overflow, tokens <= Int(Int32.max) else {
-            throw ToMeError.invalidArgument("grid \(height)×\(width) has more tokens than 32-bit indices can address")
+            throw ToMeError.invalidArgument(argument: "grid",
+                                            reason: "\(height)×\(width) has more tokens than 32-bit indices can address")
         }
         guard sx >= 1, sx <= width else {
-            throw ToMeError.invalidArgument("sx = \(sx) must be between 1 and the grid width \(width)")
+            throw ToMeError.invalidArgument(argument: "sx", reason: "= \(sx) must be between 1 and the grid width \(width)")
         }
         guard sy >= 1, sy <= height else {
-            throw ToMeError.invalidArgument("sy = \(sy) must be between 1 and the grid height \(height)")
+            throw ToMeError.invalidArgument(argument: "sy", reason: "= \(sy) must be between 1 and the grid height \(height)")
         }
     }
 

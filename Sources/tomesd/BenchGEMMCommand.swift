@@ -2,7 +2,7 @@ import Foundation
 import TensorCore
 
 /// `tomesd bench gemm`: times `GEMM.sgemm` (`C = A·B`, row-major, no transposes) on the given shapes and prints
-/// the median time and GFLOP/s of each, as a table or as JSON (what `Benchmarks/gemm_vs_torch.py` reads).
+/// the median time and GFLOP/s of each, as a table or as JSON (what `Benchmarks/python/gemm_vs_torch.py` reads).
 ///
 /// By default B is packed on every call (the fp32 `sgemm` of two plain matrices). With `--packed`, or with
 /// `--precision bf16` (which implies it), B is packed once before timing, as a layer packs its weight at load.

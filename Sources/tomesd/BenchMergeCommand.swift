@@ -1,10 +1,11 @@
 import Foundation
 import TensorCore
 import ToMe
+import ToMeCUDA
 
 /// `tomesd bench merge`: times match + merge + unmerge (tomesd's `bipartite_soft_matching_random2d`, then `m`, then
 /// `u`) on `[B, g·g, C]` inputs for each grid `g`, and reports the median times and the peak extra memory, as a
-/// table or as JSON (what `Benchmarks/merge_vs_tomesd.py` reads).
+/// table or as JSON (what `Benchmarks/python/merge_vs_tomesd.py` reads).
 let benchMergeCommand = Subcommand(
     name: "bench merge",
     usage: "bench merge [--grids 64,96,128] [--batch 2] [--channels 320] [--ratio 0.5] [--repeat 5] "
@@ -82,16 +83,15 @@ private func benchmarkMerge(grid: Int, batch: Int, channels: Int, ratio: Double,
     let tokens = grid * grid
     var random = SplitMix64(seed: UInt64(grid))
     let x = try Tensor(shape: [batch, tokens, channels], scalars: (0..<(batch * tokens * channels)).map { _ in gaussian(&random) })
-    let r = try BipartiteMatching.mergeCount(tokenCount: tokens, ratio: ratio)
+    let r = try MergeGrid.r(tokenCount: tokens, ratio: ratio)
     var stages = [[Double]](repeating: [], count: 3)
     var failure: Error?
     let run = {
         do {
-            var start = DispatchTime.now().uptimeNanoseconds
+            var start = ProcessMetrics.now()
             func lap(_ stage: Int) {
-                let now = DispatchTime.now().uptimeNanoseconds
-                stages[stage].append(Double(now - start) / 1e6)
-                start = now
+                stages[stage].append(ProcessMetrics.seconds(since: start) * 1e3)
+                start = ProcessMetrics.now()
             }
             let partition = try Partition(height: grid, width: grid, sx: 2, sy: 2, using: &random)
             let plan = try BipartiteMatching.plan(metric: x, partition: partition, r: r, kernel: kernel)
@@ -105,7 +105,7 @@ private func benchmarkMerge(grid: Int, batch: Int, channels: Int, ratio: Double,
         }
     }
     // The first run, in a process that has not run one before, shows the peak memory a run needs.
-    let peak = PeakMemory.measure(run)
+    let peak = peakExtraMegabytes(run)
     let total = BenchTiming(warmup: 1, repeats: repeats, run)
     if let failure { throw failure }
     let timings = stages.map { BenchTiming(milliseconds: Array($0.suffix(repeats))) }
@@ -126,27 +126,14 @@ extension BenchTiming {
     }
 }
 
-/// Peak resident memory of a piece of work above the memory resident before it (Linux: resets the high-water
-/// mark through /proc/self/clear_refs, then reads VmHWM); nil where that is not available.
-private enum PeakMemory {
-    static func measure(_ body: () -> Void) -> Double? {
-        guard FileManager.default.isWritableFile(atPath: "/proc/self/clear_refs"),
-              (try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)) != nil,
-              let before = status("VmRSS") else {
-            body()
-            return nil
-        }
+/// Peak resident memory of `body` above the memory resident before it, in MB (1024 kB); nil where the peak cannot
+/// be restarted (see ``ProcessMetrics``).
+private func peakExtraMegabytes(_ body: () -> Void) -> Double? {
+    guard ProcessMetrics.resetPeak(), let before = ProcessMetrics.residentBytes() else {
         body()
-        guard let peak = status("VmHWM") else { return nil }
-        return Double(peak - before) / 1024
-    }
-
-    /// A `/proc/self/status` field in kB.
-    private static func status(_ field: String) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
-            return Int(line.split(separator: " ").dropFirst().first ?? "")
-        }
         return nil
     }
+    body()
+    guard let peak = ProcessMetrics.resettablePeakBytes() else { return nil }
+    return Double(peak - before) / 1024 / 1024
 }

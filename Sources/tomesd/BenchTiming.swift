@@ -1,4 +1,4 @@
-import Dispatch
+import TensorCore
 
 /// Wall-clock timings of a benchmark body: `warmup` untimed runs, then `repeats` timed ones.
 struct BenchTiming {
@@ -8,9 +8,9 @@ struct BenchTiming {
     init(warmup: Int = 2, repeats: Int, _ body: () -> Void) {
         for _ in 0..<warmup { body() }
         milliseconds = (0..<repeats).map { _ in
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = ProcessMetrics.now()
             body()
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            return ProcessMetrics.seconds(since: start) * 1e3
         }
     }
 

@@ -1,9 +1,10 @@
 import DiffusionPatch
 import Foundation
 import TensorCore
+import UNetBenchmarking
 
-/// `tomesd bench unet`: the seed's table for an SD 1.5-sized UNet with seeded random weights (``UNetBenchmark``),
-/// row by row as Markdown, or as JSON (what `Benchmarks/unet_tome_vs_diffusers.py` reads). `--cpu-time` reports
+/// `tomesd bench unet`: tomesd's benchmark table for an SD 1.5-sized UNet with seeded random weights (``UNetBenchmark``),
+/// row by row as Markdown, or as JSON (what `Benchmarks/python/unet_tome_vs_diffusers.py` reads). `--cpu-time` reports
 /// CPU time ÷ threads instead of wall time, for machines shared with other work.
 let benchUNetCommand = Subcommand(
     name: "bench unet",

@@ -43,7 +43,7 @@ private struct GenerateRequest {
         configuration.steps = try arguments.int("steps") ?? configuration.steps
         configuration.guidanceScale = Float(try arguments.double("guidance") ?? Double(configuration.guidanceScale))
         tome = try ToMeArguments.parse(&arguments)
-        configuration.seed = try ToMeArguments.seedValue(&arguments) ?? configuration.seed
+        configuration.seed = try arguments.seed() ?? configuration.seed
         if let name = arguments.string("scheduler") {
             guard let preset = SchedulerPreset(rawValue: name) else {
                 throw UsageError("option --scheduler expects one of \(SchedulerPreset.allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")
@@ -101,7 +101,7 @@ private struct GenerateRequest {
 
     /// The pipeline of `--model`, or the built-in demo with a note on what it is.
     private func loadPipeline() throws -> StableDiffusionPipeline {
-        let start = DispatchTime.now()
+        let start = ProcessMetrics.now()
         let pipeline: StableDiffusionPipeline
         if let model {
             pipeline = try StableDiffusionPipeline(folder: model, precision: precision)
@@ -115,7 +115,7 @@ private struct GenerateRequest {
             pipeline = try StableDiffusionPipeline.builtInDemo(seed: 0, precision: precision)
         }
         pipeline.releasesTextEncoderAfterUse = true  // one image per run: free its memory for the UNet and the VAE
-        print(String(format: "loaded in %.2f s", Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9))
+        print(String(format: "loaded in %.2f s", ProcessMetrics.seconds(since: start)))
         return pipeline
     }
 
@@ -125,7 +125,7 @@ private struct GenerateRequest {
         print("text encoder \(describe(timings.textEncoding)), \(timings.unetSteps) UNet steps \(describe(timings.denoising)), "
               + "VAE decode \(describe(timings.decoding))")
         if let patch { print(ToMeArguments.summary(patch.statistics, forwards: max(timings.unetSteps, 1))) }
-        print(String(format: "peak resident memory: %.1f MiB", Double(peakResidentBytes()) / 1048576))
+        print(String(format: "peak resident memory: %.1f MiB", Double(ProcessMetrics.lifetimePeakBytes()) / 1048576))
         print("wrote \(output.path)" + (latentsOutput.map { " and \($0.path)" } ?? ""))
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import TensorCore
 import ToMe
+import ToMeCUDA
 
 /// `tomesd merge`: plans a token merge of a `[B, N, C]` tensor (tomesd's `bipartite_soft_matching_random2d`,
 /// with the tensor as its own metric) and writes `merged` `[B, N - r, C]` and `restored` `[B, N, C]`
@@ -21,14 +22,12 @@ let mergeCommand = Subcommand(
     let ratio = try arguments.double("ratio")
     let fixedR = try arguments.int("r")
     let random = !arguments.flag("no-random")
-    let seedText = arguments.string("seed")
+    let givenSeed = try arguments.seed()
     let backend = try arguments.backend()
     try arguments.finish()
 
-    guard let seed = UInt64(seedText ?? "0") else {
-        throw UsageError("option --seed expects a non-negative integer, got '\(seedText ?? "")'")
-    }
-    if !random && seedText != nil { throw UsageError("--seed has no effect with --no-random") }
+    if !random && givenSeed != nil { throw UsageError("--seed has no effect with --no-random") }
+    let seed = givenSeed ?? 0
     guard height >= 1, width >= 1 else { throw UsageError("--height and --width must be at least 1, got \(height)×\(width)") }
     let partition: Partition
     do {
@@ -42,7 +41,7 @@ let mergeCommand = Subcommand(
     switch (ratio, fixedR) {
     case let (ratio?, nil):
         do {
-            r = try BipartiteMatching.mergeCount(tokenCount: height * width, ratio: ratio)
+            r = try MergeGrid.r(tokenCount: height * width, ratio: ratio)
         } catch {
             throw UsageError("option --ratio: \(error)")
         }
@@ -54,7 +53,25 @@ let mergeCommand = Subcommand(
     }
 
     let x = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: input)).tensor(key)
-    let (merged, restored, mergedCount) = try mergeAndRestore(x, partition: partition, r: r, backend: backend)
+    let (merged, restored, clampedR) = try mergeAndRestore(x, partition: partition, r: r, backend: backend)
     try SafeTensors.write(["merged": merged, "restored": restored], to: URL(fileURLWithPath: output),
-                          metadata: ["r": String(mergedCount), "input_key": key])
+                          metadata: ["r": String(clampedR), "input_key": key])
+}
+
+/// Plans a merge of `x` (its own metric) on `backend` and returns `merged`, `restored` = unmerge(merged) and `r`
+/// after clamping. On CUDA the tensor is uploaded once and the plan, merge and unmerge run on the device.
+func mergeAndRestore(_ x: Tensor, partition: Partition, r: Int,
+                     backend: Backend) throws -> (merged: Tensor, restored: Tensor, r: Int) {
+    switch backend {
+    case .cpu:
+        let plan = try BipartiteMatching.plan(metric: x, partition: partition, r: r)
+        let merged = try plan.merge(x)
+        return (merged, try plan.unmerge(merged), plan.r)
+    case .cuda(let index):
+        let device = try CUDADevice(index)
+        let input = try CUDATensor(x, device: device)
+        let plan = try CUDAMergePlan(metric: input, partition: partition, r: r)
+        let merged = try plan.merge(input)
+        return (try merged.download(), try plan.unmerge(merged).download(), plan.r)
+    }
 }

@@ -22,7 +22,7 @@ enum ToMeArguments {
         let ratio = try arguments.double("ratio")
         let maxDownsample = try arguments.int("max-downsample")
         let sx = try arguments.int("sx"), sy = try arguments.int("sy")
-        let seed = try seedValue(&arguments)
+        let seed = try arguments.seed()
         let noRandom = arguments.flag("no-random")
         let (attention, noAttention) = (arguments.flag("merge-attention"), arguments.flag("no-merge-attention"))
         let (crossAttention, mlp) = (arguments.flag("merge-cross-attention"), arguments.flag("merge-mlp"))
@@ -44,15 +44,6 @@ enum ToMeArguments {
         } catch PatchError.invalidOption(let option, let reason) {
             throw UsageError("option \(optionNames[option] ?? option): \(reason)")
         }
-    }
-
-    /// `--seed S` as an unsigned 64-bit integer, if given.
-    static func seedValue(_ arguments: inout Arguments) throws -> UInt64? {
-        guard let text = arguments.string("seed") else { return nil }
-        guard let seed = UInt64(text) else {
-            throw UsageError("option --seed expects an integer in 0...\(UInt64.max), got '\(text)'")
-        }
-        return seed
     }
 }
 

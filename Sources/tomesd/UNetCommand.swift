@@ -17,7 +17,7 @@ let unetCommand = Subcommand(
 ) { arguments in
     let modelPath = arguments.string("model")
     let configPath = arguments.string("config")
-    let seed = try arguments.int("seed")
+    let seed = try arguments.seed()
     let tome = try ToMeArguments.parse(&arguments)
     let inputsPath = try arguments.required("inputs")
     let outputPath = try arguments.required("output")
@@ -30,39 +30,38 @@ let unetCommand = Subcommand(
     guard repeats >= 1 else { throw UsageError("option --repeat must be at least 1, got \(repeats)") }
     guard (modelPath == nil) != (configPath == nil) else { throw UsageError("give exactly one of --model and --config") }
     guard seed == nil || configPath != nil || tome != nil else { throw UsageError("option --seed goes with --config or --ratio") }
-    guard (seed ?? 0) >= 0 else { throw UsageError("option --seed must not be negative") }
     try arguments.finish()
 
-    let loadStart = DispatchTime.now(), loadCPUStart = processCPUSeconds()
+    let loadStart = ProcessMetrics.now(), loadCPUStart = ProcessMetrics.cpuSeconds()
     let model: UNet2DConditionModel
     if let modelPath {
         model = try UNet2DConditionModel.load(from: URL(fileURLWithPath: modelPath), precision: precision)
     } else {
         let config = try UNetConfig.load(from: URL(fileURLWithPath: configPath!))
-        model = try UNet2DConditionModel(config: config, seed: UInt64(seed ?? 0), precision: precision)
+        model = try UNet2DConditionModel(config: config, seed: seed ?? 0, precision: precision)
     }
     model.attentionImplementation = attention
     let patch = try tome.map { try applyPatch(model, options: $0) }
-    print(String(format: "loaded in %.3f s (cpu %.3f s)", seconds(since: loadStart), processCPUSeconds() - loadCPUStart))
+    print(String(format: "loaded in %.3f s (cpu %.3f s)", ProcessMetrics.seconds(since: loadStart), ProcessMetrics.cpuSeconds() - loadCPUStart))
 
     let inputs = try UNetCommandInputs(URL(fileURLWithPath: inputsPath))
-    let peakAfterLoad = peakResidentBytes()
-    let forwardPeakKnown = resetPeakResidentBytes()
+    let peakAfterLoad = ProcessMetrics.lifetimePeakBytes()
+    let forwardPeakKnown = ProcessMetrics.resetPeak()
     var output = Tensor(zeros: [])
     for run in 1...repeats {
-        let start = DispatchTime.now(), cpuStart = processCPUSeconds()
+        let start = ProcessMetrics.now(), cpuStart = ProcessMetrics.cpuSeconds()
         output = try model(inputs.sample, timesteps: inputs.timesteps, encoderHiddenStates: inputs.encoderHiddenStates,
                            textTime: inputs.textTime)
-        print(String(format: "forward %d: %.3f s (cpu %.3f s)", run, seconds(since: start), processCPUSeconds() - cpuStart))
+        print(String(format: "forward %d: %.3f s (cpu %.3f s)", run, ProcessMetrics.seconds(since: start), ProcessMetrics.cpuSeconds() - cpuStart))
     }
     if let patch { print(ToMeArguments.summary(patch.statistics, forwards: repeats)) }
     try SafeTensors.write(["sample": try output.permuted([0, 3, 1, 2])], to: URL(fileURLWithPath: outputPath))
-    if forwardPeakKnown, let forwardPeak = currentPeakResidentBytes() {
+    if forwardPeakKnown, let forwardPeak = ProcessMetrics.resettablePeakBytes() {
         print(String(format: "peak resident memory: %.1f MiB (loading: %.1f MiB, forwards: %.1f MiB)",
                      Double(max(peakAfterLoad, forwardPeak)) / 1048576, Double(peakAfterLoad) / 1048576,
                      Double(forwardPeak) / 1048576))
     } else {
-        print(String(format: "peak resident memory: %.1f MiB", Double(peakResidentBytes()) / 1048576))
+        print(String(format: "peak resident memory: %.1f MiB", Double(ProcessMetrics.lifetimePeakBytes()) / 1048576))
     }
 }
 
@@ -103,47 +102,4 @@ private struct UNetCommandInputs {
             throw UNetInputError(input: "time_ids", reason: "missing from \(url.path) (text_embeds is given)")
         }
     }
-}
-
-/// Seconds elapsed since `start`.
-private func seconds(since start: DispatchTime) -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-}
-
-/// CPU time used by the whole process so far (every thread), in seconds.
-private func processCPUSeconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-}
-
-/// Restarts the kernel's record of the peak resident set size (Linux: `/proc/self/clear_refs`), so that
-/// ``currentPeakResidentBytes()`` reports the peak from now on; false where that is not possible.
-private func resetPeakResidentBytes() -> Bool {
-    guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
-    defer { try? handle.close() }
-    return (try? handle.write(contentsOf: Data("5".utf8))) != nil
-}
-
-/// The peak resident set size since the last reset (`VmHWM` in `/proc/self/status`), in bytes; nil where unknown.
-private func currentPeakResidentBytes() -> Int? {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-          let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
-    return kilobytes * 1024
-}
-
-/// The process's peak resident set size, in bytes.
-func peakResidentBytes() -> Int {
-    var usage = rusage()
-    #if canImport(Glibc)
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    #else
-    getrusage(RUSAGE_SELF, &usage)
-    #endif
-    #if canImport(Darwin)
-    return Int(usage.ru_maxrss)  // bytes on macOS
-    #else
-    return Int(usage.ru_maxrss) * 1024  // kilobytes on Linux
-    #endif
 }

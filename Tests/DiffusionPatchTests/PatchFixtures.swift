@@ -2,6 +2,7 @@ import DiffusionPatch
 import Foundation
 import StableDiffusion
 import TensorCore
+import TestSupport
 import XCTest
 
 /// The reference cases of `Tests/Fixtures/patch/cases.safetensors` (written by
@@ -11,12 +12,8 @@ enum PatchFixtures {
     /// The fixture's models, by the index the script stores in `<case>.options`.
     static let modelFolders = ["unet-sd1", "unet-sd2", "unet-sdxl"]
 
-    /// `Tests/Fixtures/<relative>`, found from this source file's location.
-    static func url(_ relative: String) -> URL {
-        var tests = URL(fileURLWithPath: #filePath)
-        while tests.lastPathComponent != "Tests" { tests.deleteLastPathComponent() }
-        return tests.appendingPathComponent("Fixtures").appendingPathComponent(relative)
-    }
+    /// `Tests/Fixtures/<relative>`.
+    static func url(_ relative: String) -> URL { TestFiles.fixture(relative) }
 
     /// The cases file.
     static func cases() throws -> SafeTensorsFile {
@@ -98,4 +95,9 @@ func assertMatchesReference(_ actual: Tensor, _ expected: Tensor, _ message: Str
     let worst = zip(actual.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? 0
     XCTAssertLessThanOrEqual(relativeDistance(actual, expected), 1e-4, "\(message): relative L2 error", file: file, line: line)
     XCTAssertLessThanOrEqual(worst, 1e-3, "\(message): max |difference|", file: file, line: line)
+}
+
+/// The block's one token-reduction hook, or nil when it has none or several.
+func onlyHook(_ block: BasicTransformerBlock) -> (any TokenReductionHook)? {
+    block.tokenReductionHooks.count == 1 ? block.tokenReductionHooks[0] : nil
 }

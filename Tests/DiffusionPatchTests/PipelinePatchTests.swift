@@ -12,7 +12,7 @@ final class PipelinePatchTests: XCTestCase {
         }
         let before = try image()
         let patch = try applyPatch(pipeline, ratio: 0.5)
-        XCTAssertTrue(pipeline.unet.transformerBlocks.allSatisfy { $0.tokenReductionHook === patch })
+        XCTAssertTrue(pipeline.unet.transformerBlocks.allSatisfy { onlyHook($0) === patch })
         XCTAssertNotEqual(try image(), before)
         XCTAssertGreaterThan(patch.statistics.tokensMerged, 0)
         removePatch(pipeline)

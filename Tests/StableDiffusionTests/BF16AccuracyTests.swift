@@ -1,6 +1,7 @@
 import Foundation
 @testable import StableDiffusion
 import TensorCore
+import TestSupport
 import XCTest
 
 /// The bf16 path against diffusers fp32, held to PyTorch's own bf16 error on the same inputs

@@ -1,6 +1,7 @@
 import Foundation
 @testable import StableDiffusion
 import TensorCore
+import TestSupport
 import XCTest
 
 /// The whole pipeline against diffusers' `StableDiffusionPipeline` (fixtures: `make_pipeline_fixtures.py`): every

@@ -1,5 +1,6 @@
-import StableDiffusion
+@testable import StableDiffusion
 import TensorCore
+import TestSupport
 import XCTest
 
 final class RandomTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 @testable import StableDiffusion
 import TensorCore
+import TestSupport
 import XCTest
 
 /// Noise recorded from diffusers' generator, handed out one tensor per draw.

@@ -1,6 +1,7 @@
 import Foundation
 @testable import StableDiffusion
 import TensorCore
+import TestSupport
 import XCTest
 
 /// The CLIP text encoder against transformers' `CLIPTextModel` (fixtures: `make_pipeline_fixtures.py`).

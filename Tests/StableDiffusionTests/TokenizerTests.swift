@@ -1,5 +1,6 @@
 import Foundation
 @testable import StableDiffusion
+import TestSupport
 import XCTest
 
 final class TokenizerTests: XCTestCase {
@@ -22,7 +23,7 @@ final class TokenizerTests: XCTestCase {
 
     /// CLIP's full tokenizer, built from open_clip's gzip'd merge list the way CLIP builds its vocabulary.
     private static let full = Result { () throws -> CLIPTokenizer in
-        let gzip = try Data(contentsOf: Fixtures.url("tokenizer/clip_merges.txt.gz"))
+        let gzip = try Data(contentsOf: TestFiles.packageFile("Sources/StableDiffusion/Resources/clip_merges.txt.gz"))
         return try CLIPTokenizer(gzippedCLIPMerges: [UInt8](gzip), source: "clip_merges.txt.gz")
     }
 
@@ -124,7 +125,7 @@ final class TokenizerTests: XCTestCase {
     private func expectMalformed(_ file: String, _ label: String, edit: (inout String) -> Void,
                                  line: UInt = #line) throws {
         let folder = try Fixtures.temporaryDirectory(for: self).appendingPathComponent("tokenizer")
-        try FileManager.default.copyItem(at: Fixtures.url("tokenizer/sd1_small"), to: folder)
+        try Fixtures.copyResolvingLinks(Fixtures.url("tokenizer/sd1_small"), to: folder)
         let url = folder.appendingPathComponent(file)
         var text = try String(contentsOf: url, encoding: .utf8)
         edit(&text)

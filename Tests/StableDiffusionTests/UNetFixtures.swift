@@ -2,17 +2,14 @@ import CKernels
 import Foundation
 import StableDiffusion
 import TensorCore
+import TestSupport
 import XCTest
 
 /// The UNet reference fixtures under `Tests/Fixtures/sd/unet*` (written by
 /// `Scripts/reference/make_unet_fixtures.py`) and the comparisons the UNet and layer tests share.
 enum UNetFixtures {
-    /// `Tests/Fixtures/sd/<name>`, found from this source file's location.
-    static func url(_ name: String) -> URL {
-        var tests = URL(fileURLWithPath: #filePath)
-        while tests.lastPathComponent != "Tests" { tests.deleteLastPathComponent() }
-        return tests.appendingPathComponent("Fixtures/sd").appendingPathComponent(name)
-    }
+    /// `Tests/Fixtures/sd/<name>`.
+    static func url(_ name: String) -> URL { Fixtures.url(name) }
 
     /// The `cases.safetensors` of a model fixture folder.
     static func cases(_ folder: String) throws -> SafeTensorsFile {

@@ -14,7 +14,8 @@ final class UNetHookTests: XCTestCase {
             for name in UNetFixtures.caseNames(cases) {
                 let testCase = try UNetCase(cases, name, output: "hooked.out")
                 let hook = StridedTokenHook()
-                model.setTokenReductionHook(hook)
+                model.removeTokenReductionHooks { _ in true }
+                model.appendTokenReductionHook(hook)
                 assertMatchesReference(try testCase.run(model), testCase.expected, "\(folder) \(name) hooked")
                 assertMatchesReference(try XCTUnwrap(hook.firstInput), try cases.tensor("\(name).hooked.first_input"),
                                        "\(folder) \(name): the first block's input as the hook saw it")
@@ -29,11 +30,11 @@ final class UNetHookTests: XCTestCase {
         let model = try UNet2DConditionModel.load(from: UNetFixtures.url("unet-sd1"))
         let testCase = try UNetCase(try UNetFixtures.cases("unet-sd1"), "square")
         let before = try testCase.run(model)
-        model.setTokenReductionHook(StridedTokenHook())
+        model.appendTokenReductionHook(StridedTokenHook())
         XCTAssertNotEqual(try testCase.run(model), before)
-        model.setTokenReductionHook(nil)
+        model.removeTokenReductionHooks { $0 is StridedTokenHook }
         XCTAssertEqual(try testCase.run(model), before)
-        XCTAssertTrue(model.transformerBlocks.allSatisfy { $0.tokenReductionHook == nil })
+        XCTAssertTrue(model.transformerBlocks.allSatisfy { $0.tokenReductionHooks.isEmpty })
     }
 
     func testTransformerBlocksListsEveryBlockOfTheWeightFile() throws {
@@ -56,7 +57,7 @@ final class UNetHookTests: XCTestCase {
             }
         }
         let model = try UNet2DConditionModel.load(from: UNetFixtures.url("unet-sd1"))
-        model.setTokenReductionHook(BrokenHook())
+        model.appendTokenReductionHook(BrokenHook())
         let testCase = try UNetCase(try UNetFixtures.cases("unet-sd1"), "square")
         XCTAssertThrowsError(try testCase.run(model)) { error in
             XCTAssertTrue("\(error)".contains("token reduction returned"), "\(error)")
@@ -84,7 +85,7 @@ final class StridedTokenHook: TokenReductionHook {
         case 2:
             return TokenReductionPlan(selfAttention: KeepEveryNthToken(stride: 2, tokens: tokens))
         default:
-            return .none
+            return .unchanged
         }
     }
 }

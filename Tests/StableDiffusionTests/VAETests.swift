@@ -1,6 +1,7 @@
 import Foundation
 @testable import StableDiffusion
 import TensorCore
+import TestSupport
 import XCTest
 
 /// The VAE decoder against diffusers' `AutoencoderKL.decode` (fixtures: `make_pipeline_fixtures.py`).

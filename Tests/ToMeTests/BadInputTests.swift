@@ -1,6 +1,6 @@
 import TensorCore
-import XCTest
 @testable import ToMe
+import XCTest
 
 /// Every invalid argument is a thrown ToMeError whose message names the problem.
 final class BadInputTests: XCTestCase {
@@ -24,9 +24,9 @@ final class BadInputTests: XCTestCase {
     }
 
     func testRatioAndR() throws {
-        assertThrows(try BipartiteMatching.mergeCount(tokenCount: 16, ratio: -0.1), mentioning: "ratio")
-        assertThrows(try BipartiteMatching.mergeCount(tokenCount: 16, ratio: 1), mentioning: "ratio")
-        assertThrows(try BipartiteMatching.mergeCount(tokenCount: 16, ratio: .nan), mentioning: "ratio")
+        assertThrows(try MergeGrid.r(tokenCount: 16, ratio: -0.1), mentioning: "ratio")
+        assertThrows(try MergeGrid.r(tokenCount: 16, ratio: 1), mentioning: "ratio")
+        assertThrows(try MergeGrid.r(tokenCount: 16, ratio: .nan), mentioning: "ratio")
         let x = Tensor(zeros: [1, 16, 4])
         assertThrows(try BipartiteMatching.plan(metric: x, partition: try Partition(height: 4, width: 4, sx: 2, sy: 2), r: -1),
                      mentioning: "r = -1")

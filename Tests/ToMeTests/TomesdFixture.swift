@@ -1,5 +1,6 @@
 import Foundation
 import TensorCore
+import TestSupport
 @testable import ToMe
 
 /// One case written by Scripts/reference/make_tome_fixtures.py from tomesd 0.1.3.
@@ -15,11 +16,7 @@ struct TomesdFixture {
     let role: [Int]
     let cellChoices: [Int]
 
-    static var directory: URL {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.lastPathComponent != "Tests" { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("Fixtures/tome")
-    }
+    static var directory: URL { TestFiles.fixture("tome") }
 
     static func all() throws -> [TomesdFixture] {
         let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
@@ -31,7 +28,7 @@ struct TomesdFixture {
     init(url: URL) throws {
         let file = try SafeTensorsFile(contentsOf: url)
         func meta(_ key: String) throws -> String {
-            guard let value = file.metadata[key] else { throw ToMeError.invalidArgument("\(url.lastPathComponent): no \(key)") }
+            guard let value = file.metadata[key] else { throw ToMeError.invalidArgument(argument: url.lastPathComponent, reason: "has no \(key)") }
             return value
         }
         name = url.deletingPathExtension().lastPathComponent

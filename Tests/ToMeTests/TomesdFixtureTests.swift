@@ -1,6 +1,6 @@
 import TensorCore
-import XCTest
 @testable import ToMe
+import XCTest
 
 /// Plans, merges and unmerges every tomesd fixture with every kernel variant this CPU runs.
 final class TomesdFixtureTests: XCTestCase {
@@ -12,7 +12,7 @@ final class TomesdFixtureTests: XCTestCase {
         for fixture in try TomesdFixture.all() {
             let partition = try fixture.partition
             let tokens = fixture.height * fixture.width
-            XCTAssertEqual(try BipartiteMatching.mergeCount(tokenCount: tokens, ratio: fixture.ratio), fixture.r, fixture.name)
+            XCTAssertEqual(try MergeGrid.r(tokenCount: tokens, ratio: fixture.ratio), fixture.r, fixture.name)
             if !fixture.random {
                 XCTAssertEqual(partition, try Partition(height: fixture.height, width: fixture.width, sx: fixture.sx, sy: fixture.sy))
             }

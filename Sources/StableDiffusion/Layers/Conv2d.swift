@@ -8,23 +8,23 @@ import TensorCore
 /// "same" convolution of enough input channels is a sum of k² GEMMs over shifted views of a zero-padded copy of the
 /// input (no patch matrix); anything else gathers patches (im2col) tile by tile. The weight is packed in the scope's
 /// ``ParameterScope/precision`` (fp32 or bfloat16); the bias (fp32) is added by the GEMM epilogue.
-public final class Conv2d {
+package final class Conv2d {
     /// Zero padding on each side, in pixels.
-    public struct Padding: Equatable, Sendable {
+    package struct Padding: Equatable, Sendable {
         /// Rows added above.
-        public var top: Int
+        package var top: Int
         /// Columns added on the left.
-        public var left: Int
+        package var left: Int
         /// Rows added below.
-        public var bottom: Int
+        package var bottom: Int
         /// Columns added on the right.
-        public var right: Int
+        package var right: Int
 
         /// The same padding `amount` on every side.
-        public static func uniform(_ amount: Int) -> Padding { Padding(top: amount, left: amount, bottom: amount, right: amount) }
+        package static func uniform(_ amount: Int) -> Padding { Padding(top: amount, left: amount, bottom: amount, right: amount) }
 
         /// Padding with each side given.
-        public init(top: Int, left: Int, bottom: Int, right: Int) {
+        package init(top: Int, left: Int, bottom: Int, right: Int) {
             self.top = top
             self.left = left
             self.bottom = bottom
@@ -33,24 +33,24 @@ public final class Conv2d {
     }
 
     /// The module path, for error messages.
-    public let name: String
+    package let name: String
     /// Input channels.
-    public let inChannels: Int
+    package let inChannels: Int
     /// Output channels.
-    public let outChannels: Int
+    package let outChannels: Int
     /// Kernel height and width.
-    public let kernelSize: Int
+    package let kernelSize: Int
     /// Step between output pixels, in input pixels.
-    public let stride: Int
+    package let stride: Int
     /// Zero padding around the input.
-    public let padding: Padding
+    package let padding: Padding
     /// How the convolution is computed, with the weight packed for it.
     let method: Method
     /// `[outChannels]`.
     let bias: Tensor
 
     /// A convolution whose parameters are `weight` and `bias` in `scope`.
-    public init(_ scope: ParameterScope, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1,
+    package init(_ scope: ParameterScope, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1,
                 padding: Padding = .uniform(0)) {
         name = scope.path
         self.inChannels = inChannels
@@ -68,7 +68,7 @@ public final class Conv2d {
     }
 
     /// The output height and width for an input of `height` × `width`.
-    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+    package func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
         ((height + padding.top + padding.bottom - kernelSize) / stride + 1,
          (width + padding.left + padding.right - kernelSize) / stride + 1)
     }
@@ -76,7 +76,7 @@ public final class Conv2d {
     /// Convolves `x` `[B, H, W, inChannels]` into `[B, H', W', outChannels]`.
     /// - Throws: ``TensorError/shapeMismatch(_:)`` naming the layer for a wrong rank or channel count, or an input
     ///   smaller than the kernel.
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    package func callAsFunction(_ x: Tensor) throws -> Tensor {
         guard x.rank == 4, x.shape[3] == inChannels else {
             throw TensorError.shapeMismatch("\(name): expected input [B, H, W, \(inChannels)], got \(x.shape)")
         }

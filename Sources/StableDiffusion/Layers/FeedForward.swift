@@ -3,16 +3,16 @@ import TensorCore
 
 /// diffusers' `FeedForward` with the GEGLU activation: `net.0` is GEGLU (`net.0.proj`, a linear layer to twice the
 /// inner size whose second half gates the first through GELU), `net.2` the linear layer back (`net.1` is dropout).
-public final class FeedForward {
+package final class FeedForward {
     /// `ff.net.0.proj`: `dim` → `2 · inner`.
     let projection: Linear
     /// `ff.net.2`: `inner` → `dim`.
     let output: Linear
     /// The hidden size.
-    public let inner: Int
+    package let inner: Int
 
     /// A feed-forward network in `scope` (`...ff`) of width `dim` and hidden size `inner` (diffusers: `4 · dim`).
-    public init(_ scope: ParameterScope, dim: Int, inner: Int) {
+    package init(_ scope: ParameterScope, dim: Int, inner: Int) {
         self.inner = inner
         projection = Linear(scope("net", 0, "proj"), inFeatures: dim, outFeatures: 2 * inner)
         output = Linear(scope("net", 2), inFeatures: inner, outFeatures: dim)
@@ -20,7 +20,7 @@ public final class FeedForward {
 
     /// Applies the network to `x` (`[..., dim]`).
     /// - Throws: ``TensorError/shapeMismatch(_:)`` when the last dimension is not `dim`.
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    package func callAsFunction(_ x: Tensor) throws -> Tensor {
         let hidden = try projection(x)
         let rows = hidden.count / (2 * inner)
         var gated = Tensor(uninitialized: Array(hidden.shape.dropLast()) + [inner])

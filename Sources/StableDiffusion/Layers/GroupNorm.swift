@@ -6,21 +6,21 @@ import TensorCore
 ///
 /// Statistics are computed per batch item and group over all pixels, in two passes (mean, then centred squares),
 /// from per-channel partial sums over chunks of pixels.
-public final class GroupNorm {
+package final class GroupNorm {
     /// The module path, for error messages.
-    public let name: String
+    package let name: String
     /// Number of groups; divides ``channels``.
-    public let groups: Int
+    package let groups: Int
     /// Number of channels.
-    public let channels: Int
+    package let channels: Int
     /// Added to the variance.
-    public let eps: Float
+    package let eps: Float
     let gamma: Tensor
     let beta: Tensor
 
     /// A GroupNorm whose parameters are `weight` and `bias` in `scope`.
     /// - Throws: ``TensorError/invalidArgument(_:)`` naming the module when `groups` does not divide `channels`.
-    public init(_ scope: ParameterScope, groups: Int, channels: Int, eps: Float) throws {
+    package init(_ scope: ParameterScope, groups: Int, channels: Int, eps: Float) throws {
         guard groups >= 1, channels % groups == 0 else {
             throw TensorError.invalidArgument("\(scope.path): \(groups) groups do not divide \(channels) channels")
         }
@@ -34,7 +34,7 @@ public final class GroupNorm {
 
     /// Normalises `x` (`[B, ..., channels]`), then applies SiLU when `silu` is true.
     /// - Throws: ``TensorError/shapeMismatch(_:)`` naming the module when the last dimension is not `channels`.
-    public func callAsFunction(_ x: Tensor, silu: Bool = false) throws -> Tensor {
+    package func callAsFunction(_ x: Tensor, silu: Bool = false) throws -> Tensor {
         guard x.rank >= 2, x.shape.last == channels else {
             throw TensorError.shapeMismatch("\(name): expected input [B, ..., \(channels)], got \(x.shape)")
         }

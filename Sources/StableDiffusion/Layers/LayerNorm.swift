@@ -2,18 +2,18 @@ import CKernels
 import TensorCore
 
 /// Layer normalisation over the last dimension with affine parameters, as PyTorch's `nn.LayerNorm`.
-public final class LayerNorm {
+package final class LayerNorm {
     /// The module path, for error messages.
-    public let name: String
+    package let name: String
     /// Size of the normalised (last) dimension.
-    public let dim: Int
+    package let dim: Int
     /// Added to the variance.
-    public let eps: Float
+    package let eps: Float
     let gamma: Tensor
     let beta: Tensor
 
     /// A LayerNorm whose parameters are `weight` and `bias` in `scope`.
-    public init(_ scope: ParameterScope, dim: Int, eps: Float = 1e-5) {
+    package init(_ scope: ParameterScope, dim: Int, eps: Float = 1e-5) {
         name = scope.path
         self.dim = dim
         self.eps = eps
@@ -23,7 +23,7 @@ public final class LayerNorm {
 
     /// Normalises each row of `x` (`[..., dim]`).
     /// - Throws: ``TensorError/shapeMismatch(_:)`` naming the module when the last dimension is not `dim`.
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    package func callAsFunction(_ x: Tensor) throws -> Tensor {
         guard x.shape.last == dim else {
             throw TensorError.shapeMismatch("\(name): expected input [..., \(dim)], got \(x.shape)")
         }

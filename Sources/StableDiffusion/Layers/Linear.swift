@@ -5,13 +5,13 @@ import TensorCore
 /// The weight is packed once at load into the GEMM kernel's panel layout (``PackedMatrix``), in the scope's
 /// ``ParameterScope/precision`` (fp32 or bfloat16), and the bias (fp32) is added by the GEMM epilogue. diffusers' 1×1 convolutions (Transformer2D's `proj_in` / `proj_out` without
 /// `use_linear_projection`) are the same map on NHWC data; `storedAsConvolution` reads their 4-D weights.
-public final class Linear {
+package final class Linear {
     /// The module path, for error messages.
-    public let name: String
+    package let name: String
     /// Size of each input row.
-    public let inFeatures: Int
+    package let inFeatures: Int
     /// Size of each output row.
-    public let outFeatures: Int
+    package let outFeatures: Int
     /// `Wᵀ`, `[inFeatures × outFeatures]`, packed.
     let weight: PackedMatrix
     /// `[outFeatures]`, or nil without bias.
@@ -19,7 +19,7 @@ public final class Linear {
 
     /// A layer whose parameters are `weight` (and `bias`) in `scope`. With `storedAsConvolution` the weight is
     /// read as a 1×1 convolution's `[out, in, 1, 1]`.
-    public init(_ scope: ParameterScope, inFeatures: Int, outFeatures: Int, bias: Bool = true,
+    package init(_ scope: ParameterScope, inFeatures: Int, outFeatures: Int, bias: Bool = true,
                 storedAsConvolution: Bool = false) {
         name = scope.path
         self.inFeatures = inFeatures
@@ -35,14 +35,14 @@ public final class Linear {
 
     /// Applies the layer to the last dimension of `x` (any rank ≥ 1).
     /// - Throws: ``TensorError/shapeMismatch(_:)`` naming the layer when the last dimension is not `inFeatures`.
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    package func callAsFunction(_ x: Tensor) throws -> Tensor {
         try checkInput(x)
         return try x.matmul(weight, bias: bias)
     }
 
     /// `residual += layer(x)` in one pass (a linear layer followed by a residual connection).
     /// - Throws: ``TensorError/shapeMismatch(_:)`` naming the layer for an input or residual of the wrong shape.
-    public func accumulate(_ x: Tensor, into residual: inout Tensor) throws {
+    package func accumulate(_ x: Tensor, into residual: inout Tensor) throws {
         try checkInput(x)
         try residual.addMatmul(x, weight, bias: bias)
     }

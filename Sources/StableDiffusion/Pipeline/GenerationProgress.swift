@@ -12,3 +12,11 @@ public struct GenerationProgress {
     /// Seconds since the first step began.
     public let elapsed: Double
 }
+
+/// What the progress callback wants next.
+public enum ProgressAction: Sendable {
+    /// Go on.
+    case proceed
+    /// Stop: ``StableDiffusionPipeline/generate(_:progress:)`` throws ``PipelineError/cancelled(completedSteps:totalSteps:)``.
+    case cancel
+}

@@ -1,3 +1,4 @@
+import ImageFiles
 import TensorCore
 
 /// The outcome of a generation.

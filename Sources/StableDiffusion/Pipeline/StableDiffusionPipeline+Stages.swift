@@ -1,3 +1,4 @@
+import ImageFiles
 import TensorCore
 
 /// The encoded prompts of one generation.

@@ -1,3 +1,5 @@
+import TensorCore
+
 /// Time spent in each stage of a generation.
 public struct StageTimings: Sendable {
     /// Tokenizing and encoding the prompts (including loading a released text encoder).
@@ -17,4 +19,15 @@ public struct StageTime: Sendable {
     public var wall: Double = 0
     /// CPU seconds used by the process meanwhile.
     public var cpu: Double = 0
+}
+
+/// Measures a stage: started with ``init()``, read with ``elapsed``.
+struct StageClock {
+    private let wallStart = ProcessMetrics.now()
+    private let cpuStart = ProcessMetrics.cpuSeconds()
+
+    /// Wall and process CPU seconds since the clock started.
+    var elapsed: StageTime {
+        StageTime(wall: ProcessMetrics.seconds(since: wallStart), cpu: ProcessMetrics.cpuSeconds() - cpuStart)
+    }
 }

@@ -2,7 +2,7 @@
 ///
 /// Seeding takes the low 32 bits of the seed (as `at::mt19937` does), so `MersenneTwister(seed: s)` yields the
 /// same 32-bit words as `torch.Generator().manual_seed(s)` consumes.
-public struct MersenneTwister: Sendable {
+struct MersenneTwister: Sendable {
     private static let stateSize = 624
     private static let shift = 397
     private static let matrixA: UInt32 = 0x9908_b0df
@@ -11,7 +11,7 @@ public struct MersenneTwister: Sendable {
     private var next: Int
 
     /// A generator seeded like `at::mt19937(seed)`.
-    public init(seed: UInt64) {
+    init(seed: UInt64) {
         var state = [UInt32](repeating: 0, count: Self.stateSize)
         state[0] = UInt32(truncatingIfNeeded: seed)
         for j in 1..<Self.stateSize {
@@ -23,7 +23,7 @@ public struct MersenneTwister: Sendable {
     }
 
     /// The next 32-bit output word.
-    public mutating func nextUInt32() -> UInt32 {
+    mutating func nextUInt32() -> UInt32 {
         if next == Self.stateSize { regenerate() }
         var y = state[next]
         next += 1
@@ -35,7 +35,7 @@ public struct MersenneTwister: Sendable {
     }
 
     /// Two consecutive words as one 64-bit value, the first in the high half (PyTorch's `random64()`).
-    public mutating func nextUInt64() -> UInt64 {
+    mutating func nextUInt64() -> UInt64 {
         let high = UInt64(nextUInt32())
         let low = UInt64(nextUInt32())
         return high << 32 | low

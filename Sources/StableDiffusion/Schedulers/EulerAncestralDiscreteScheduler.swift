@@ -5,36 +5,24 @@ import TensorCore
 /// pipeline's generator).
 ///
 /// Supports every `timestep_spacing`, `rescale_betas_zero_snr` and both prediction types.
-public struct EulerAncestralDiscreteScheduler: Scheduler {
-    public let timesteps: [Float]
-    public let initNoiseSigma: Float
+public struct EulerAncestralDiscreteScheduler: EulerScheduler {
     public private(set) var stepIndex = 0
-    private let sigmas: [Float]
-    private let prediction: PredictionType
+    let schedule: EulerSchedule
 
     /// A scheduler for `steps` steps configured by `config` (class defaults for missing options).
     /// - Throws: ``SchedulerError`` for unsupported options or a step count outside 1...`num_train_timesteps`.
     public init(config: SchedulerConfig, steps: Int) throws {
-        let name = SchedulerKind.eulerAncestralDiscrete.className
-        let schedule = try NoiseSchedule(config: config, scheduler: name, pinsLastAlphaForZeroSNR: true)
-        try SchedulerChecks.stepCount(steps, trainTimesteps: schedule.count)
-        prediction = try PredictionType(config, scheduler: name)
-        let euler = try EulerSchedule(config: config, schedule: schedule, steps: steps, scheduler: name, allowsKarras: false)
-        (timesteps, sigmas, initNoiseSigma) = (euler.timesteps, euler.sigmas, euler.initNoiseSigma)
-    }
-
-    public func scaleModelInput(_ sample: Tensor) -> Tensor {
-        EulerSchedule.scaleModelInput(sample, sigmas: sigmas, stepIndex: stepIndex)
+        schedule = try EulerSchedule(config: config, steps: steps, kind: .eulerAncestralDiscrete, allowsKarras: false)
     }
 
     public mutating func step<Noise: NoiseSource>(modelOutput: Tensor, sample: Tensor, noise: inout Noise) throws -> Tensor {
         try SchedulerChecks.stepIndex(stepIndex, count: timesteps.count)
         try Elementwise.checkShapes(sample, modelOutput)
-        let from = sigmas[stepIndex], to = sigmas[stepIndex + 1]
+        let from = schedule.sigmas[stepIndex], to = schedule.sigmas[stepIndex + 1]
         let up = (to * to * (from * from - to * to) / (from * from)).squareRoot()
         let down = (to * to - up * up).squareRoot()
         let dt = down - from
-        let denoise = OriginalSampleEstimate(prediction: prediction, sigma: from)
+        let denoise = OriginalSampleEstimate(prediction: schedule.prediction, sigma: from)
         let fresh = try noise.standardNormal(shape: modelOutput.shape)
         let result = try Elementwise.map(sample, modelOutput, fresh) { x, output, z in
             let derivative = (x - denoise(x, output)) / from

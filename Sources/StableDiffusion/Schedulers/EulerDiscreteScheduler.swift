@@ -5,33 +5,21 @@ import TensorCore
 /// Supports `use_karras_sigmas` (with `sigma_min`/`sigma_max`), `final_sigmas_type` `zero`/`sigma_min`, every
 /// `timestep_spacing`, `rescale_betas_zero_snr` and both prediction types. Rejected: `interpolation_type`
 /// `log_linear`, exponential or beta sigmas, `timestep_type` `continuous`.
-public struct EulerDiscreteScheduler: Scheduler {
-    public let timesteps: [Float]
-    public let initNoiseSigma: Float
+public struct EulerDiscreteScheduler: EulerScheduler {
     public private(set) var stepIndex = 0
-    private let sigmas: [Float]
-    private let prediction: PredictionType
+    let schedule: EulerSchedule
 
     /// A scheduler for `steps` steps configured by `config` (class defaults for missing options).
     /// - Throws: ``SchedulerError`` for unsupported options or a step count outside 1...`num_train_timesteps`.
     public init(config: SchedulerConfig, steps: Int) throws {
-        let name = SchedulerKind.eulerDiscrete.className
-        let schedule = try NoiseSchedule(config: config, scheduler: name, pinsLastAlphaForZeroSNR: true)
-        try SchedulerChecks.stepCount(steps, trainTimesteps: schedule.count)
-        prediction = try PredictionType(config, scheduler: name)
-        let euler = try EulerSchedule(config: config, schedule: schedule, steps: steps, scheduler: name, allowsKarras: true)
-        (timesteps, sigmas, initNoiseSigma) = (euler.timesteps, euler.sigmas, euler.initNoiseSigma)
-    }
-
-    public func scaleModelInput(_ sample: Tensor) -> Tensor {
-        EulerSchedule.scaleModelInput(sample, sigmas: sigmas, stepIndex: stepIndex)
+        schedule = try EulerSchedule(config: config, steps: steps, kind: .eulerDiscrete, allowsKarras: true)
     }
 
     public mutating func step<Noise: NoiseSource>(modelOutput: Tensor, sample: Tensor, noise: inout Noise) throws -> Tensor {
         try SchedulerChecks.stepIndex(stepIndex, count: timesteps.count)
-        let sigma = sigmas[stepIndex]
-        let dt = sigmas[stepIndex + 1] - sigma
-        let denoise = OriginalSampleEstimate(prediction: prediction, sigma: sigma)
+        let sigma = schedule.sigmas[stepIndex]
+        let dt = schedule.sigmas[stepIndex + 1] - sigma
+        let denoise = OriginalSampleEstimate(prediction: schedule.prediction, sigma: sigma)
         let result = try Elementwise.map(sample, modelOutput) { x, output in
             let derivative = (x - denoise(x, output)) / sigma
             return x + derivative * dt

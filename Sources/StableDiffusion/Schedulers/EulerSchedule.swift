@@ -1,9 +1,9 @@
 import Foundation
 import TensorCore
 
-/// The timesteps and noise levels of diffusers' Euler samplers (`EulerDiscreteScheduler`,
-/// `EulerAncestralDiscreteScheduler`): fractional timesteps, σ interpolated from the training schedule (or
-/// Karras σ mapped back to timesteps), and a final σ of 0 or σ_min.
+/// What diffusers' two Euler samplers (`EulerDiscreteScheduler`, `EulerAncestralDiscreteScheduler`) share: the
+/// checks of their options, the prediction type, fractional timesteps, σ interpolated from the training schedule
+/// (or Karras σ mapped back to timesteps), a final σ of 0 or σ_min, and the input scaling.
 struct EulerSchedule {
     /// The UNet timestep of each step.
     let timesteps: [Float]
@@ -11,11 +11,20 @@ struct EulerSchedule {
     let sigmas: [Float]
     /// The initial noise scale: σ_max for `linspace`/`trailing` spacing, √(σ_max² + 1) for `leading`.
     let initNoiseSigma: Float
+    /// What the model predicts.
+    let prediction: PredictionType
 
+    /// The schedule of `kind` for `steps` steps configured by `config`; options are checked in diffusers' order
+    /// (the training schedule, the step count, the prediction type, then the sampler's own).
     /// - Parameters:
     ///   - allowsKarras: whether the class has `use_karras_sigmas` and `final_sigmas_type` (Euler does,
     ///     Euler ancestral does not, and ignores them).
-    init(config: SchedulerConfig, schedule: NoiseSchedule, steps: Int, scheduler: String, allowsKarras: Bool) throws {
+    /// - Throws: ``SchedulerError`` for unsupported options or a step count outside 1...`num_train_timesteps`.
+    init(config: SchedulerConfig, steps: Int, kind: SchedulerKind, allowsKarras: Bool) throws {
+        let scheduler = kind.className
+        let schedule = try NoiseSchedule(config: config, scheduler: scheduler, pinsLastAlphaForZeroSNR: true)
+        try SchedulerChecks.stepCount(steps, trainTimesteps: schedule.count)
+        prediction = try PredictionType(config, scheduler: scheduler)
         let count = schedule.count
         let spacing = try TimestepSpacing(config, default: .linspace, scheduler: scheduler)
         var steps64: [Double]
@@ -51,14 +60,5 @@ struct EulerSchedule {
         self.sigmas = (sigmas + [finalSigma]).map { Float($0) }
         let maximum = self.sigmas.max() ?? 0
         initNoiseSigma = spacing == .leading ? (maximum * maximum + 1).squareRoot() : maximum
-    }
-}
-
-extension EulerSchedule {
-    /// `sample / sqrt(σ² + 1)` at `stepIndex` (the last sigma once past the end): the Euler schedulers' input scaling.
-    static func scaleModelInput(_ sample: Tensor, sigmas: [Float], stepIndex: Int) -> Tensor {
-        let sigma = sigmas[min(stepIndex, sigmas.count - 1)]
-        let scale = (sigma * sigma + 1).squareRoot()
-        return Elementwise.map(sample) { $0 / scale }
     }
 }

@@ -26,17 +26,9 @@ final class CLIPAttention {
     /// Causal self-attention over `x` (`[B, L, dim]`).
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         let q = try queryProjection(x), k = try keyProjection(x), v = try valueProjection(x)
-        var attended = Tensor(uninitialized: q.shape)
         let (batch, length) = (x.shape[0], x.shape[1])
-        q.withUnsafeBufferPointer { qp in
-            k.withUnsafeBufferPointer { kp in
-                v.withUnsafeBufferPointer { vp in
-                    attended.withUnsafeMutableBufferPointer { op in
-                        causalAttention(batch: batch, length: length, q: qp.baseAddress!, k: kp.baseAddress!,
-                                        v: vp.baseAddress!, out: op.baseAddress!)
-                    }
-                }
-            }
+        let attended = ScaledDotProductAttention.attend(q, k, v) {
+            causalAttention(batch: batch, length: length, q: $0, k: $1, v: $2, out: $3)
         }
         return try outputProjection(attended)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import ImageFiles
 
 extension CLIPTokenizer {
     /// Loads a diffusers model folder's `tokenizer/` folder (pass that folder): `tokenizer.json` when present

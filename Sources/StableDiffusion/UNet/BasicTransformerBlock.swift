@@ -3,8 +3,9 @@ import TensorCore
 /// diffusers' `BasicTransformerBlock` (`norm_type` "layer_norm"): LayerNorm → self-attention → LayerNorm →
 /// cross-attention → LayerNorm → GEGLU feed-forward, each with a residual connection.
 ///
-/// An optional ``tokenReductionHook`` is asked, per call, for a plan that merges tokens before each sub-layer and
-/// unmerges its output before the residual connection, exactly where tomesd's patched block does.
+/// Its ``tokenReductionHooks`` are asked, per call, for plans that reduce tokens before each sub-layer and restore
+/// its output before the residual connection, exactly where tomesd's patched block merges and unmerges. Several
+/// hooks compose: their reductions apply in list order (the first hook's outermost), their restorations in reverse.
 public final class BasicTransformerBlock {
     /// The module path (`down_blocks.0.attentions.0.transformer_blocks.0`).
     public let name: String
@@ -16,12 +17,12 @@ public final class BasicTransformerBlock {
     let attn2: Attention
     let norm3: LayerNorm
     let ff: FeedForward
-    /// Consulted on every call when set; nil runs the block unchanged.
-    public var tokenReductionHook: (any TokenReductionHook)?
+    /// Consulted on every call, in order; empty runs the block unchanged.
+    public var tokenReductionHooks: [any TokenReductionHook] = []
 
     /// A block in `scope` of width `dim` with `heads` heads of `headDim`, attending to contexts of
     /// `crossAttentionDim`.
-    public init(_ scope: ParameterScope, dim: Int, heads: Int, headDim: Int, crossAttentionDim: Int) {
+    package init(_ scope: ParameterScope, dim: Int, heads: Int, headDim: Int, crossAttentionDim: Int) {
         name = scope.path
         self.dim = dim
         norm1 = LayerNorm(scope("norm1"), dim: dim)
@@ -34,25 +35,25 @@ public final class BasicTransformerBlock {
 
     /// Runs the block on `x` (`[B, N, dim]`) with cross-attention to `context` (`[B, M, crossAttentionDim]`).
     func callAsFunction(_ x: Tensor, context: Tensor, state: UNetForwardState) throws -> Tensor {
-        let plan = try tokenReductionHook?.plan(for: x, context: state.tokenContext) ?? .none
+        let plans = try tokenReductionHooks.map { try $0.plan(for: x, context: state.tokenContext) }
         var hidden = x
-        hidden = try residual(hidden, plan.selfAttention) {
+        hidden = try residual(hidden, plans.compactMap(\.selfAttention)) {
             try attn1($0, implementation: state.attention)
         } normalised: { try norm1($0) }
-        hidden = try residual(hidden, plan.crossAttention) {
+        hidden = try residual(hidden, plans.compactMap(\.crossAttention)) {
             try attn2($0, context: context, implementation: state.attention)
         } normalised: { try norm2($0) }
-        hidden = try residual(hidden, plan.feedForward) { try ff($0) } normalised: { try norm3($0) }
+        hidden = try residual(hidden, plans.compactMap(\.feedForward)) { try ff($0) } normalised: { try norm3($0) }
         return hidden
     }
 
-    /// `x + unmerge(layer(merge(norm(x))))`, without merge and unmerge when `reducer` is nil.
-    private func residual(_ x: Tensor, _ reducer: (any TokenReducer)?, _ layer: (Tensor) throws -> Tensor,
+    /// `x + unmerge(layer(merge(norm(x))))`: the reducers merge in order and unmerge in reverse order.
+    private func residual(_ x: Tensor, _ reducers: [any TokenReducer], _ layer: (Tensor) throws -> Tensor,
                           normalised norm: (Tensor) throws -> Tensor) throws -> Tensor {
         var input = try norm(x)
-        if let reducer { input = try reducer.merge(input) }
+        for reducer in reducers { input = try reducer.merge(input) }
         var output = try layer(input)
-        if let reducer { output = try reducer.unmerge(output) }
+        for reducer in reducers.reversed() { output = try reducer.unmerge(output) }
         guard output.shape == x.shape else {
             throw TensorError.shapeMismatch("\(name): token reduction returned \(output.shape) for input \(x.shape)")
         }

@@ -23,7 +23,9 @@ public protocol TokenReducer {
 }
 
 /// What to do around each sub-layer of one ``BasicTransformerBlock`` call: a reducer, or nil for nothing.
-/// tomesd's `compute_merge` returns the same six functions `(m_a, m_c, m_m, u_a, u_c, u_m)`.
+/// tomesd's `compute_merge` returns the same six functions `(m_a, m_c, m_m, u_a, u_c, u_m)`. A method that reduces
+/// something else (say, only the keys and values of self-attention) would add its own optional reducer here, nil by
+/// default, so the hooks that do not use it stay as they are.
 public struct TokenReductionPlan {
     /// Around self-attention (`attn1`).
     public var selfAttention: (any TokenReducer)?
@@ -41,11 +43,12 @@ public struct TokenReductionPlan {
     }
 
     /// Reduce nothing.
-    public static let none = TokenReductionPlan()
+    public static let unchanged = TokenReductionPlan()
 }
 
 /// A per-block hook that decides, on every call, how to reduce the block's tokens (Token Merging installs one on
-/// every ``BasicTransformerBlock``; the model knows nothing about what it does).
+/// every ``BasicTransformerBlock``; the model knows nothing about what it does). A block may hold several hooks;
+/// each plans from the block's input, and a later hook's reducers receive what the earlier ones left.
 public protocol TokenReductionHook: AnyObject {
     /// The plan for one call of a block, given the block's input hidden states `[B, N, C]` (before `norm1`) and
     /// the UNet call's latent size.

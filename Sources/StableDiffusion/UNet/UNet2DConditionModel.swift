@@ -28,7 +28,7 @@ public final class UNet2DConditionModel {
     /// `precision` (``Precision``; bias, norms and the rest stay fp32).
     /// - Throws: ``ConfigError`` for an invalid configuration, or the source's error (``WeightError``) listing
     ///   every missing, unexpected or mis-shaped parameter.
-    public init(config: UNetConfig, parameters: ParameterSource, precision: Precision = .fp32) throws {
+    package init(config: UNetConfig, parameters: ParameterSource, precision: Precision = .fp32) throws {
         try config.validate()
         self.config = config
         let root = ParameterScope(parameters, precision: precision)
@@ -62,8 +62,13 @@ public final class UNet2DConditionModel {
         try self.init(config: config, parameters: RandomParameterSource(seed: seed), precision: precision)
     }
 
-    /// Installs `hook` on every transformer block (nil removes the hooks).
-    public func setTokenReductionHook(_ hook: (any TokenReductionHook)?) {
-        for block in transformerBlocks { block.tokenReductionHook = hook }
+    /// Adds `hook` to every transformer block, after (inside) the hooks already there.
+    public func appendTokenReductionHook(_ hook: any TokenReductionHook) {
+        for block in transformerBlocks { block.tokenReductionHooks.append(hook) }
+    }
+
+    /// Removes from every transformer block the hooks `shouldRemove` picks; the others keep their order.
+    public func removeTokenReductionHooks(where shouldRemove: (any TokenReductionHook) -> Bool) {
+        for block in transformerBlocks { block.tokenReductionHooks.removeAll(where: shouldRemove) }
     }
 }

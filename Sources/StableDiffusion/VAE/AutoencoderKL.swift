@@ -24,7 +24,7 @@ public final class AutoencoderKL {
     /// packed in `precision` (``Precision``; bias, norms and the rest stay fp32).
     /// - Throws: ``ConfigError`` for an invalid configuration, or the source's error (``WeightError``) listing
     ///   every missing, unexpected or mis-shaped parameter.
-    public init(config: VAEConfig, parameters: ParameterSource, precision: Precision = .fp32) throws {
+    package init(config: VAEConfig, parameters: ParameterSource, precision: Precision = .fp32) throws {
         try config.validate()
         self.config = config
         let root = ParameterScope(parameters, precision: precision)

@@ -32,21 +32,11 @@ final class VAEAttention {
         let tokens = x.shape[1] * x.shape[2]
         let normalized = try groupNorm(x).reshaped([batch, tokens, channels])
         let q = try toQ(normalized), k = try toK(normalized), v = try toV(normalized)
-        var attended = Tensor(uninitialized: q.shape)
         let geometry = ScaledDotProductAttention.Geometry(
             batch: batch, heads: heads, headDim: channels / heads, queries: tokens, keys: tokens,
             queryStride: channels, keyStride: channels, valueStride: channels, outputStride: channels)
-        q.withUnsafeBufferPointer { qp in
-            k.withUnsafeBufferPointer { kp in
-                v.withUnsafeBufferPointer { vp in
-                    attended.withUnsafeMutableBufferPointer { op in
-                        ScaledDotProductAttention.compute(geometry, q: qp.baseAddress!, k: kp.baseAddress!, v: vp.baseAddress!,
-                                                          out: op.baseAddress!, implementation: implementation,
-                                                          precision: precision)
-                    }
-                }
-            }
-        }
+        let attended = ScaledDotProductAttention.attend(q, k, v, geometry: geometry, implementation: implementation,
+                                                        precision: precision)
         var output = try x.reshaped([batch, tokens, channels])
         try toOut.accumulate(attended, into: &output)
         return try output.reshaped(x.shape)

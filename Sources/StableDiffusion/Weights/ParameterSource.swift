@@ -1,7 +1,7 @@
 import TensorCore
 
 /// What a parameter is for, so that a random source can draw it the way PyTorch initialises it.
-public enum ParameterRole: Equatable, Sendable {
+package enum ParameterRole: Equatable, Sendable {
     /// A linear or convolution weight with `fanIn` inputs per output.
     case weight(fanIn: Int)
     /// The bias of a linear or convolution layer with `fanIn` inputs per output.
@@ -18,7 +18,7 @@ public enum ParameterRole: Equatable, Sendable {
 /// PyTorch's layout; each layer converts them to the layout its kernels want. A source never throws from
 /// ``parameter(_:shape:role:)``: it notes every problem and reports them all at once from ``finish()``, so that one
 /// error lists every missing, unexpected or mis-shaped key.
-public protocol ParameterSource: AnyObject {
+package protocol ParameterSource: AnyObject {
     /// The parameter `name` with `shape` (zeros standing in when the source cannot provide it).
     func parameter(_ name: String, shape: [Int], role: ParameterRole) -> Tensor
     /// Calls `body` with the parameter `name` of `shape` (row-major; zeros standing in when the source cannot
@@ -31,7 +31,7 @@ public protocol ParameterSource: AnyObject {
 
 extension ParameterSource {
     /// The parameter as a fresh tensor, lent to `body`.
-    public func withParameter<R>(_ name: String, shape: [Int], role: ParameterRole,
+    package func withParameter<R>(_ name: String, shape: [Int], role: ParameterRole,
                                  _ body: (UnsafeBufferPointer<Float>) -> R) -> R {
         parameter(name, shape: shape, role: role).withUnsafeBufferPointer(body)
     }
@@ -39,18 +39,18 @@ extension ParameterSource {
 
 /// A position in the module tree (`down_blocks.0.attentions.1`), from which a layer asks for its parameters by
 /// their short names (`weight`, `bias`).
-public struct ParameterScope {
+package struct ParameterScope {
     /// The source parameters come from.
-    public let source: ParameterSource
+    package let source: ParameterSource
     /// The dotted module path; empty at the root.
-    public let path: String
+    package let path: String
     /// The precision linear and convolution layers pack their weights in (the model's, set at the root).
-    public let precision: Precision
+    package let precision: Precision
     /// Scratch memory for converting weights, shared by every scope of one model construction.
     let workspace: ConversionWorkspace
 
     /// The root scope of `source`, whose layers pack their weights in `precision`.
-    public init(_ source: ParameterSource, precision: Precision = .fp32) {
+    package init(_ source: ParameterSource, precision: Precision = .fp32) {
         self.init(source: source, path: "", precision: precision, workspace: ConversionWorkspace())
     }
 
@@ -62,25 +62,25 @@ public struct ParameterScope {
     }
 
     /// The scope of a child module, one path component per argument: `scope("down_blocks", 0)`.
-    public func callAsFunction(_ components: CustomStringConvertible...) -> ParameterScope {
+    package func callAsFunction(_ components: CustomStringConvertible...) -> ParameterScope {
         let suffix = components.map(\.description).joined(separator: ".")
         return ParameterScope(source: source, path: path.isEmpty ? suffix : path + "." + suffix, precision: precision,
                               workspace: workspace)
     }
 
     /// The full key of the parameter `name` in this scope.
-    public func key(_ name: String) -> String {
+    package func key(_ name: String) -> String {
         path.isEmpty ? name : path + "." + name
     }
 
     /// The parameter `name` of this scope's module.
-    public func parameter(_ name: String, shape: [Int], role: ParameterRole) -> Tensor {
+    package func parameter(_ name: String, shape: [Int], role: ParameterRole) -> Tensor {
         source.parameter(key(name), shape: shape, role: role)
     }
 
     /// Calls `body` with the parameter `name` of this scope's module, valid only inside `body`
     /// (``ParameterSource/withParameter(_:shape:role:_:)``).
-    public func withParameter<R>(_ name: String, shape: [Int], role: ParameterRole,
+    package func withParameter<R>(_ name: String, shape: [Int], role: ParameterRole,
                                  _ body: (UnsafeBufferPointer<Float>) -> R) -> R {
         source.withParameter(key(name), shape: shape, role: role, body)
     }

@@ -3,16 +3,16 @@ import TensorCore
 /// Seeded random parameters drawn the way PyTorch initialises its layers: weights and biases uniform in
 /// ±1/√fanIn, normalisation scales 1 and shifts 0. For benchmarks and tests that need no download; the same seed
 /// gives the same parameters for the same sequence of requests.
-public final class RandomParameterSource: ParameterSource {
+package final class RandomParameterSource: ParameterSource {
     private var state: UInt64
 
     /// A source seeded with `seed`.
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         state = seed
     }
 
     /// A fresh random tensor of `shape` for `role`.
-    public func parameter(_ name: String, shape: [Int], role: ParameterRole) -> Tensor {
+    package func parameter(_ name: String, shape: [Int], role: ParameterRole) -> Tensor {
         var tensor = Tensor(uninitialized: shape)
         let bound: Float
         switch role {
@@ -49,7 +49,7 @@ public final class RandomParameterSource: ParameterSource {
     private static let chunk = 1 << 16
 
     /// Random sources never lack a parameter.
-    public func finish() throws {}
+    package func finish() throws {}
 
     /// The next output of the SplitMix64 generator whose state is `state`.
     private static func splitMix(_ state: inout UInt64) -> UInt64 {

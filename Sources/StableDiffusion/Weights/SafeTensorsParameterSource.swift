@@ -3,7 +3,7 @@ import TensorCore
 
 /// Parameters read from a safetensors file (F32, F16, BF16 or F64 stored; converted to `Float`), with every
 /// missing, unexpected, mis-shaped or unreadable tensor collected for ``finish()``.
-public final class SafeTensorsParameterSource: ParameterSource {
+package final class SafeTensorsParameterSource: ParameterSource {
     private let file: SafeTensorsFile
     private var used: Set<String> = []
     private var missing: [String] = []
@@ -14,13 +14,13 @@ public final class SafeTensorsParameterSource: ParameterSource {
 
     /// Reads parameters from `file`, which it starts reading ahead (``SafeTensorsFile/prefetch()``): a model
     /// asks for every tensor, in its own order.
-    public init(file: SafeTensorsFile) {
+    package init(file: SafeTensorsFile) {
         self.file = file
         file.prefetch()
     }
 
     /// The tensor `name` if the file has it with `shape`; otherwise zeros, and the problem is noted.
-    public func parameter(_ name: String, shape: [Int], role: ParameterRole) -> Tensor {
+    package func parameter(_ name: String, shape: [Int], role: ParameterRole) -> Tensor {
         var tensor = Tensor(uninitialized: shape)
         tensor.withUnsafeMutableBufferPointer { read(name, shape: shape, into: $0) }
         return tensor
@@ -28,7 +28,7 @@ public final class SafeTensorsParameterSource: ParameterSource {
 
     /// Calls `body` with the tensor `name` read into a buffer reused for every parameter (zeros, and the problem
     /// noted, when the file lacks it or holds another shape).
-    public func withParameter<R>(_ name: String, shape: [Int], role: ParameterRole,
+    package func withParameter<R>(_ name: String, shape: [Int], role: ParameterRole,
                                  _ body: (UnsafeBufferPointer<Float>) -> R) -> R {
         let count = shape.reduce(1, *)
         return buffer.withBuffer(count: count) { pointer in
@@ -60,7 +60,7 @@ public final class SafeTensorsParameterSource: ParameterSource {
     }
 
     /// Throws ``WeightError/mismatch(path:missing:unexpected:misshaped:unreadable:)`` listing every problem.
-    public func finish() throws {
+    package func finish() throws {
         let unexpected = file.tensorNames.filter { !used.contains($0) }
         guard missing.isEmpty, unexpected.isEmpty, misshaped.isEmpty, unreadable.isEmpty else {
             throw WeightError.mismatch(path: file.path, missing: missing.sorted(), unexpected: unexpected,
