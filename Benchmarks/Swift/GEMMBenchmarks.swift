@@ -42,8 +42,8 @@ final class GEMMBenchmarks: XCTestCase {
                 if run >= 2 { times.append(ProcessMetrics.seconds(since: start) * 1e3) }
             }
             let median = times.sorted()[times.count / 2]
-            print(String(format: "linear 4096x320 -> 1280 with bias, packed weight (%@): %8.3f ms %7.1f GFLOP/s",
-                         precision.rawValue, median, 2 * Double(tokens * inputs * outputs) / (median * 1e6)))
+            print("linear 4096x320 -> 1280 with bias, packed weight (\(precision.rawValue)): "
+                  + String(format: "%8.3f ms %7.1f GFLOP/s", median, 2 * Double(tokens * inputs * outputs) / (median * 1e6)))
         }
     }
 
