@@ -5,17 +5,47 @@ import TensorCore
 
 /// `tomesd generate`: text to image with a diffusers Stable Diffusion folder (`--model`), or with the built-in
 /// demo pipeline (random weights) without it. Shows step progress, stops cleanly on Ctrl-C, and writes `--output`
-/// (PNG) only once the image is complete. `--latents FILE` takes the initial latents (safetensors, tensor
-/// "latents", NCHW, as diffusers' `latents=` argument); `--save-latents FILE` writes the final latents the same
-/// way (diffusers' `output_type="latent"`). `--seed` seeds the noise (as `torch.Generator().manual_seed`) and
-/// the Token Merging partitions. `--precision bf16` packs the linear and convolution weights of every model as
-/// bfloat16 (fp32 by default).
+/// (PNG) only once the image is complete. `--latents FILE` takes the initial noise (safetensors, tensor "latents",
+/// NCHW, as diffusers' `latents=` argument) and `--save-initial-latents FILE` writes it, so that a run can be
+/// replayed exactly; `--save-latents FILE` writes the final latents (diffusers' `output_type="latent"`). `--seed`
+/// seeds the noise (as `torch.Generator().manual_seed`) and the Token Merging partitions. `--precision bf16` packs the
+/// linear and convolution weights of every model as bfloat16 (fp32 by default).
 let generateCommand = Subcommand(
     name: "generate",
-    usage: "generate [--model DIR] --prompt TEXT [--negative-prompt TEXT] [--width 512 --height 512] [--steps N] "
-        + "[--guidance G] [--seed S] [--precision fp32|bf16] [--scheduler \(SchedulerPreset.allCases.map(\.rawValue).joined(separator: "|"))] "
-        + ToMeArguments.usage + " [--latents FILE] [--save-latents FILE] --output out.png",
-    flags: ToMeArguments.flags
+    summary: "text to image: a diffusers Stable Diffusion folder, or the built-in demo without --model",
+    details: "Generates one image for --prompt and writes it to --output (PNG) once it is complete; Ctrl-C stops "
+        + "after the current step and writes nothing. Without --model, a small built-in pipeline with random weights "
+        + "runs the whole path in seconds but paints noise.\n\n"
+        + "Latents files (safetensors, one tensor \"latents\", NCHW [1, 4, height/8, width/8]): --latents reads the "
+        + "initial noise instead of drawing it from --seed, and --save-initial-latents writes that noise, so the same "
+        + "command with --latents FILE replays a run exactly, with every scheduler (the file records the seed it was "
+        + "drawn from: such noise runs as the seeded run, so euler-a's per-step noise is the same too). --save-latents writes the final latents (after the last "
+        + "step, before the VAE decoder: diffusers' output_type=\"latent\"), which are not a starting point.",
+    options: [
+        .value("model", "DIR", "a diffusers Stable Diffusion folder (model_index.json, unet/, vae/, text_encoder/, "
+            + "tokenizer/, scheduler/) (default: the built-in demo pipeline, which paints noise)"),
+        .value("prompt", "TEXT", required: true, "what to draw"),
+        .value("negative-prompt", "TEXT", "what to steer away from; used only with --guidance above 1 (default: none, "
+            + "the empty prompt)"),
+        .value("width", "PX", default: "\(GenerationConfiguration.defaults.width)", "image width, a multiple of 8"),
+        .value("height", "PX", default: "\(GenerationConfiguration.defaults.height)", "image height, a multiple of 8"),
+        .value("steps", "N", default: "\(GenerationConfiguration.defaults.steps)",
+               "denoising steps (diffusers' num_inference_steps); PNDM runs N + 1 UNet evaluations, as diffusers: "
+               + "its first step takes two"),
+        .value("guidance", "G", default: "\(GenerationConfiguration.defaults.guidanceScale)",
+               "classifier-free guidance scale; 1 or less runs the prompt alone, without the negative prompt"),
+        .value("seed", "S", default: "\(GenerationConfiguration.defaults.seed)",
+               "seeds the initial noise (as torch.Generator().manual_seed) and the Token Merging partitions"),
+        .value("scheduler", SchedulerPreset.allCases.map(\.rawValue).joined(separator: "|"),
+               "the sampler (default: the model's scheduler_config.json class)"),
+        .precision,
+    ] + ToMeArguments.options + [
+        .value("latents", "FILE", "start from this initial noise instead of drawing it from --seed (diffusers' "
+            + "latents=; unit variance, before the scheduler's init_noise_sigma)"),
+        .value("save-initial-latents", "FILE", "write this run's initial noise: --latents FILE replays the run exactly"),
+        .value("save-latents", "FILE", "write the final latents (before the VAE decoder; not a --latents input)"),
+        .value("output", "FILE", required: true, "the PNG image to write"),
+    ]
 ) { arguments in
     let request = try GenerateRequest(&arguments)
     try request.run()
@@ -28,22 +58,27 @@ private struct GenerateRequest {
     var configuration: GenerationConfiguration
     let tome: ToMeOptions?
     let latentsInput: URL?
-    let latentsOutput: URL?
-    let output: URL
+    /// `--output`, prepared (see ``OutputFile``) before anything is loaded.
+    let output: OutputFile
+    /// `--save-initial-latents`, prepared likewise.
+    let initialLatentsOutput: OutputFile?
+    /// `--save-latents`, prepared likewise.
+    let latentsOutput: OutputFile?
 
-    /// Reads and checks every option, and that the output paths can be written, before anything is loaded.
-    /// - Throws: ``UsageError`` for a bad option; ``PipelineError`` or `TokenizerError` for a bad value.
+    /// Reads and checks every option, and prepares the outputs, before anything is loaded.
+    /// - Throws: ``UsageError`` for a bad option or a refused output; ``PipelineError`` or `TokenizerError` for a
+    ///   bad value.
     init(_ arguments: inout Arguments) throws {
         model = arguments.string("model").map { URL(fileURLWithPath: $0) }
-        precision = try parsePrecision(arguments.string("precision"))
+        precision = try parsePrecision(try arguments.required("precision"))
         configuration = GenerationConfiguration(prompt: try Self.promptOption(&arguments, "prompt", required: true) ?? "")
         configuration.negativePrompt = try Self.promptOption(&arguments, "negative-prompt", required: false)
-        configuration.width = try arguments.int("width") ?? configuration.width
-        configuration.height = try arguments.int("height") ?? configuration.height
-        configuration.steps = try arguments.int("steps") ?? configuration.steps
-        configuration.guidanceScale = Float(try arguments.double("guidance") ?? Double(configuration.guidanceScale))
+        configuration.width = try arguments.requiredInt("width")
+        configuration.height = try arguments.requiredInt("height")
+        configuration.steps = try arguments.requiredInt("steps")
+        configuration.guidanceScale = Float(try arguments.requiredDouble("guidance"))
         tome = try ToMeArguments.parse(&arguments)
-        configuration.seed = try arguments.seed() ?? configuration.seed
+        configuration.seed = try arguments.seed()
         if let name = arguments.string("scheduler") {
             guard let preset = SchedulerPreset(rawValue: name) else {
                 throw UsageError("option --scheduler expects one of \(SchedulerPreset.allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")
@@ -51,8 +86,9 @@ private struct GenerateRequest {
             configuration.scheduler = preset
         }
         latentsInput = arguments.string("latents").map { URL(fileURLWithPath: $0) }
-        latentsOutput = arguments.string("save-latents").map { URL(fileURLWithPath: $0) }
-        output = URL(fileURLWithPath: try arguments.required("output"))
+        let initialLatentsOutputPath = arguments.string("save-initial-latents")
+        let latentsOutputPath = arguments.string("save-latents")
+        let outputPath = try arguments.required("output")
         try arguments.finish()
         do {
             try configuration.validate()
@@ -60,14 +96,29 @@ private struct GenerateRequest {
             let option = ["width": "--width", "height": "--height", "steps": "--steps", "guidance scale": "--guidance"][name] ?? name
             throw UsageError("option \(option) \(reason)")
         }
-        try Self.checkWritable(output, option: "--output")
-        if let latentsOutput { try Self.checkWritable(latentsOutput, option: "--save-latents") }
+        let inputs = [model?.path, latentsInput?.path].compactMap { $0 }
+        output = try prepareOutput(outputPath, option: "--output", inputs: inputs)
+        initialLatentsOutput = try initialLatentsOutputPath.map { [output] in
+            try prepareOutput($0, option: "--save-initial-latents", inputs: inputs, otherOutputs: [output])
+        }
+        latentsOutput = try latentsOutputPath.map { [output, initialLatentsOutput] in
+            try prepareOutput($0, option: "--save-latents", inputs: inputs,
+                              otherOutputs: [output] + [initialLatentsOutput].compactMap { $0 })
+        }
     }
 
     func run() throws {
         var configuration = configuration
-        if let latentsInput { configuration.initialLatents = try Self.readLatents(latentsInput) }
+        if !configuration.usesGuidance, configuration.negativePrompt != nil {
+            fputs("note: --negative-prompt is not used with --guidance \(configuration.guidanceScale) (guidance 1 or less "
+                  + "runs the prompt alone, as diffusers)\n", stderr)
+        }
+        let latents = try latentsInput.map { try LatentsFile(contentsOf: $0) }
         let pipeline = try loadPipeline()
+        let shape = pipeline.latentShape(width: configuration.width, height: configuration.height)
+        if let latents, try !latents.isNoise(ofSeed: configuration.seed, shape: shape) {
+            configuration.initialLatents = latents.tensor
+        }
         try pipeline.validate(configuration)
         let patch = try tome.map { try applyPatch(pipeline, options: $0) }
         if let dropped = pipeline.truncatedPart(of: configuration.prompt) {
@@ -85,6 +136,10 @@ private struct GenerateRequest {
         let result: GenerationResult
         do {
             result = try pipeline.generate(configuration) { progress in
+                if progress.step == 1, progress.totalSteps != configuration.steps {
+                    fputs("note: --steps \(configuration.steps) runs \(progress.totalSteps) UNet steps with this scheduler "
+                          + "(PNDM's first step takes two, as diffusers)\n", stderr)
+                }
                 bar.update(step: progress.step, total: progress.totalSteps, elapsed: progress.elapsed)
                 return interrupts.isInterrupted ? .cancel : .proceed
             }
@@ -92,10 +147,17 @@ private struct GenerateRequest {
             bar.abandon()
             Self.exitStopped("after \(done) of \(total) steps")
         }
-        // A Ctrl-C during decoding still means "stop": nothing is written.
+        // A Ctrl-C during decoding or writing still means "stop": nothing is written. All the outputs are put in
+        // place together, so that a failure of any leaves none.
         if interrupts.isInterrupted { Self.exitStopped("while decoding") }
-        try result.images[0].writePNG(to: output)
-        if let latentsOutput { try SafeTensors.write(["latents": result.latents], to: latentsOutput) }
+        try result.images[0].writePNG(into: output)
+        if let initialLatentsOutput {
+            let drawnFromSeed = configuration.initialLatents == nil ? configuration.seed : nil
+            try LatentsFile(tensor: result.initialLatents, drawnFromSeed: drawnFromSeed).write(into: initialLatentsOutput)
+        }
+        if let latentsOutput { try SafeTensors.write(["latents": result.latents], into: latentsOutput) }
+        if interrupts.isInterrupted { Self.exitStopped("while writing") }
+        try OutputFile.commit([output] + [initialLatentsOutput, latentsOutput].compactMap { $0 })
         report(result, patch: patch)
     }
 
@@ -122,11 +184,13 @@ private struct GenerateRequest {
     private func report(_ result: GenerationResult, patch: ToMePatch?) {
         let timings = result.timings
         func describe(_ time: StageTime) -> String { String(format: "%.2f s (CPU %.2f s)", time.wall, time.cpu) }
-        print("text encoder \(describe(timings.textEncoding)), \(timings.unetSteps) UNet steps \(describe(timings.denoising)), "
+        let steps = timings.unetSteps == 1 ? "1 UNet step" : "\(timings.unetSteps) UNet steps"
+        print("text encoder \(describe(timings.textEncoding)), \(steps) \(describe(timings.denoising)), "
               + "VAE decode \(describe(timings.decoding))")
         if let patch { print(ToMeArguments.summary(patch.statistics, forwards: max(timings.unetSteps, 1))) }
         print(String(format: "peak resident memory: %.1f MiB", Double(ProcessMetrics.lifetimePeakBytes()) / 1048576))
-        print("wrote \(output.path)" + (latentsOutput.map { " and \($0.path)" } ?? ""))
+        print("wrote " + ([output] + [initialLatentsOutput, latentsOutput].compactMap { $0 }).map(\.path)
+            .joined(separator: ", "))
     }
 
     /// The text of a prompt option. Command-line arguments that are not UTF-8 reach Swift with U+FFFD in place of
@@ -145,37 +209,10 @@ private struct GenerateRequest {
         return Array(UnsafeBufferPointer(start: word, count: strlen(word))).map { UInt8(bitPattern: $0) }
     }
 
-    /// Fails early when `url` cannot be written (its folder missing or read-only, or `url` a folder), so that a
-    /// long generation does not end in a write error.
-    private static func checkWritable(_ url: URL, option: String) throws {
-        let fileManager = FileManager.default
-        var isDirectory: ObjCBool = false
-        let folder = url.deletingLastPathComponent()
-        if fileManager.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw UsageError("option \(option): \(url.path) is a folder")
-        }
-        guard fileManager.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw UsageError("option \(option): the folder \(folder.path) does not exist")
-        }
-        guard fileManager.isWritableFile(atPath: folder.path) else {
-            throw UsageError("option \(option): the folder \(folder.path) is not writable")
-        }
-    }
-
     /// Ends the process after a Ctrl-C, with the shell's status for an interrupted command (130).
     private static func exitStopped(_ when: String) -> Never {
         fputs("tomesd generate: stopped by Ctrl-C \(when); nothing was written\n", stderr)
+        OutputFile.removeTemporaryFiles()
         exit(130)
-    }
-
-    /// The tensor "latents" of a safetensors file (or its only tensor).
-    private static func readLatents(_ url: URL) throws -> Tensor {
-        let file = try SafeTensorsFile(contentsOf: url)
-        let names = file.tensorNames
-        guard let name = names.contains("latents") ? "latents" : (names.count == 1 ? names.first : nil) else {
-            throw PipelineError.invalidParameter(name: "--latents \(url.path)",
-                                                 reason: "expected a tensor named \"latents\", found \(names.sorted())")
-        }
-        return try file.tensor(name)
     }
 }

@@ -29,6 +29,9 @@ public struct GenerationConfiguration: Sendable {
         self.prompt = prompt
     }
 
+    /// diffusers' defaults, with an empty prompt: what each parameter is when not set.
+    public static let defaults = GenerationConfiguration(prompt: "")
+
     /// Whether the UNet runs on an unconditional batch item as well (diffusers: guidance scale > 1).
     public var usesGuidance: Bool { guidanceScale > 1 }
 

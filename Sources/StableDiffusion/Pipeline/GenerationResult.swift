@@ -5,6 +5,10 @@ import TensorCore
 public struct GenerationResult {
     /// The images (one per prompt).
     public let images: [RGBImage]
+    /// The initial noise `[1, latent_channels, h, w]` (NCHW, before the scheduler's `init_noise_sigma`): the
+    /// configuration's ``GenerationConfiguration/initialLatents`` or the noise drawn from its seed. Passed back as
+    /// `initialLatents` with the same other parameters, it reproduces this result exactly.
+    public let initialLatents: Tensor
     /// The final latents `[1, latent_channels, h, w]` (NCHW), as diffusers returns them with `output_type="latent"`.
     public let latents: Tensor
     /// The part of the prompt cut off at the text encoder's token limit (diffusers drops it with a warning); nil

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// A diffusers pipeline folder's `model_index.json`: the pipeline class and, per component, the library and
 /// class that saved it (`"unet": ["diffusers", "UNet2DConditionModel"]`; `[null, null]` for an absent one).
@@ -14,10 +15,12 @@ struct ModelIndex {
     let componentClasses: [String: String]
 
     /// Reads `folder/model_index.json` and checks that every required component is listed and has its subfolder.
-    /// - Throws: ``PipelineError/missingComponent(folder:component:reason:)`` for a missing index, component or
+    /// - Throws: ``WeightError/missingFile(path:reason:)`` when `folder` does not exist or is not a folder;
+    ///   ``PipelineError/missingComponent(folder:component:reason:)`` for a missing index, component or
     ///   subfolder; ``PipelineError/unsupportedPipeline(path:reason:)`` for an unreadable index or another
     ///   pipeline class.
     init(folder: URL) throws {
+        try ModelFolder.requireFolder(folder)
         let url = folder.appendingPathComponent("model_index.json")
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw PipelineError.missingComponent(folder: folder.path, component: "model_index.json",
@@ -25,7 +28,9 @@ struct ModelIndex {
         }
         let values: [String: JSONValue]
         do {
-            values = try JSONDecoder().decode([String: JSONValue].self, from: try Data(contentsOf: url))
+            values = try JSONDecoder().decode([String: JSONValue].self, from: try RegularFile.contents(atPath: url.path))
+        } catch let error as FileReadError {
+            throw PipelineError.unsupportedPipeline(path: url.path, reason: "cannot read: \(error.reason)")
         } catch {
             throw PipelineError.unsupportedPipeline(path: url.path, reason: "not a readable JSON object: \(error)")
         }

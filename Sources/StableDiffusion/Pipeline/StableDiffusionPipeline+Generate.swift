@@ -49,7 +49,7 @@ extension StableDiffusionPipeline {
         clock = StageClock()
         let images = try decode(latents)
         timings.decoding = clock.elapsed
-        return GenerationResult(images: images, latents: latents, truncatedPrompt: prompts.truncatedPrompt,
+        return GenerationResult(images: images, initialLatents: noise, latents: latents, truncatedPrompt: prompts.truncatedPrompt,
                                 truncatedNegativePrompt: prompts.truncatedNegativePrompt, timings: timings)
     }
 
