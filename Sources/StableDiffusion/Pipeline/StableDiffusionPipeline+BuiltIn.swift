@@ -3,7 +3,7 @@ import TensorCore
 extension StableDiffusionPipeline {
     /// A small pipeline with seeded random weights and CLIP's real vocabulary, to run the whole text-to-image path
     /// without a download (`tomesd generate` without `--model`). Its images are noise: real images need real
-    /// weights, such as a diffusers folder of `runwayml/stable-diffusion-v1-5` loaded with ``init(folder:)``.
+    /// weights, such as a diffusers folder of `runwayml/stable-diffusion-v1-5` loaded with ``init(folder:precision:)``.
     ///
     /// Architecture: SD 1.x's, scaled down — a 2-layer CLIP text encoder of width 64 on the full 49 408-token
     /// vocabulary, a two-level UNet of 32 and 64 channels, a four-level VAE decoder of 16 to 32 channels (8× upscaling,
@@ -25,7 +25,7 @@ extension StableDiffusionPipeline {
     }
 }
 
-/// The configurations of ``StableDiffusionPipeline/builtInDemo(seed:)``.
+/// The configurations of ``StableDiffusionPipeline/builtInDemo(seed:precision:)``.
 enum BuiltInDemo {
     static var textEncoder: CLIPTextConfig {
         var config = CLIPTextConfig()

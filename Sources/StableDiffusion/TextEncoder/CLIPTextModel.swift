@@ -6,7 +6,7 @@ import TensorCore
 ///
 /// Parameter names are transformers' without the `text_model.` prefix that older checkpoints carry
 /// (`embeddings.token_embedding.weight`, `encoder.layers.0.self_attn.q_proj.weight`, `final_layer_norm.weight`);
-/// ``load(from:)`` reads either spelling.
+/// ``load(from:precision:)`` reads either spelling.
 public final class CLIPTextModel {
     /// The architecture.
     public let config: CLIPTextConfig

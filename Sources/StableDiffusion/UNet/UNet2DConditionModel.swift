@@ -3,7 +3,7 @@ import TensorCore
 /// diffusers' `UNet2DConditionModel` for the SD 1.x, SD 2.x and SDXL families, on NHWC feature maps.
 ///
 /// Module and parameter names are diffusers' (`down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q`), so
-/// weights load without a mapping (see ``load(from:)``). Call it with ``callAsFunction(_:timesteps:encoderHiddenStates:textTime:)``.
+/// weights load without a mapping (see ``load(from:precision:)``). Call it with ``callAsFunction(_:timesteps:encoderHiddenStates:textTime:)``.
 /// Every ``BasicTransformerBlock`` is listed in ``transformerBlocks`` for token-reduction hooks.
 public final class UNet2DConditionModel {
     /// The architecture.
