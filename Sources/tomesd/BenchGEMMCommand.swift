@@ -24,8 +24,7 @@ let benchGEMMCommand = Subcommand(
     ]
 ) { arguments in
     let shapes = try parseGEMMShapes(try arguments.required("shapes"))
-    let repeats = try arguments.requiredInt("repeat")
-    guard repeats >= 1 else { throw UsageError("option --repeat must be at least 1, got \(repeats)") }
+    let repeats = try arguments.requiredInt("repeat", in: 1...10_000)
     let precision = try parsePrecision(try arguments.required("precision"))
     if let name = arguments.string("kernel") {
         guard let isa = GEMMKernel.ISA.allCases.first(where: { "\($0)" == name }) else {

@@ -18,12 +18,27 @@ extension StableDiffusionPipeline {
         // The UNet first: while a weight file is read, its mapped pages count as resident memory on top of the
         // converted weights, so the largest file is best read while nothing else is loaded.
         let unetFolder = folder.appendingPathComponent("unet")
-        _ = try ModelFolder.file("config.json", in: unetFolder)
-        let unet = try UNet2DConditionModel.load(from: unetFolder, precision: precision)
-        let vae = try AutoencoderKL.load(from: folder.appendingPathComponent("vae"), precision: precision)
+        let vaeFolder = folder.appendingPathComponent("vae")
         let textEncoderFolder = folder.appendingPathComponent("text_encoder")
+        try Self.checkWeightsFit(unet: unetFolder, vae: vaeFolder, textEncoder: textEncoderFolder)
+        let unet = try UNet2DConditionModel.load(from: unetFolder, precision: precision)
+        let vae = try AutoencoderKL.load(from: vaeFolder, precision: precision)
         let textEncoder = try CLIPTextModel.load(from: textEncoderFolder, precision: precision)
         try self.init(tokenizer: tokenizer, textEncoder: textEncoder, unet: unet, vae: vae, schedulerConfig: schedulerConfig,
                       textEncoderLoader: { try CLIPTextModel.load(from: textEncoderFolder, precision: precision) })
+    }
+
+    /// Reads the three models' `config.json` files (each validated, so each model fits alone) and throws when their
+    /// weights cannot fit in memory together, before any weight is read.
+    /// - Throws: ``ConfigError`` naming the files.
+    private static func checkWeightsFit(unet: URL, vae: URL, textEncoder: URL) throws {
+        let unetConfig = try UNetConfig.load(from: try ModelFolder.file("config.json", in: unet))
+        let vaeConfig = try VAEConfig.load(from: try ModelFolder.file("config.json", in: vae))
+        let textConfig = try CLIPTextConfig.load(from: try ModelFolder.file("config.json", in: textEncoder))
+        let parameters = CheckedSize.sum([unetConfig.minimumParameterCount, vaeConfig.minimumDecoderParameterCount,
+                                          textConfig.parameterCount])
+        try ConfigLimits.checkFits(parameters.flatMap { CheckedSize.product([MemoryLayout<Float>.stride, $0]) },
+                                   "the weights of the UNet, the VAE and the text encoder together",
+                                   keys: "unet/, vae/, text_encoder/ config.json", path: unet.deletingLastPathComponent().path)
     }
 }

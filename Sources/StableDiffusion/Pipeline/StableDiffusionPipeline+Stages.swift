@@ -25,10 +25,7 @@ extension StableDiffusionPipeline {
         let negative = configuration.usesGuidance ? tokenizer.encode(configuration.negativePrompt ?? "") : nil
         let ids = (negative.map { [$0.ids] } ?? []) + [prompt.ids]
         let embeddings = try textEncoder()(ids)
-        func truncated(_ encoded: TokenizedPrompt?) -> String? {
-            guard let encoded, !encoded.truncatedIDs.isEmpty else { return nil }
-            return tokenizer.decode(encoded.truncatedIDs)
-        }
+        func truncated(_ encoded: TokenizedPrompt?) -> String? { encoded.flatMap(tokenizer.truncatedText) }
         return EncodedPrompts(embeddings: embeddings, guided: negative != nil, truncatedPrompt: truncated(prompt),
                               truncatedNegativePrompt: truncated(negative))
     }

@@ -59,8 +59,7 @@ public final class StableDiffusionPipeline {
     /// The part of `prompt` beyond the text encoder's token limit (77 tokens with the start and end tokens), which
     /// a generation drops as diffusers does; nil when the prompt fits.
     public func truncatedPart(of prompt: String) -> String? {
-        let truncated = tokenizer.encode(prompt).truncatedIDs
-        return truncated.isEmpty ? nil : tokenizer.decode(truncated)
+        tokenizer.truncatedText(tokenizer.encode(prompt))
     }
 
     /// The text encoder, loading it again if it was released.
