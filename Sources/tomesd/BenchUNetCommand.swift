@@ -1,5 +1,6 @@
 import DiffusionPatch
 import Foundation
+import TensorCore
 import UNetBenchmarking
 
 /// `tomesd bench unet`: tomesd's benchmark table for an SD 1.5-sized UNet with seeded random weights (``UNetBenchmark``),
@@ -21,6 +22,7 @@ let benchUNetCommand = Subcommand(
             .value("ratio", "R", default: "\(defaults.options.ratio)", "Token Merging ratio of the ToMe columns"),
             .value("max-downsample", "N", default: "\(defaults.options.maxDownsample)",
                    "Token Merging's max downsample of the ToMe columns: 1, 2, 4 or 8"),
+            .precision,
             .value("steps", "N", default: "\(defaults.steps)", "timed UNet forwards per cell (the median is reported)"),
             .value("warmup", "N", default: "\(defaults.warmup)", "untimed forwards per cell first"),
             .value("columns", "NAME,...", default: defaults.columns.map(\.rawValue).joined(separator: ","),
@@ -38,6 +40,7 @@ let benchUNetCommand = Subcommand(
     settings.options.maxDownsample = try arguments.requiredInt("max-downsample")
     settings.steps = try arguments.requiredInt("steps", in: 1...10_000)
     settings.warmup = try arguments.requiredInt("warmup", in: 0...10_000)
+    settings.precision = try parsePrecision(try arguments.required("precision"))
     let columnNames = try arguments.required("columns")
     settings.columns = try columnNames.split(separator: ",", omittingEmptySubsequences: false).map { name in
         guard let column = UNetBenchmarkColumn(rawValue: String(name)) else {

@@ -11,7 +11,8 @@ import TensorCore
 /// replayed exactly; `--save-latents FILE` writes the final latents (diffusers' `output_type="latent"`). `--seed`
 /// seeds the noise (as `torch.Generator().manual_seed`) and the Token Merging partitions. `--init-image PNG
 /// --strength S` starts from an image (image-to-image, as diffusers' `StableDiffusionImg2ImgPipeline`);
-/// `--num-images N` makes N images in one batch, written as ``ImageOutputNames`` says.
+/// `--num-images N` makes N images in one batch, written as ``ImageOutputNames`` says. `--precision bf16`
+/// packs the linear and convolution weights of every model as bfloat16 (fp32 by default).
 let generateCommand = Subcommand(
     name: "generate",
     summary: "text to image: a diffusers Stable Diffusion folder, or the built-in demo without --model",
@@ -45,6 +46,7 @@ let generateCommand = Subcommand(
                "seeds the initial noise (as torch.Generator().manual_seed) and the Token Merging partitions"),
         .value("scheduler", SchedulerPreset.allCases.map(\.rawValue).joined(separator: "|"),
                "the sampler (default: the model's scheduler_config.json class)"),
+        .precision,
     ] + ToMeArguments.options + [
         .value("latents", "FILE", "start from this initial noise instead of drawing it from --seed (diffusers' "
             + "latents=; unit variance, before the scheduler's init_noise_sigma)"),
@@ -68,6 +70,7 @@ let generateCommand = Subcommand(
 /// A parsed `tomesd generate` command line.
 private struct GenerateRequest {
     let model: URL?
+    let precision: Precision
     var configuration: GenerationConfiguration
     let tome: ToMeOptions?
     let latentsInput: URL?
@@ -84,6 +87,7 @@ private struct GenerateRequest {
     ///   bad value.
     init(_ arguments: inout Arguments) throws {
         model = arguments.string("model").map { URL(fileURLWithPath: $0) }
+        precision = try parsePrecision(try arguments.required("precision"))
         configuration = GenerationConfiguration(prompt: try Self.promptOption(&arguments, "prompt", required: true) ?? "")
         configuration.negativePrompt = try Self.promptOption(&arguments, "negative-prompt", required: false)
         configuration.width = try arguments.requiredInt("width")
@@ -199,7 +203,7 @@ private struct GenerateRequest {
         let start = ProcessMetrics.now()
         let pipeline: StableDiffusionPipeline
         if let model {
-            pipeline = try StableDiffusionPipeline(folder: model)
+            pipeline = try StableDiffusionPipeline(folder: model, precision: precision)
         } else {
             print("""
                 No --model given: running the built-in demo pipeline (small models with seeded random weights and CLIP's \
@@ -207,7 +211,7 @@ private struct GenerateRequest {
                 weights: download a diffusers Stable Diffusion folder (for example runwayml/stable-diffusion-v1-5, with \
                 model_index.json, unet/, vae/, text_encoder/, tokenizer/ and scheduler/) and pass --model DIR.
                 """)
-            pipeline = try StableDiffusionPipeline.builtInDemo(seed: 0)
+            pipeline = try StableDiffusionPipeline.builtInDemo(seed: 0, precision: precision)
         }
         pipeline.releasesTextEncoderAfterUse = true  // one generation per run: free its memory for the UNet and the VAE
         print(String(format: "loaded in %.2f s", ProcessMetrics.seconds(since: start)))

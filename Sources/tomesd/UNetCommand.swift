@@ -7,6 +7,7 @@ import TensorCore
 /// the output sample (NCHW, float32), printing the load time, the wall and CPU time of each forward and the peak
 /// memory.
 /// `--config FILE [--seed S]` builds the model from a config.json with seeded random weights instead of `--model`.
+/// `--precision bf16` packs the linear and convolution weights as bfloat16 (fp32 by default).
 /// `--ratio R` and the other ToMe options (``ToMeArguments``) patch it with Token Merging; `--seed` seeds that too.
 let unetCommand = Subcommand(
     name: "unet",
@@ -24,6 +25,7 @@ let unetCommand = Subcommand(
         .value("output", "FILE", required: true, "safetensors file to write: the output \"sample\""),
         .value("attention", "standard|memory-efficient", default: AttentionImplementation.memoryEfficient.rawValue,
                "how attention is computed (memory-efficient: in tiles, never the whole score matrix)"),
+        .precision,
         .value("repeat", "N", default: "1", "forwards to run and time"),
     ] + ToMeArguments.options
 ) { arguments in
@@ -38,6 +40,7 @@ let unetCommand = Subcommand(
     guard let attention = AttentionImplementation(rawValue: attentionName) else {
         throw UsageError("option --attention expects standard or memory-efficient, got '\(attentionName)'")
     }
+    let precision = try parsePrecision(try arguments.required("precision"))
     let repeats = try arguments.requiredInt("repeat", in: 1...10_000)
     guard (modelPath == nil) != (configPath == nil) else { throw UsageError("give exactly one of --model and --config") }
     guard !seedGiven || configPath != nil || tome != nil else { throw UsageError("option --seed goes with --config or --ratio") }
@@ -49,10 +52,10 @@ let unetCommand = Subcommand(
     let loadStart = ProcessMetrics.now(), loadCPUStart = ProcessMetrics.cpuSeconds()
     let model: UNet2DConditionModel
     if let modelPath {
-        model = try UNet2DConditionModel.load(from: URL(fileURLWithPath: modelPath))
+        model = try UNet2DConditionModel.load(from: URL(fileURLWithPath: modelPath), precision: precision)
     } else {
         let config = try UNetConfig.load(from: URL(fileURLWithPath: configPath!))
-        model = try UNet2DConditionModel(config: config, seed: seed)
+        model = try UNet2DConditionModel(config: config, seed: seed, precision: precision)
     }
     model.attentionImplementation = attention
     let patch = try tome.map { try applyPatch(model, options: $0) }

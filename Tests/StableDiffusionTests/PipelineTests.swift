@@ -15,7 +15,7 @@ final class PipelineTests: XCTestCase {
         let pipeline = try StableDiffusionPipeline(folder: PipelineFixtures.folder(style))
         let reference = try PipelineFixtures.tensors(style)
         for testCase in try PipelineFixtures.cases(style).cases {
-            let result = try pipeline.generate(try configuration(testCase, reference))
+            let result = try pipeline.generate(try PipelineFixtures.configuration(testCase, reference))
             let label = "\(style) \(testCase.name)"
             assertClose(result.latents.scalars, try reference.tensor("\(testCase.name).latents").scalars, tolerance: 1e-3,
                         "\(label) final latents")
@@ -24,21 +24,6 @@ final class PipelineTests: XCTestCase {
             assertImagesMatch(result.images[0], expected, width: testCase.width, height: testCase.height, label)
             XCTAssertEqual(result.timings.unetSteps, testCase.steps + (testCase.scheduler == "pndm" ? 1 : 0), label)
         }
-    }
-
-    private func configuration(_ testCase: PipelineFixtures.Case, _ reference: SafeTensorsFile) throws -> GenerationConfiguration {
-        var configuration = GenerationConfiguration(prompt: testCase.prompt)
-        configuration.negativePrompt = testCase.negativePrompt
-        configuration.width = testCase.width
-        configuration.height = testCase.height
-        configuration.steps = testCase.steps
-        configuration.guidanceScale = testCase.guidance
-        configuration.seed = testCase.seed
-        configuration.scheduler = try XCTUnwrap(SchedulerPreset(rawValue: testCase.scheduler))
-        if testCase.initialLatents {
-            configuration.initialLatents = try reference.tensor("\(testCase.name).initial_latents")
-        }
-        return configuration
     }
 
     /// A prompt over 77 tokens is truncated as diffusers truncates it, and the dropped text is reported.

@@ -1,8 +1,8 @@
 import TensorCore
 
 /// Stable Diffusion text-to-image, as diffusers' `StableDiffusionPipeline`: a CLIP tokenizer and text encoder, a
-/// UNet, a VAE decoder and a scheduler, loaded from a diffusers model folder (``init(folder:)``) or built with
-/// seeded random weights (``builtInDemo(seed:)``).
+/// UNet, a VAE decoder and a scheduler, loaded from a diffusers model folder (``init(folder:precision:)``) or built with
+/// seeded random weights (``builtInDemo(seed:precision:)``).
 ///
 /// ```swift
 /// let pipeline = try StableDiffusionPipeline(folder: URL(fileURLWithPath: "stable-diffusion-v1-5"))

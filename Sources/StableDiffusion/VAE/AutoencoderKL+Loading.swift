@@ -11,10 +11,11 @@ extension AutoencoderKL {
 
     /// Loads a diffusers `vae/` folder: `config.json` and a weight file from ``weightFileNames``. The encoder is
     /// built when the file holds its weights (`encoder.*`, as every diffusers VAE does; without them the VAE can only
-    /// decode); attention weights under their pre-0.14 names (`query`, `key`, `value`, `proj_attn`) are read as well. Weights stored as F32, F16 or BF16 are converted to `Float`.
+    /// decode); attention weights under their pre-0.14 names (`query`, `key`, `value`, `proj_attn`) are read as well. Weights stored as F32, F16 or BF16 are read one at a time
+    /// into a reused buffer and packed in `precision`.
     /// - Throws: ``WeightError`` for a missing file or weights that do not fit the configuration, ``ConfigError``
     ///   for the configuration, ``SafeTensorsError`` for a malformed or truncated weight file.
-    public static func load(from folder: URL) throws -> AutoencoderKL {
+    public static func load(from folder: URL, precision: Precision = .fp32) throws -> AutoencoderKL {
         let config = try VAEConfig.load(from: try ModelFolder.file("config.json", in: folder))
         let file = try SafeTensorsFile(contentsOf: try ModelFolder.weightFile(in: folder, candidates: weightFileNames))
         let stored = Set(file.tensorNames)
@@ -30,6 +31,6 @@ extension AutoencoderKL {
                 }
                 return name
             })
-        return try AutoencoderKL(config: config, parameters: source, includesEncoder: hasEncoder)
+        return try AutoencoderKL(config: config, parameters: source, includesEncoder: hasEncoder, precision: precision)
     }
 }

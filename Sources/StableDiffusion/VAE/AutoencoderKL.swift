@@ -5,7 +5,7 @@ import TensorCore
 /// images into a ``DiagonalGaussianDistribution`` over latents, for image-to-image.
 ///
 /// Module and parameter names are diffusers' (`decoder.up_blocks.0.resnets.0.conv1.weight`,
-/// `encoder.down_blocks.0.resnets.0.conv1.weight`); ``load(from:)`` also reads the attention names of checkpoints
+/// `encoder.down_blocks.0.resnets.0.conv1.weight`); ``load(from:precision:)`` also reads the attention names of checkpoints
 /// saved before diffusers 0.14.
 public final class AutoencoderKL {
     /// The epsilon of every GroupNorm in the VAE (diffusers fixes it at 1e-6).
@@ -32,13 +32,15 @@ public final class AutoencoderKL {
     }
 
     /// Builds the VAE of `config` with parameters from `parameters`: the decoder, and the encoder when
-    /// `includesEncoder` is true.
+    /// `includesEncoder` is true; its convolution and attention weights packed in `precision` (``Precision``; bias,
+    /// norms and the rest stay fp32).
     /// - Throws: ``ConfigError`` for an invalid configuration, or the source's error (``WeightError``) listing
     ///   every missing, unexpected or mis-shaped parameter.
-    package init(config: VAEConfig, parameters: ParameterSource, includesEncoder: Bool = true) throws {
+    package init(config: VAEConfig, parameters: ParameterSource, includesEncoder: Bool = true,
+                 precision: Precision = .fp32) throws {
         try config.validate()
         self.config = config
-        let root = ParameterScope(parameters)
+        let root = ParameterScope(parameters, precision: precision)
         let latent = config.latentChannels
         postQuantConv = config.usePostQuantConv
             ? Conv2d(root("post_quant_conv"), inChannels: latent, outChannels: latent, kernelSize: 1)
@@ -52,10 +54,11 @@ public final class AutoencoderKL {
         try parameters.finish()
     }
 
-    /// Builds the VAE (encoder and decoder) of `config` with seeded random parameters (``RandomParameterSource``).
+    /// Builds the VAE (encoder and decoder) of `config` with seeded random parameters (``RandomParameterSource``),
+    /// packed in `precision`.
     /// - Throws: ``ConfigError`` for an invalid configuration.
-    public convenience init(config: VAEConfig, seed: UInt64) throws {
-        try self.init(config: config, parameters: RandomParameterSource(seed: seed))
+    public convenience init(config: VAEConfig, seed: UInt64, precision: Precision = .fp32) throws {
+        try self.init(config: config, parameters: RandomParameterSource(seed: seed), precision: precision)
     }
 
     /// Decodes latents `z` (`[B, h, w, latent_channels]`, NHWC, already divided by
