@@ -45,8 +45,9 @@ let unetCommand = Subcommand(
     guard (modelPath == nil) != (configPath == nil) else { throw UsageError("give exactly one of --model and --config") }
     guard !seedGiven || configPath != nil || tome != nil else { throw UsageError("option --seed goes with --config or --ratio") }
     try arguments.finish()
-    // Inputs: the model folder, or the config file's folder (the files beside it); and the inputs file.
-    let modelInput = modelPath ?? configPath.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+    // Inputs: every file of the model folder, or the config file alone (a --config run reads nothing beside it);
+    // and the inputs file.
+    let modelInput = modelPath ?? configPath
     let outputFile = try prepareOutput(outputPath, option: "--output", inputs: [modelInput, inputsPath].compactMap { $0 })
 
     let loadStart = ProcessMetrics.now(), loadCPUStart = ProcessMetrics.cpuSeconds()
