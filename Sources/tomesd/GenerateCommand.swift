@@ -3,7 +3,8 @@ import Foundation
 import StableDiffusion
 import TensorCore
 
-/// `tomesd generate`: text to image with a diffusers Stable Diffusion folder (`--model`), or with the built-in
+/// `tomesd generate`: text to image with a diffusers Stable Diffusion or SDXL folder (`--model`; `model_index.json`
+/// picks the pipeline), or with the built-in
 /// demo pipeline (random weights) without it. Shows step progress, stops cleanly on Ctrl-C, and writes `--output`
 /// (PNG) only once the image is complete. `--latents FILE` takes the initial latents (safetensors, tensor
 /// "latents", NCHW, as diffusers' `latents=` argument); `--save-latents FILE` writes the final latents the same
@@ -66,7 +67,8 @@ private struct GenerateRequest {
         if let latentsInput { configuration.initialLatents = try Self.readLatents(latentsInput) }
         let pipeline = try loadPipeline()
         try pipeline.validate(configuration)
-        let patch = try tome.map { try applyPatch(pipeline, options: $0) }
+        let patch = try tome.map { try applyPatch(pipeline.unet, options: $0) }
+        if let patch { ToMeArguments.noticeIfIdle(patch, model: pipeline.unet) }
         if let dropped = pipeline.truncatedPart(of: configuration.prompt) {
             fputs("warning: the prompt is longer than the text encoder's \(pipeline.tokenizer.maxLength) tokens; "
                   + "this part is ignored (as diffusers does): \"\(dropped)\"\n", stderr)
@@ -97,11 +99,11 @@ private struct GenerateRequest {
     }
 
     /// The pipeline of `--model`, or the built-in demo with a note on what it is.
-    private func loadPipeline() throws -> StableDiffusionPipeline {
+    private func loadPipeline() throws -> any TextToImagePipeline {
         let start = ProcessMetrics.now()
-        let pipeline: StableDiffusionPipeline
+        let pipeline: any TextToImagePipeline
         if let model {
-            pipeline = try StableDiffusionPipeline(folder: model)
+            pipeline = try loadTextToImagePipeline(folder: model)
         } else {
             print("""
                 No --model given: running the built-in demo pipeline (small models with seeded random weights and CLIP's \

@@ -1,3 +1,4 @@
+import Foundation
 import DiffusionPatch
 
 /// The Token Merging options of `tomesd unet` (tomesd's `apply_patch` arguments): `--ratio R` switches the patch
@@ -8,7 +9,7 @@ enum ToMeArguments {
                                      "merge-mlp"]
     /// The usage text of the options. `--seed` is not among them: each command lists it once, as it seeds the
     /// command's own randomness (weights, noise) and the random partitions alike.
-    static let usage = "[--ratio R [--max-downsample N] [--sx N] [--sy N] [--no-random] "
+    static let usage = "[--ratio R [--max-downsample 1|2|4|8|auto] [--sx N] [--sy N] [--no-random] "
         + "[--merge-attention|--no-merge-attention] [--merge-cross-attention] [--merge-mlp]]"
 
     /// The command-line name of each ``ToMeOptions`` property, for error messages.
@@ -20,7 +21,15 @@ enum ToMeArguments {
     ///   option without `--ratio`.
     static func parse(_ arguments: inout Arguments) throws -> ToMeOptions? {
         let ratio = try arguments.double("ratio")
-        let maxDownsample = try arguments.int("max-downsample")
+        let maxDownsampleText = arguments.string("max-downsample")
+        let followsModel = maxDownsampleText == "auto"
+        let maxDownsample = try maxDownsampleText.map { text -> Int in
+            if followsModel { return 1 }  // replaced by the model's level when the patch is applied
+            guard let value = Int(text) else {
+                throw UsageError("option --max-downsample expects 1, 2, 4, 8 or auto, got '\(text)'")
+            }
+            return value
+        }
         let sx = try arguments.int("sx"), sy = try arguments.int("sy")
         let seed = try arguments.seed()
         let noRandom = arguments.flag("no-random")
@@ -38,9 +47,11 @@ enum ToMeArguments {
             return nil
         }
         do {
-            return try ToMeOptions(ratio: ratio, maxDownsample: maxDownsample ?? 1, sx: sx ?? 2, sy: sy ?? 2,
-                                   useRandom: !noRandom, mergeAttention: !noAttention,
-                                   mergeCrossAttention: crossAttention, mergeMLP: mlp, seed: seed ?? 0)
+            var options = try ToMeOptions(ratio: ratio, maxDownsample: maxDownsample ?? 1, sx: sx ?? 2, sy: sy ?? 2,
+                                          useRandom: !noRandom, mergeAttention: !noAttention,
+                                          mergeCrossAttention: crossAttention, mergeMLP: mlp, seed: seed ?? 0)
+            options.followsHighestAttentionLevel = followsModel
+            return options
         } catch PatchError.invalidOption(let option, let reason) {
             throw UsageError("option \(optionNames[option] ?? option): \(reason)")
         }
@@ -48,6 +59,18 @@ enum ToMeArguments {
 }
 
 extension ToMeArguments {
+    /// Writes a one-line notice to standard error when `patch` merges nothing on the model it was applied to (SDXL
+    /// at `--max-downsample 1`: its highest-resolution level has no attention).
+    static func noticeIfIdle(_ patch: ToMePatch, model: some ToMePatchable) {
+        guard patch.mergesNothing else { return }
+        let levels = model.unet.config.attentionDownsampleFactors
+        let advice = ToMeOptions.highestAttentionLevel(of: model).map {
+            "; its highest-resolution attention is at downsample \($0): use --max-downsample \($0) or auto"
+        } ?? ""
+        fputs("note: Token Merging merges nothing on this model at --max-downsample \(patch.options.maxDownsample) "
+              + "(attention at downsample \(levels.map(String.init).joined(separator: ", ")))" + advice + "\n", stderr)
+    }
+
     /// One line on what the patch did over `forwards` UNet calls: merges and the time they cost.
     static func summary(_ statistics: ToMeStatistics, forwards: Int) -> String {
         String(format: "ToMe: merged %d tokens in %d of %d block calls; overhead %.3f s per forward "

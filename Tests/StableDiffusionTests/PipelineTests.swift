@@ -15,30 +15,9 @@ final class PipelineTests: XCTestCase {
         let pipeline = try StableDiffusionPipeline(folder: PipelineFixtures.folder(style))
         let reference = try PipelineFixtures.tensors(style)
         for testCase in try PipelineFixtures.cases(style).cases {
-            let result = try pipeline.generate(try configuration(testCase, reference))
-            let label = "\(style) \(testCase.name)"
-            assertClose(result.latents.scalars, try reference.tensor("\(testCase.name).latents").scalars, tolerance: 1e-3,
-                        "\(label) final latents")
-            XCTAssertEqual(result.latents.shape, try reference.tensor("\(testCase.name).latents").shape, label)
-            let expected = try reference.integers("\(testCase.name).image").map { UInt8($0) }
-            assertImagesMatch(result.images[0], expected, width: testCase.width, height: testCase.height, label)
-            XCTAssertEqual(result.timings.unetSteps, testCase.steps + (testCase.scheduler == "pndm" ? 1 : 0), label)
+            let result = try pipeline.generate(try PipelineFixtures.configuration(testCase, reference))
+            try assertMatchesReference(result, testCase, reference, style)
         }
-    }
-
-    private func configuration(_ testCase: PipelineFixtures.Case, _ reference: SafeTensorsFile) throws -> GenerationConfiguration {
-        var configuration = GenerationConfiguration(prompt: testCase.prompt)
-        configuration.negativePrompt = testCase.negativePrompt
-        configuration.width = testCase.width
-        configuration.height = testCase.height
-        configuration.steps = testCase.steps
-        configuration.guidanceScale = testCase.guidance
-        configuration.seed = testCase.seed
-        configuration.scheduler = try XCTUnwrap(SchedulerPreset(rawValue: testCase.scheduler))
-        if testCase.initialLatents {
-            configuration.initialLatents = try reference.tensor("\(testCase.name).initial_latents")
-        }
-        return configuration
     }
 
     /// A prompt over 77 tokens is truncated as diffusers truncates it, and the dropped text is reported.
@@ -142,10 +121,10 @@ final class PipelineTests: XCTestCase {
         let folder = try PipelineFixtures.copy("sd1", for: self)
         let index = folder.appendingPathComponent("model_index.json")
         let original = try String(contentsOf: index, encoding: .utf8)
-        try original.replacingOccurrences(of: "\"StableDiffusionPipeline\"", with: "\"StableDiffusionXLPipeline\"")
+        try original.replacingOccurrences(of: "\"StableDiffusionPipeline\"", with: "\"StableDiffusion3Pipeline\"")
             .write(to: index, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try StableDiffusionPipeline(folder: folder)) {
-            XCTAssertTrue("\($0)".contains("pipeline class StableDiffusionXLPipeline is not supported"), "\($0)")
+            XCTAssertTrue("\($0)".contains("pipeline class StableDiffusion3Pipeline is not supported"), "\($0)")
         }
         try original.replacingOccurrences(of: "\"UNet2DConditionModel\"", with: "null")
             .write(to: index, atomically: true, encoding: .utf8)

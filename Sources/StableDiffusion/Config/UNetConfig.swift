@@ -41,6 +41,13 @@ public struct UNetConfig: Equatable, Sendable {
             self.timeEmbedDim = timeEmbedDim
             self.projectionInputDim = projectionInputDim
         }
+
+        /// Width of the 6 embedded time ids together, `6 * timeEmbedDim`.
+        public var timeIDsWidth: Int { TextTimeConditioning.timeIDCount * timeEmbedDim }
+
+        /// Width of the pooled text embeddings (`text_embeds`) the model takes: ``projectionInputDim`` minus
+        /// ``timeIDsWidth`` (SDXL's second text encoder's `projection_dim`, 1280).
+        public var textEmbedsWidth: Int { projectionInputDim - timeIDsWidth }
     }
 
     /// Channels of the input sample (`in_channels`).

@@ -19,38 +19,7 @@ extension StableDiffusionPipeline {
     ///   ``PipelineError/cancelled(completedSteps:totalSteps:)`` when `progress` asks to stop.
     public func generate(_ configuration: GenerationConfiguration,
                          progress: ((GenerationProgress) -> ProgressAction)? = nil) throws -> GenerationResult {
-        try validate(configuration)
-        var scheduler = try makeScheduler(configuration)
-        var timings = StageTimings()
-
-        var clock = StageClock()
-        let prompts = try encodePrompts(configuration)
-        releaseTextEncoderIfAsked()
-        timings.textEncoding = clock.elapsed
-
-        clock = StageClock()
-        var generator = TorchGenerator(seed: configuration.seed)
-        let noise = try configuration.initialLatents
-            ?? generator.standardNormal(shape: latentShape(width: configuration.width, height: configuration.height))
-        var latents = noise * scheduler.initNoiseSigma
-        let total = scheduler.timesteps.count
-        for (index, timestep) in scheduler.timesteps.enumerated() {
-            let prediction = try predictNoise(latents, timestep: timestep, scheduler: scheduler, prompts: prompts,
-                                              guidanceScale: configuration.guidanceScale)
-            latents = try scheduler.step(modelOutput: prediction, sample: latents, noise: &generator)
-            timings.unetSteps += 1
-            let report = GenerationProgress(step: index + 1, totalSteps: total, latents: latents, elapsed: clock.elapsed.wall)
-            if progress?(report) == .cancel {
-                throw PipelineError.cancelled(completedSteps: index + 1, totalSteps: total)
-            }
-        }
-        timings.denoising = clock.elapsed
-
-        clock = StageClock()
-        let images = try decode(latents)
-        timings.decoding = clock.elapsed
-        return GenerationResult(images: images, latents: latents, truncatedPrompt: prompts.truncatedPrompt,
-                                truncatedNegativePrompt: prompts.truncatedNegativePrompt, timings: timings)
+        try stages.generate(configuration, progress: progress) { try encodePrompts(configuration) }
     }
 
     /// ``generate(_:progress:)`` with each parameter of ``GenerationConfiguration`` spelled out.
@@ -73,32 +42,13 @@ extension StableDiffusionPipeline {
 
     /// The shape of the latents for an image of `width` × `height`: `[1, latent_channels, height / s, width / s]`.
     public func latentShape(width: Int, height: Int) -> [Int] {
-        [1, vae.config.latentChannels, height / vaeScaleFactor, width / vaeScaleFactor]
+        stages.latentShape(width: width, height: height)
     }
 
     /// Checks `configuration` (``GenerationConfiguration/validate()``) and that its initial latents fit this
     /// pipeline.
     /// - Throws: ``PipelineError/invalidParameter(name:reason:)`` naming the parameter.
     public func validate(_ configuration: GenerationConfiguration) throws {
-        try configuration.validate()
-        let expected = latentShape(width: configuration.width, height: configuration.height)
-        if let latents = configuration.initialLatents {
-            guard latents.shape == expected else {
-                throw PipelineError.invalidParameter(
-                    name: "initial latents",
-                    reason: "expected shape \(expected) (NCHW) for a \(configuration.width)×\(configuration.height) image, got \(latents.shape)")
-            }
-            guard latents.scalars.allSatisfy(\.isFinite) else {
-                throw PipelineError.invalidParameter(name: "initial latents", reason: "contain NaN or infinite values")
-            }
-        }
-    }
-
-    /// The configuration's sampler on the model's scheduler configuration, or the model's own class.
-    private func makeScheduler(_ configuration: GenerationConfiguration) throws -> any Scheduler {
-        if let preset = configuration.scheduler {
-            return try preset.make(config: schedulerConfig, steps: configuration.steps)
-        }
-        return try SchedulerKind(config: schedulerConfig).make(config: schedulerConfig, steps: configuration.steps)
+        try stages.validate(configuration)
     }
 }

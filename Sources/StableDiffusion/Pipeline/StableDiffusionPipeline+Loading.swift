@@ -9,7 +9,7 @@ extension StableDiffusionPipeline {
     ///   ``SchedulerError``, `SafeTensorsError`) for a component that cannot be read;
     ///   ``PipelineError/incompatibleComponents(_:)`` when they do not fit together.
     public convenience init(folder: URL) throws {
-        _ = try ModelIndex(folder: folder)
+        try ModelIndex(folder: folder).require("StableDiffusionPipeline")
         let schedulerConfig = try SchedulerConfig(
             contentsOf: try ModelFolder.file("scheduler_config.json", in: folder.appendingPathComponent("scheduler")))
         let tokenizer = try CLIPTokenizer(folder: folder.appendingPathComponent("tokenizer"))

@@ -72,6 +72,11 @@ public struct CLIPTokenizer: Sendable {
         return TokenizedPrompt(ids: ids, truncatedIDs: Array(content.dropFirst(maxLength - 2)))
     }
 
+    /// The text of the tokens `encoded` dropped at the token limit (diffusers logs it), or nil when none were.
+    public func truncatedText(_ encoded: TokenizedPrompt) -> String? {
+        encoded.truncatedIDs.isEmpty ? nil : decode(encoded.truncatedIDs)
+    }
+
     /// The ids of the text alone: no start, end or padding tokens, no truncation.
     public func tokenIDs(_ text: String) -> [Int] {
         var ids: [Int] = []

@@ -1,0 +1,115 @@
+import ImageFiles
+import TensorCore
+
+/// What every text-to-image pipeline here shares once its prompts are encoded — the one home of the generation
+/// flow, the initial latents, classifier-free guidance, the denoising loop and decoding: ``StableDiffusionPipeline``
+/// and ``StableDiffusionXLPipeline`` differ only in how they encode prompts (``EncodedPrompts``).
+struct DiffusionStages {
+    let unet: UNet2DConditionModel
+    let vae: AutoencoderKL
+    let schedulerConfig: SchedulerConfig
+
+    /// How many times smaller than the image the latents are.
+    var vaeScaleFactor: Int { vae.config.scaleFactor }
+
+    /// `[1, latent_channels, height / s, width / s]`.
+    func latentShape(width: Int, height: Int) -> [Int] {
+        [1, vae.config.latentChannels, height / vaeScaleFactor, width / vaeScaleFactor]
+    }
+
+    /// Checks `configuration` (``GenerationConfiguration/validate()``) and that its initial latents fit.
+    /// - Throws: ``PipelineError/invalidParameter(name:reason:)`` naming the parameter.
+    func validate(_ configuration: GenerationConfiguration) throws {
+        try configuration.validate()
+        let expected = latentShape(width: configuration.width, height: configuration.height)
+        if let latents = configuration.initialLatents {
+            guard latents.shape == expected else {
+                throw PipelineError.invalidParameter(
+                    name: "initial latents",
+                    reason: "expected shape \(expected) (NCHW) for a \(configuration.width)×\(configuration.height) image, got \(latents.shape)")
+            }
+            guard latents.scalars.allSatisfy(\.isFinite) else {
+                throw PipelineError.invalidParameter(name: "initial latents", reason: "contain NaN or infinite values")
+            }
+        }
+    }
+
+    /// A whole generation: validation, `encode` (timed as text encoding), the seeded or given initial latents
+    /// scaled by the scheduler's `init_noise_sigma`, the denoising loop, decoding.
+    func generate(_ configuration: GenerationConfiguration, progress: ((GenerationProgress) -> ProgressAction)?,
+                  encode: () throws -> EncodedPrompts) throws -> GenerationResult {
+        try validate(configuration)
+        var scheduler = try makeScheduler(configuration)
+        var timings = StageTimings()
+
+        var clock = StageClock()
+        let prompts = try encode()
+        timings.textEncoding = clock.elapsed
+
+        clock = StageClock()
+        var generator = TorchGenerator(seed: configuration.seed)
+        let noise = try configuration.initialLatents
+            ?? generator.standardNormal(shape: latentShape(width: configuration.width, height: configuration.height))
+        var latents = noise * scheduler.initNoiseSigma
+        let total = scheduler.timesteps.count
+        for (index, timestep) in scheduler.timesteps.enumerated() {
+            let prediction = try predictNoise(latents, timestep: timestep, scheduler: scheduler, prompts: prompts,
+                                              guidanceScale: configuration.guidanceScale)
+            latents = try scheduler.step(modelOutput: prediction, sample: latents, noise: &generator)
+            timings.unetSteps += 1
+            let report = GenerationProgress(step: index + 1, totalSteps: total, latents: latents, elapsed: clock.elapsed.wall)
+            if progress?(report) == .cancel {
+                throw PipelineError.cancelled(completedSteps: index + 1, totalSteps: total)
+            }
+        }
+        timings.denoising = clock.elapsed
+
+        clock = StageClock()
+        let images = try decode(latents)
+        timings.decoding = clock.elapsed
+        return GenerationResult(images: images, latents: latents, truncatedPrompt: prompts.truncatedPrompt,
+                                truncatedNegativePrompt: prompts.truncatedNegativePrompt, timings: timings)
+    }
+
+    /// The scheduler's model output for `latents` (NCHW) at `timestep`: one UNet call, on a batch of 2 with
+    /// guidance, combined as diffusers does (`uncond + scale · (cond − uncond)`).
+    func predictNoise(_ latents: Tensor, timestep: Float, scheduler: any Scheduler, prompts: EncodedPrompts,
+                      guidanceScale: Float) throws -> Tensor {
+        let batch = prompts.guided ? try Tensor.concatenated([latents, latents], axis: 0) : latents
+        let input = try scheduler.scaleModelInput(batch).permuted([0, 2, 3, 1])
+        let output = try unet(input, timesteps: [timestep], encoderHiddenStates: prompts.embeddings,
+                              textTime: prompts.textTime).permuted([0, 3, 1, 2])
+        guard prompts.guided else { return output }
+        let half = output.count / 2
+        var guided = Tensor(uninitialized: latents.shape)
+        output.withUnsafeBufferPointer { prediction in
+            guided.withUnsafeMutableBufferPointer { result in
+                for i in 0..<half {
+                    let unconditional = prediction[i], conditional = prediction[half + i]
+                    result[i] = unconditional + guidanceScale * (conditional - unconditional)
+                }
+            }
+        }
+        return guided
+    }
+
+    /// Decodes final latents (NCHW) into 8-bit images: divided by the VAE's `scaling_factor`, decoded, quantised
+    /// as diffusers' image processor does. (SDXL's `force_upcast` only matters for float16 VAEs; this one computes
+    /// in float32.)
+    func decode(_ latents: Tensor) throws -> [RGBImage] {
+        var z = try latents.permuted([0, 2, 3, 1])
+        let scale = vae.config.scalingFactor
+        z.withUnsafeMutableBufferPointer { values in
+            for i in values.indices { values[i] /= scale }
+        }
+        return try RGBImage.images(fromDecoderOutput: try vae.decode(z), layout: .nhwc)
+    }
+
+    /// The configuration's sampler on the model's scheduler configuration, or the model's own class.
+    private func makeScheduler(_ configuration: GenerationConfiguration) throws -> any Scheduler {
+        if let preset = configuration.scheduler {
+            return try preset.make(config: schedulerConfig, steps: configuration.steps)
+        }
+        return try SchedulerKind(config: schedulerConfig).make(config: schedulerConfig, steps: configuration.steps)
+    }
+}
