@@ -2,16 +2,24 @@ import DiffusionPatch
 import Foundation
 import UNetBenchmarking
 
-/// `tomesd bench unet`: tomesd's benchmark table for an SD 1.5-sized UNet with seeded random weights (``UNetBenchmark``),
+/// `tomesd bench unet`: tomesd's benchmark table for an SD 1.5- or (`--architecture sdxl`) SDXL-shaped UNet with seeded
+/// random weights (``UNetBenchmark``),
 /// row by row as Markdown, or as JSON (what `Benchmarks/python/unet_tome_vs_diffusers.py` reads). `--cpu-time` reports
 /// CPU time ÷ threads instead of wall time, for machines shared with other work.
 let benchUNetCommand = Subcommand(
     name: "bench unet",
-    usage: "bench unet [--resolutions 512,768,1024] [--batch 1,2,4] [--ratio 0.5] [--max-downsample N] "
+    usage: "bench unet [--architecture sd15|sdxl] [--resolutions 512,768,1024] [--batch 1,2,4] [--ratio 0.5] [--max-downsample N] "
         + "[--steps N] [--warmup N] [--columns vanilla,tome,tome-memory-efficient,memory-efficient] [--memory-budget GiB] [--cpu-time] [--json]",
     flags: ["json", "cpu-time"]
 ) { arguments in
     var settings = UNetBenchmarkSettings()
+    if let name = arguments.string("architecture") {
+        guard let architecture = UNetBenchmarkArchitecture(rawValue: name) else {
+            throw UsageError("option --architecture expects one of "
+                + UNetBenchmarkArchitecture.allCases.map(\.rawValue).joined(separator: ", ") + ", got '\(name)'")
+        }
+        settings.architecture = architecture
+    }
     settings.resolutions = try arguments.ints("resolutions") ?? settings.resolutions
     settings.batches = try arguments.ints("batch") ?? settings.batches
     settings.options.ratio = try arguments.double("ratio") ?? settings.options.ratio
