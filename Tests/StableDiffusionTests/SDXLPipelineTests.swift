@@ -90,6 +90,18 @@ final class SDXLPipelineTests: XCTestCase {
         }
     }
 
+    /// A VAE with latent statistics (which diffusers' SDXL pipeline would apply) is refused, naming them.
+    func testVAELatentStatisticsAreRefused() throws {
+        let copy = try PipelineFixtures.copy(style, for: self)
+        let config = copy.appendingPathComponent("vae/config.json")
+        let text = try String(contentsOf: config, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"latents_mean\": null", with: "\"latents_mean\": [0, 0, 0, 0]")
+            .write(to: config, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try StableDiffusionXLPipeline(folder: copy)) {
+            XCTAssertTrue("\($0)".contains("latents_mean"), "\($0)")
+        }
+    }
+
     /// Releasing the text encoders between generations changes nothing in the result.
     func testReleasingTheTextEncodersGivesTheSameImage() throws {
         let pipeline = try StableDiffusionXLPipeline(folder: PipelineFixtures.folder(style))

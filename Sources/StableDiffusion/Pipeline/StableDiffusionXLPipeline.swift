@@ -98,6 +98,10 @@ public final class StableDiffusionXLPipeline {
                     + "\(textTime.timeEmbedDim) + text_encoder_2's projection_dim \(encoders.1.projectionDim)")
         }
         try PipelineCompatibility.checkLatents(unet: unet, vae: vae)
+        guard !vae.hasLatentStatistics else {
+            throw PipelineError.incompatibleComponents(
+                "the VAE's config gives latents_mean / latents_std, which this pipeline does not apply (SDXL base has none)")
+        }
         let (width1, width2) = (encoders.0.hiddenSize, encoders.1.hiddenSize)
         try PipelineCompatibility.checkContextWidth(
             unet: unet, width: width1 + width2,
