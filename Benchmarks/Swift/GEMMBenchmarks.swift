@@ -20,7 +20,7 @@ final class GEMMBenchmarks: XCTestCase {
             for (m, n, k) in Self.shapes {
                 let median = Self.medianMilliseconds(m: m, n: n, k: k, pool: pool, repeats: 15)
                 let gflops = 2 * Double(m * n * k) / (median * 1e6)
-                print(String(format: "sgemm %5dx%5dx%5d  %d thread(s): %8.3f ms %7.1f GFLOP/s", m, n, k, threads, median, gflops))
+                report(String(format: "sgemm %5dx%5dx%5d  %d thread(s): %8.3f ms %7.1f GFLOP/s", m, n, k, threads, median, gflops))
                 XCTAssertGreaterThan(gflops, 0)
             }
         }
@@ -40,7 +40,7 @@ final class GEMMBenchmarks: XCTestCase {
             if run >= 2 { times.append(ProcessMetrics.seconds(since: start) * 1e3) }
         }
         let median = times.sorted()[times.count / 2]
-        print(String(format: "linear 4096x320 -> 1280 with bias, packed weight: %8.3f ms %7.1f GFLOP/s",
+        report(String(format: "linear 4096x320 -> 1280 with bias, packed weight: %8.3f ms %7.1f GFLOP/s",
                      median, 2 * Double(tokens * inputs * outputs) / (median * 1e6)))
     }
 

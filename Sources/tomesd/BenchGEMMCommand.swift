@@ -5,11 +5,19 @@ import TensorCore
 /// the median time and GFLOP/s of each, as a table or as JSON (what `Benchmarks/python/gemm_vs_torch.py` reads).
 let benchGEMMCommand = Subcommand(
     name: "bench gemm",
-    usage: "bench gemm [--shapes MxNxK,...] [--repeat N] [--kernel scalar|avx2|avx512|neon] [--json]",
-    flags: ["json"]
+    summary: "time the matrix multiply (GEMM) kernels on given shapes",
+    details: "Times GEMM.sgemm (C = A·B, row-major, no transposes) on each shape and prints the median time and "
+        + "GFLOP/s, as a table or as JSON (what Benchmarks/python/gemm_vs_torch.py reads).",
+    options: [
+        .value("shapes", "MxNxK,...", default: "4096x320x320,4096x4096x40,4096x1280x320,1024x1024x1024",
+               "the shapes to time: C[M×N] = A[M×K] · B[K×N]"),
+        .value("repeat", "N", default: "10", "timed runs per shape (after two untimed ones)"),
+        .value("kernel", "scalar|avx2|avx512|neon", "force one kernel (default: the best this CPU has)"),
+        .flag("json", "print JSON instead of a table"),
+    ]
 ) { arguments in
-    let shapes = try parseGEMMShapes(arguments.string("shapes") ?? "4096x320x320,4096x4096x40,4096x1280x320,1024x1024x1024")
-    let repeats = try arguments.int("repeat") ?? 10
+    let shapes = try parseGEMMShapes(try arguments.required("shapes"))
+    let repeats = try arguments.requiredInt("repeat")
     guard repeats >= 1 else { throw UsageError("option --repeat must be at least 1, got \(repeats)") }
     if let name = arguments.string("kernel") {
         guard let isa = GEMMKernel.ISA.allCases.first(where: { "\($0)" == name }) else {

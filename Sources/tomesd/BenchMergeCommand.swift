@@ -8,15 +8,26 @@ import ToMeCUDA
 /// table or as JSON (what `Benchmarks/python/merge_vs_tomesd.py` reads).
 let benchMergeCommand = Subcommand(
     name: "bench merge",
-    usage: "bench merge [--grids 64,96,128] [--batch 2] [--channels 320] [--ratio 0.5] [--repeat 5] "
-        + "[--kernel scalar|avx2|avx512|avx512bf16|neon] [--device cpu|cuda[:N]] [--json]",
-    flags: ["json"]
+    summary: "time token matching, merging and unmerging on square token grids",
+    details: "Times match + merge + unmerge (tomesd's bipartite_soft_matching_random2d, then m, then u) on "
+        + "[B, g·g, C] inputs for each grid g, and reports the median times and the peak extra memory, as a table "
+        + "or as JSON (what Benchmarks/python/merge_vs_tomesd.py reads).",
+    options: [
+        .value("grids", "G,...", default: "64,96,128", "grid sizes g (g × g tokens), each in 1...4096"),
+        .value("batch", "B", default: "2", "batch size"),
+        .value("channels", "C", default: "320", "channels per token"),
+        .value("ratio", "R", default: "0.5", "fraction of the tokens to merge, in [0, 1)"),
+        .value("repeat", "N", default: "5", "timed runs per grid"),
+        .value("kernel", "scalar|avx2|avx512|avx512bf16|neon", "force one matching kernel (default: the best here)"),
+        deviceOption,
+        .flag("json", "print JSON instead of a table"),
+    ]
 ) { arguments in
-    let grids = try arguments.ints("grids") ?? [64, 96, 128]
-    let batch = try arguments.int("batch") ?? 2
-    let channels = try arguments.int("channels") ?? 320
-    let ratio = try arguments.double("ratio") ?? 0.5
-    let repeats = try arguments.int("repeat") ?? 5
+    let grids = try arguments.requiredInts("grids")
+    let batch = try arguments.requiredInt("batch")
+    let channels = try arguments.requiredInt("channels")
+    let ratio = try arguments.requiredDouble("ratio")
+    let repeats = try arguments.requiredInt("repeat")
     let kernelName = arguments.string("kernel")
     let json = arguments.flag("json")
     let backend = try arguments.backend()

@@ -8,32 +8,53 @@ import UNetBenchmarking
 /// CPU time ÷ threads instead of wall time, for machines shared with other work.
 let benchUNetCommand = Subcommand(
     name: "bench unet",
-    usage: "bench unet [--architecture sd15|sdxl] [--resolutions 512,768,1024] [--batch 1,2,4] [--ratio 0.5] [--max-downsample N] "
-        + "[--steps N] [--warmup N] [--columns vanilla,tome,tome-memory-efficient,memory-efficient] [--memory-budget GiB] [--cpu-time] [--json]",
-    flags: ["json", "cpu-time"]
+    summary: "tomesd's benchmark table: an SD 1.5- or SDXL-sized UNet with and without Token Merging",
+    details: "Times an SD 1.5-sized (or, with --architecture sdxl, SDXL base-sized: 10.3 GB of weights) UNet with "
+        + "seeded random weights per resolution and batch size, with and without "
+        + "Token Merging, and prints tomesd's table row by row as Markdown, or JSON (what "
+        + "Benchmarks/python/unet_tome_vs_diffusers.py reads). Cells that would need more than --memory-budget are "
+        + "skipped. --cpu-time reports CPU time ÷ threads instead of wall time, for machines shared with other work.",
+    options: {
+        let defaults = UNetBenchmarkSettings()
+        let list = { (values: [Int]) in values.map(String.init).joined(separator: ",") }
+        return [
+            .value("architecture", "NAME", default: defaults.architecture.rawValue,
+                   "the UNet's shape: " + UNetBenchmarkArchitecture.allCases.map(\.rawValue).joined(separator: " or ")),
+            .value("resolutions", "PX,...", default: list(defaults.resolutions), "image sizes in pixels (square)"),
+            .value("batch", "B,...", default: list(defaults.batches), "batch sizes"),
+            .value("ratio", "R", default: "\(defaults.options.ratio)", "Token Merging ratio of the ToMe columns"),
+            .value("max-downsample", "N", default: "\(defaults.options.maxDownsample)",
+                   "Token Merging's max downsample of the ToMe columns: 1, 2, 4 or 8"),
+            .value("steps", "N", default: "\(defaults.steps)", "timed UNet forwards per cell (the median is reported)"),
+            .value("warmup", "N", default: "\(defaults.warmup)", "untimed forwards per cell first"),
+            .value("columns", "NAME,...", default: defaults.columns.map(\.rawValue).joined(separator: ","),
+                   "the columns to measure, from " + UNetBenchmarkColumn.allCases.map(\.rawValue).joined(separator: ", ")),
+            .value("memory-budget", "GiB", "skip cells estimated to need more (default: 75% of the physical memory)"),
+            .flag("cpu-time", "report CPU time ÷ threads instead of wall time"),
+            .flag("json", "print JSON instead of a Markdown table"),
+        ]
+    }()
 ) { arguments in
     var settings = UNetBenchmarkSettings()
-    if let name = arguments.string("architecture") {
-        guard let architecture = UNetBenchmarkArchitecture(rawValue: name) else {
-            throw UsageError("option --architecture expects one of "
-                + UNetBenchmarkArchitecture.allCases.map(\.rawValue).joined(separator: ", ") + ", got '\(name)'")
-        }
-        settings.architecture = architecture
+    let architectureName = try arguments.required("architecture")
+    guard let architecture = UNetBenchmarkArchitecture(rawValue: architectureName) else {
+        throw UsageError("option --architecture expects one of "
+            + UNetBenchmarkArchitecture.allCases.map(\.rawValue).joined(separator: ", ") + ", got '\(architectureName)'")
     }
-    settings.resolutions = try arguments.ints("resolutions") ?? settings.resolutions
-    settings.batches = try arguments.ints("batch") ?? settings.batches
-    settings.options.ratio = try arguments.double("ratio") ?? settings.options.ratio
-    settings.options.maxDownsample = try arguments.int("max-downsample") ?? settings.options.maxDownsample
-    settings.steps = try arguments.int("steps") ?? settings.steps
-    settings.warmup = try arguments.int("warmup") ?? settings.warmup
-    if let names = arguments.string("columns") {
-        settings.columns = try names.split(separator: ",", omittingEmptySubsequences: false).map { name in
-            guard let column = UNetBenchmarkColumn(rawValue: String(name)) else {
-                throw UsageError("option --columns: '\(name)' is not one of "
-                    + UNetBenchmarkColumn.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            return column
+    settings.architecture = architecture
+    settings.resolutions = try arguments.requiredInts("resolutions")
+    settings.batches = try arguments.requiredInts("batch")
+    settings.options.ratio = try arguments.requiredDouble("ratio")
+    settings.options.maxDownsample = try arguments.requiredInt("max-downsample")
+    settings.steps = try arguments.requiredInt("steps")
+    settings.warmup = try arguments.requiredInt("warmup")
+    let columnNames = try arguments.required("columns")
+    settings.columns = try columnNames.split(separator: ",", omittingEmptySubsequences: false).map { name in
+        guard let column = UNetBenchmarkColumn(rawValue: String(name)) else {
+            throw UsageError("option --columns: '\(name)' is not one of "
+                + UNetBenchmarkColumn.allCases.map(\.rawValue).joined(separator: ", "))
         }
+        return column
     }
     if let budget = try arguments.double("memory-budget") {
         guard budget > 0, budget < 1_048_576 else { throw UsageError("option --memory-budget expects GiB > 0, got \(budget)") }

@@ -12,30 +12,43 @@ struct DiffusionStages {
     /// How many times smaller than the image the latents are.
     var vaeScaleFactor: Int { vae.config.scaleFactor }
 
-    /// `[1, latent_channels, height / s, width / s]`.
-    func latentShape(width: Int, height: Int) -> [Int] {
-        [1, vae.config.latentChannels, height / vaeScaleFactor, width / vaeScaleFactor]
+    /// `[batch, latent_channels, height / s, width / s]`.
+    func latentShape(width: Int, height: Int, batch: Int = 1) -> [Int] {
+        [batch, vae.config.latentChannels, height / vaeScaleFactor, width / vaeScaleFactor]
     }
 
-    /// Checks `configuration` (``GenerationConfiguration/validate()``) and that its initial latents fit.
+    /// Checks `configuration` (``GenerationConfiguration/validate()``), that its initial latents fit, and that an
+    /// init image can be encoded.
     /// - Throws: ``PipelineError/invalidParameter(name:reason:)`` naming the parameter.
     func validate(_ configuration: GenerationConfiguration) throws {
         try configuration.validate()
-        let expected = latentShape(width: configuration.width, height: configuration.height)
+        let expected = latentShape(width: configuration.width, height: configuration.height,
+                                   batch: configuration.imagesPerPrompt)
         if let latents = configuration.initialLatents {
             guard latents.shape == expected else {
                 throw PipelineError.invalidParameter(
                     name: "initial latents",
-                    reason: "expected shape \(expected) (NCHW) for a \(configuration.width)×\(configuration.height) image, got \(latents.shape)")
+                    reason: "expected shape \(expected) (NCHW) for \(configuration.imagesPerPrompt) image(s) of \(configuration.width)×\(configuration.height), got \(latents.shape)")
             }
             guard latents.scalars.allSatisfy(\.isFinite) else {
                 throw PipelineError.invalidParameter(name: "initial latents", reason: "contain NaN or infinite values")
             }
         }
+        if configuration.initImage != nil {
+            guard vae.hasEncoder else {
+                throw PipelineError.invalidParameter(name: "init image", reason: "the model's VAE has no encoder weights, so it cannot encode an image")
+            }
+            let (width, height) = configuration.imageSize
+            guard width % vaeScaleFactor == 0, height % vaeScaleFactor == 0 else {
+                throw PipelineError.invalidParameter(
+                    name: "init image", reason: "\(width)×\(height) is not a multiple of the VAE's scale factor \(vaeScaleFactor)")
+            }
+        }
     }
 
-    /// A whole generation: validation, `encode` (timed as text encoding), the seeded or given initial latents
-    /// scaled by the scheduler's `init_noise_sigma`, the denoising loop, decoding.
+    /// A whole generation: validation, `encode` (timed as text encoding) repeated once per image, the initial
+    /// latents (``initialLatents(_:scheduler:generator:)``), the denoising loop from the scheduler's begin index,
+    /// decoding.
     func generate(_ configuration: GenerationConfiguration, progress: ((GenerationProgress) -> ProgressAction)?,
                   encode: () throws -> EncodedPrompts) throws -> GenerationResult {
         try validate(configuration)
@@ -43,16 +56,20 @@ struct DiffusionStages {
         var timings = StageTimings()
 
         var clock = StageClock()
-        let prompts = try encode()
+        let prompts = try encode().repeated(configuration.imagesPerPrompt)
         timings.textEncoding = clock.elapsed
 
         clock = StageClock()
         var generator = TorchGenerator(seed: configuration.seed)
-        let noise = try configuration.initialLatents
-            ?? generator.standardNormal(shape: latentShape(width: configuration.width, height: configuration.height))
-        var latents = noise * scheduler.initNoiseSigma
-        let total = scheduler.timesteps.count
-        for (index, timestep) in scheduler.timesteps.enumerated() {
+        let (noise, start) = try initialLatents(configuration, scheduler: &scheduler, generator: &generator)
+        var latents = start
+        if configuration.initImage != nil {
+            timings.imageEncoding = clock.elapsed
+            clock = StageClock()
+        }
+        let timesteps = scheduler.timesteps[scheduler.stepIndex...]
+        let total = timesteps.count
+        for (index, timestep) in timesteps.enumerated() {
             let prediction = try predictNoise(latents, timestep: timestep, scheduler: scheduler, prompts: prompts,
                                               guidanceScale: configuration.guidanceScale)
             latents = try scheduler.step(modelOutput: prediction, sample: latents, noise: &generator)
@@ -67,12 +84,13 @@ struct DiffusionStages {
         clock = StageClock()
         let images = try decode(latents)
         timings.decoding = clock.elapsed
-        return GenerationResult(images: images, latents: latents, truncatedPrompt: prompts.truncatedPrompt,
+        return GenerationResult(images: images, initialLatents: noise, latents: latents,
+                                truncatedPrompt: prompts.truncatedPrompt,
                                 truncatedNegativePrompt: prompts.truncatedNegativePrompt, timings: timings)
     }
 
-    /// The scheduler's model output for `latents` (NCHW) at `timestep`: one UNet call, on a batch of 2 with
-    /// guidance, combined as diffusers does (`uncond + scale · (cond − uncond)`).
+    /// The scheduler's model output for `latents` (NCHW, n items) at `timestep`: one UNet call, on a batch of 2n
+    /// with guidance, combined as diffusers does (`uncond + scale · (cond − uncond)`).
     func predictNoise(_ latents: Tensor, timestep: Float, scheduler: any Scheduler, prompts: EncodedPrompts,
                       guidanceScale: Float) throws -> Tensor {
         let batch = prompts.guided ? try Tensor.concatenated([latents, latents], axis: 0) : latents

@@ -25,10 +25,12 @@ struct ModelIndex {
     let forceZerosForEmptyPrompt: Bool
 
     /// Reads `folder/model_index.json` and checks that every required component is listed and has its subfolder.
-    /// - Throws: ``PipelineError/missingComponent(folder:component:reason:)`` for a missing index, component or
+    /// - Throws: ``WeightError/missingFile(path:reason:)`` when `folder` does not exist or is not a folder;
+    ///   ``PipelineError/missingComponent(folder:component:reason:)`` for a missing index, component or
     ///   subfolder; ``PipelineError/unsupportedPipeline(path:reason:)`` for an unreadable index or another
     ///   pipeline class.
     init(folder: URL) throws {
+        try ModelFolder.requireFolder(folder)
         let url = folder.appendingPathComponent("model_index.json")
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw PipelineError.missingComponent(folder: folder.path, component: "model_index.json",

@@ -6,9 +6,11 @@ extension StableDiffusionPipeline {
     /// Architecture: SD 1.x's, scaled down — a 2-layer CLIP text encoder of width 64 on the full 49 408-token
     /// vocabulary, a two-level UNet of 32 and 64 channels, a four-level VAE decoder of 16 to 32 channels (8× upscaling,
     /// as SD's), and SD 1.5's PNDM scheduler configuration.
-    /// - Throws: ``PipelineError`` when the package's resource bundle (CLIP's merges) cannot be found.
+    ///
+    /// Everything it needs is compiled into the binary (CLIP's merges included): any copy of a program runs it.
+    /// - Throws: only if the package's own embedded merges are corrupt (a build defect).
     public static func builtInDemo(seed: UInt64 = 0) throws -> StableDiffusionPipeline {
-        let tokenizer = try CLIPTokenizer(gzippedCLIPMerges: [UInt8](try BuiltInResources.data(named: "clip_merges.txt.gz")),
+        let tokenizer = try CLIPTokenizer(gzippedCLIPMerges: BuiltInResources.clipMergesGzip,
                                           source: "built-in CLIP merges")
         let textConfig = BuiltInDemo.textEncoder
         let makeTextEncoder = { try CLIPTextModel(config: textConfig, seed: seed) }

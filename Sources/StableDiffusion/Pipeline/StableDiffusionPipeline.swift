@@ -11,6 +11,11 @@ import TensorCore
 /// try result.images[0].writePNG(to: URL(fileURLWithPath: "astronaut.png"))
 /// ```
 ///
+/// The same pipeline does image-to-image, as diffusers' `StableDiffusionImg2ImgPipeline`
+/// (``generate(prompt:image:strength:negativePrompt:steps:guidanceScale:seed:scheduler:imagesPerPrompt:progress:)``
+/// or ``GenerationConfiguration/initImage``), and several images per prompt in one batch
+/// (``GenerationConfiguration/imagesPerPrompt``).
+///
 /// A seed gives diffusers' result on CPU (`generator=torch.Generator().manual_seed(seed)`) up to float32
 /// rounding: the noise comes from ``TorchGenerator``. Generation runs on ``ThreadPool/shared``; a pipeline is not
 /// meant to run two generations at once.

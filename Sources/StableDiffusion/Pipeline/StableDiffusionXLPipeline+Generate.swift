@@ -7,18 +7,25 @@ extension StableDiffusionXLPipeline {
     /// - Throws: as ``StableDiffusionPipeline/generate(_:progress:)``.
     public func generate(_ configuration: GenerationConfiguration,
                          progress: ((GenerationProgress) -> ProgressAction)? = nil) throws -> GenerationResult {
-        try stages.generate(configuration, progress: progress) { try encodePrompts(configuration) }
+        try validate(configuration)
+        return try stages.generate(configuration, progress: progress) { try encodePrompts(configuration) }
     }
 
-    /// The shape of the latents for an image of `width` × `height`: `[1, latent_channels, height / s, width / s]`.
-    public func latentShape(width: Int, height: Int) -> [Int] {
-        stages.latentShape(width: width, height: height)
+    /// The shape of the latents for `batch` images of `width` × `height`:
+    /// `[batch, latent_channels, height / s, width / s]`.
+    public func latentShape(width: Int, height: Int, batch: Int = 1) -> [Int] {
+        stages.latentShape(width: width, height: height, batch: batch)
     }
 
     /// Checks `configuration` (``GenerationConfiguration/validate()``) and that its initial latents fit this
-    /// pipeline.
+    /// pipeline. Several images per prompt work as for SD; an init image does not (diffusers' SDXL image-to-image
+    /// is another pipeline, `StableDiffusionXLImg2ImgPipeline`, with its own conditioning).
     /// - Throws: ``PipelineError/invalidParameter(name:reason:)`` naming the parameter.
     public func validate(_ configuration: GenerationConfiguration) throws {
+        guard configuration.initImage == nil else {
+            throw PipelineError.invalidParameter(
+                name: "init image", reason: "image-to-image is not supported for SDXL pipelines (text-to-image only)")
+        }
         try stages.validate(configuration)
     }
 

@@ -11,6 +11,8 @@ public protocol TextToImagePipeline: AnyObject {
     var releasesTextEncoderAfterUse: Bool { get set }
     /// The part of `prompt` a generation drops at the token limit; nil when it fits.
     func truncatedPart(of prompt: String) -> String?
+    /// The shape of the latents for `batch` images of `width` × `height`: `[batch, latent_channels, h, w]`.
+    func latentShape(width: Int, height: Int, batch: Int) -> [Int]
     /// Checks a configuration against this pipeline.
     func validate(_ configuration: GenerationConfiguration) throws
     /// Runs a generation.

@@ -1,3 +1,4 @@
+import TensorCore
 import Foundation
 
 /// The training noise schedule every scheduler starts from: betas, ᾱ (`alphas_cumprod`) and the noise levels
@@ -82,5 +83,15 @@ struct NoiseSchedule: Sendable {
         var alphas = [alphaBars[0]]
         for i in 1..<alphaBars.count { alphas.append(alphaBars[i] / alphaBars[i - 1]) }
         return alphas.map { 1 - $0 }
+    }
+}
+
+extension NoiseSchedule {
+    /// diffusers' `add_noise` of the DDPM-family schedulers (PNDM, DDIM) with ᾱ = `alphaCumprod`:
+    /// `ᾱ ** 0.5 · original + (1 − ᾱ) ** 0.5 · noise`.
+    /// - Throws: ``SchedulerError/invalidStep(_:)`` when the shapes differ.
+    static func addNoise(to original: Tensor, noise: Tensor, alphaCumprod: Float) throws -> Tensor {
+        let signal = alphaCumprod.squareRoot(), spread = (1 - alphaCumprod).squareRoot()
+        return try Elementwise.map(original, noise) { signal * $0 + spread * $1 }
     }
 }
