@@ -1,4 +1,5 @@
 import Foundation
+import ImageFiles
 @testable import StableDiffusion
 import TensorCore
 import TestSupport
@@ -100,6 +101,22 @@ final class SDXLPipelineTests: XCTestCase {
         XCTAssertThrowsError(try StableDiffusionXLPipeline(folder: copy)) {
             XCTAssertTrue("\($0)".contains("latents_mean"), "\($0)")
         }
+    }
+
+    /// Image-to-image is refused for SDXL by name; several images per prompt run as one batch.
+    func testInitImageIsRefusedAndImagesPerPromptBatch() throws {
+        let pipeline = try StableDiffusionXLPipeline(folder: PipelineFixtures.folder(style))
+        var configuration = GenerationConfiguration(prompt: "a cat")
+        configuration.initImage = try RGBImage(width: 16, height: 16, pixels: [UInt8](repeating: 128, count: 16 * 16 * 3))
+        XCTAssertThrowsError(try pipeline.generate(configuration)) {
+            guard case PipelineError.invalidParameter(let name, _)? = $0 as? PipelineError else { return XCTFail("\($0)") }
+            XCTAssertEqual(name, "init image")
+        }
+        configuration.initImage = nil
+        (configuration.width, configuration.height, configuration.steps, configuration.imagesPerPrompt) = (16, 16, 2, 2)
+        let result = try pipeline.generate(configuration)
+        XCTAssertEqual(result.images.count, 2)
+        XCTAssertEqual(result.latents.shape, [2, 4, 4, 4])
     }
 
     /// Releasing the text encoders between generations changes nothing in the result.
