@@ -80,6 +80,22 @@ struct Arguments {
         return value
     }
 
+    /// `--name` as an integer in `range`, if given: every count that sizes work or memory has a documented bound,
+    /// so that a huge value is a usage error at once rather than an allocation failure or a run of days.
+    mutating func int(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let value = try int(name) else { return nil }
+        guard range.contains(value) else {
+            throw UsageError("option --\(name) must be in \(range.lowerBound)...\(range.upperBound), got \(value)")
+        }
+        return value
+    }
+
+    /// ``int(_:in:)``, which must be there (given, or declared with a default).
+    mutating func requiredInt(_ name: String, in range: ClosedRange<Int>) throws -> Int {
+        guard let value = try int(name, in: range) else { throw UsageError("missing required option --\(name)") }
+        return value
+    }
+
     /// ``int(_:)``, which must be there (given, or declared with a default).
     mutating func requiredInt(_ name: String) throws -> Int {
         guard let value = try int(name) else { throw UsageError("missing required option --\(name)") }

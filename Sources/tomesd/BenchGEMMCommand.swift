@@ -17,8 +17,7 @@ let benchGEMMCommand = Subcommand(
     ]
 ) { arguments in
     let shapes = try parseGEMMShapes(try arguments.required("shapes"))
-    let repeats = try arguments.requiredInt("repeat")
-    guard repeats >= 1 else { throw UsageError("option --repeat must be at least 1, got \(repeats)") }
+    let repeats = try arguments.requiredInt("repeat", in: 1...10_000)
     if let name = arguments.string("kernel") {
         guard let isa = GEMMKernel.ISA.allCases.first(where: { "\($0)" == name }) else {
             throw UsageError("option --kernel expects scalar, avx2, avx512 or neon, got '\(name)'")

@@ -24,19 +24,24 @@ let benchMergeCommand = Subcommand(
     ]
 ) { arguments in
     let grids = try arguments.requiredInts("grids")
-    let batch = try arguments.requiredInt("batch")
-    let channels = try arguments.requiredInt("channels")
+    let batch = try arguments.requiredInt("batch", in: 1...256)
+    let channels = try arguments.requiredInt("channels", in: 1...65_536)
     let ratio = try arguments.requiredDouble("ratio")
-    let repeats = try arguments.requiredInt("repeat")
+    let repeats = try arguments.requiredInt("repeat", in: 1...10_000)
     let kernelName = arguments.string("kernel")
     let json = arguments.flag("json")
     let backend = try arguments.backend()
     try arguments.finish()
 
     guard grids.allSatisfy({ $0 >= 1 && $0 <= 4096 }) else { throw UsageError("option --grids expects sizes in 1...4096") }
-    guard batch >= 1, channels >= 1 else { throw UsageError("options --batch and --channels must be at least 1") }
+    // The input, merged and restored tensors and the matching's scores: about 4 copies of the largest input.
+    let largest = CheckedSize.product([4 * MemoryLayout<Float>.stride, batch, grids.max() ?? 1, grids.max() ?? 1, channels])
+    guard let largest, largest <= CheckedSize.physicalMemoryBytes else {
+        throw UsageError("options --grids, --batch and --channels: the largest input needs about "
+            + (largest.map { CheckedSize.describe(bytes: $0) } ?? "more bytes than can be counted")
+            + ", more than this machine's \(CheckedSize.describe(bytes: CheckedSize.physicalMemoryBytes)) of memory")
+    }
     guard ratio >= 0, ratio < 1 else { throw UsageError("option --ratio must be in [0, 1), got \(ratio)") }
-    guard repeats >= 1 else { throw UsageError("option --repeat must be at least 1, got \(repeats)") }
     if case .cuda(let device) = backend {
         guard kernelName == nil else { throw UsageError("option --kernel selects a CPU kernel; not with --device cuda") }
         return try benchmarkCUDAMerge(device: device, grids: grids, batch: batch, channels: channels, ratio: ratio,

@@ -30,11 +30,10 @@ let checkCUDACommand = Subcommand(
     let benchOnly = arguments.flag("bench-only")
     let bench = arguments.flag("bench") || benchOnly
     let grids = try arguments.requiredInts("grids")
-    let repeats = try arguments.requiredInt("repeats")
+    let repeats = try arguments.requiredInt("repeats", in: 1...10_000)
     let matchRows = try arguments.requiredInt("match-rows"), matchSplits = try arguments.requiredInt("match-splits")
     try arguments.finish()
-    guard repeats >= 1 else { throw UsageError("option --repeats must be at least 1, got \(repeats)") }
-    guard grids.allSatisfy({ $0 >= 2 }) else { throw UsageError("option --grids needs sizes of at least 2") }
+    guard grids.allSatisfy({ $0 >= 2 && $0 <= 4096 }) else { throw UsageError("option --grids needs sizes in 2...4096") }
     guard [0, 64, 128].contains(matchRows) else { throw UsageError("option --match-rows must be 64 or 128") }
     guard matchSplits >= 0 else { throw UsageError("option --match-splits must not be negative") }
     CUDAKernels.setMatchTuning(rows: matchRows, splits: matchSplits)

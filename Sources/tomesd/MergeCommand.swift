@@ -45,6 +45,17 @@ let mergeCommand = Subcommand(
 
     if !random && seedGiven { throw UsageError("--seed has no effect with --no-random") }
     guard height >= 1, width >= 1 else { throw UsageError("--height and --width must be at least 1, got \(height)×\(width)") }
+    // The grid must match the file's tokens before anything is built from it (the partition holds H·W entries).
+    let file = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: input))
+    let shape = try file.descriptor(key).shape
+    guard shape.count == 3 else {
+        throw ToMeError.shapeMismatch(tensor: key, reason: "\(input) holds shape \(shape); merge expects [B, N, C]")
+    }
+    guard CheckedSize.product([height, width]) == shape[1] else {
+        let tokens = CheckedSize.product([height, width]).map { String($0) } ?? "more tokens than an Int holds"
+        throw ToMeError.shapeMismatch(tensor: key, reason: "in \(input) (shape \(shape)) has \(shape[1]) tokens, not the \(tokens) "
+            + "of a \(height)×\(width) grid")
+    }
     let partition: Partition
     do {
         var generator = SplitMix64(seed: seed)
@@ -71,7 +82,7 @@ let mergeCommand = Subcommand(
     }
 
     let outputFile = try prepareOutput(output, option: "--output", inputs: [input])
-    let x = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: input)).tensor(key)
+    let x = try file.tensor(key)
     let (merged, restored, clampedR) = try mergeAndRestore(x, partition: partition, r: r, backend: backend)
     try SafeTensors.write(["merged": merged, "restored": restored], into: outputFile,
                           metadata: ["r": String(clampedR), "input_key": key])

@@ -38,8 +38,7 @@ let unetCommand = Subcommand(
     guard let attention = AttentionImplementation(rawValue: attentionName) else {
         throw UsageError("option --attention expects standard or memory-efficient, got '\(attentionName)'")
     }
-    let repeats = try arguments.requiredInt("repeat")
-    guard repeats >= 1 else { throw UsageError("option --repeat must be at least 1, got \(repeats)") }
+    let repeats = try arguments.requiredInt("repeat", in: 1...10_000)
     guard (modelPath == nil) != (configPath == nil) else { throw UsageError("give exactly one of --model and --config") }
     guard !seedGiven || configPath != nil || tome != nil else { throw UsageError("option --seed goes with --config or --ratio") }
     try arguments.finish()

@@ -83,6 +83,17 @@ final class PipelineTests: XCTestCase {
         check({ $0.width = 20 }, "width", "multiple of 8, got 20")
         check({ $0.height = 0 }, "height", "got 0")
         check({ $0.steps = 0 }, "steps", "at least 1")
+        check({ $0.width = 100_000 }, "width", "at most 8192, got 100000")
+        check({ $0.steps = Int.max }, "steps", "at most 100000")
+        // The largest image accepted by size alone is refused before anything is allocated when its activations
+        // cannot fit (on a machine with the memory for it, this part of the test has nothing to refuse).
+        let latent = 8192 / pipeline.vaeScaleFactor
+        let needed = max(pipeline.vae.config.estimatedDecodeActivationBytes(height: 8192, width: 8192) ?? .max,
+                         pipeline.unet.config.estimatedActivationBytes(batch: 2, height: latent, width: latent,
+                                                                       attention: pipeline.unet.attentionImplementation) ?? .max)
+        if needed > CheckedSize.physicalMemoryBytes {
+            check({ $0.width = 8192; $0.height = 8192 }, "width and height", "more than this machine's")
+        }
         check({ $0.guidanceScale = .nan }, "guidance scale", "finite")
         check({ $0.initialLatents = Tensor(zeros: [1, 4, 5, 4]) }, "initial latents", "expected shape [1, 4, 4, 4]")
         check({ $0.initialLatents = try! Tensor(shape: [1, 4, 4, 4], scalars: [.nan] + Array(repeating: 0, count: 63)) },

@@ -22,6 +22,7 @@ struct DiffusionStages {
     /// - Throws: ``PipelineError/invalidParameter(name:reason:)`` naming the parameter.
     func validate(_ configuration: GenerationConfiguration) throws {
         try configuration.validate()
+        try checkMemory(configuration)
         let expected = latentShape(width: configuration.width, height: configuration.height,
                                    batch: configuration.imagesPerPrompt)
         if let latents = configuration.initialLatents {
@@ -43,6 +44,28 @@ struct DiffusionStages {
                 throw PipelineError.invalidParameter(
                     name: "init image", reason: "\(width)×\(height) is not a multiple of the VAE's scale factor \(vaeScaleFactor)")
             }
+        }
+    }
+
+    /// Throws when the UNet's or the VAE's activations for the configuration's image size cannot fit in physical
+    /// memory (estimated from the models' configurations: ``UNetConfig/estimatedActivationBytes(batch:height:width:attention:)``,
+    /// ``VAEConfig/estimatedDecodeActivationBytes(height:width:)``), before anything of the run is allocated.
+    /// - Throws: ``PipelineError/invalidParameter(name:reason:)`` naming width and height.
+    private func checkMemory(_ configuration: GenerationConfiguration) throws {
+        let (width, height) = configuration.imageSize
+        let images = configuration.imagesPerPrompt
+        let unetBytes = unet.config.estimatedActivationBytes(
+            batch: images * (configuration.usesGuidance ? 2 : 1), height: height / vaeScaleFactor,
+            width: width / vaeScaleFactor, attention: unet.attentionImplementation)
+        let vaeBytes = vae.config.estimatedDecodeActivationBytes(height: height, width: width)
+            .flatMap { CheckedSize.product([$0, images]) }
+        let memory = CheckedSize.physicalMemoryBytes
+        for (stage, bytes) in [("denoising", unetBytes), ("decoding", vaeBytes)] where bytes.map({ $0 > memory }) ?? true {
+            throw PipelineError.invalidParameter(
+                name: "width and height",
+                reason: "\(width)×\(height) is too large: \(stage) would need about "
+                    + (bytes.map { CheckedSize.describe(bytes: $0) } ?? "more bytes than can be counted")
+                    + ", more than this machine's \(CheckedSize.describe(bytes: memory)) of memory")
         }
     }
 

@@ -51,6 +51,10 @@ public struct GenerationConfiguration: Sendable {
     /// Whether the UNet runs on an unconditional batch item as well (diffusers: guidance scale > 1).
     public var usesGuidance: Bool { guidanceScale > 1 }
 
+    /// The largest width or height accepted (before the pipeline checks that the run fits in memory): 16 times
+    /// Stable Diffusion 1.x's 512, a 1024 × 1024 latent.
+    public static let maximumSide = 8192
+
     /// The size of the generated images: the ``initImage``'s, else ``width`` × ``height``.
     public var imageSize: (width: Int, height: Int) {
         initImage.map { ($0.width, $0.height) } ?? (width, height)
@@ -66,17 +70,26 @@ public struct GenerationConfiguration: Sendable {
     }
 
     /// Checks what diffusers' `check_inputs` checks and what a pipeline cannot: sizes that are positive multiples of
-    /// 8 (the init image's too), at least one step, a finite guidance scale, 1 to ``maximumImagesPerPrompt`` images
-    /// per prompt, a strength in (0, 1] that leaves at least one step, no initial latents with an init image. (The
-    /// initial latents' shape depends on the pipeline: ``StableDiffusionPipeline/validate(_:)``.)
+    /// 8 up to ``maximumSide`` (the init image's too), at least one step and at most the most training timesteps any
+    /// scheduler may have (100 000), a finite guidance scale, 1 to ``maximumImagesPerPrompt`` images per prompt, a
+    /// strength in (0, 1] that leaves at least one step, no initial latents with an init image. (The initial
+    /// latents' shape and the memory a run needs depend on the pipeline: ``StableDiffusionPipeline/validate(_:)``.)
     /// - Throws: ``PipelineError/invalidParameter(name:reason:)`` naming the parameter.
     public func validate() throws {
-        for (name, value) in [("width", imageSize.width), ("height", imageSize.height)] where value < 8 || value % 8 != 0 {
-            throw PipelineError.invalidParameter(name: initImage == nil ? name : "init image \(name)",
-                                                 reason: "must be a positive multiple of 8, got \(value)")
+        for (name, value) in [("width", imageSize.width), ("height", imageSize.height)] {
+            let parameter = initImage == nil ? name : "init image \(name)"
+            guard value >= 8, value % 8 == 0 else {
+                throw PipelineError.invalidParameter(name: parameter, reason: "must be a positive multiple of 8, got \(value)")
+            }
+            guard value <= Self.maximumSide else {
+                throw PipelineError.invalidParameter(name: parameter, reason: "must be at most \(Self.maximumSide), got \(value)")
+            }
         }
         guard steps >= 1 else {
             throw PipelineError.invalidParameter(name: "steps", reason: "must be at least 1, got \(steps)")
+        }
+        guard steps <= ConfigLimits.trainTimesteps else {
+            throw PipelineError.invalidParameter(name: "steps", reason: "must be at most \(ConfigLimits.trainTimesteps), got \(steps)")
         }
         guard guidanceScale.isFinite else {
             throw PipelineError.invalidParameter(name: "guidance scale", reason: "must be a finite number, got \(guidanceScale)")

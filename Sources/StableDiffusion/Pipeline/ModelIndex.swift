@@ -36,13 +36,16 @@ struct ModelIndex {
             throw PipelineError.missingComponent(folder: folder.path, component: "model_index.json",
                                                  reason: "not a diffusers pipeline folder")
         }
-        let values: [String: JSONValue]
+        let parsed: JSONValue
         do {
-            values = try JSONDecoder().decode([String: JSONValue].self, from: try RegularFile.contents(atPath: url.path))
+            parsed = try JSONValue.parse(try RegularFile.contents(atPath: url.path))
         } catch let error as FileReadError {
             throw PipelineError.unsupportedPipeline(path: url.path, reason: "cannot read: \(error.reason)")
         } catch {
-            throw PipelineError.unsupportedPipeline(path: url.path, reason: "not a readable JSON object: \(error)")
+            throw PipelineError.unsupportedPipeline(path: url.path, reason: "not readable JSON: \(error)")
+        }
+        guard case .object(let values) = parsed else {
+            throw PipelineError.unsupportedPipeline(path: url.path, reason: "not a JSON object")
         }
         guard case .string(let name)? = values["_class_name"] else {
             throw PipelineError.unsupportedPipeline(path: url.path, reason: "no _class_name")

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 extension StableDiffusionPipeline {
     /// Loads a diffusers Stable Diffusion folder (SD 1.x or 2.x, as `save_pretrained` writes it or as published):
@@ -16,12 +17,29 @@ extension StableDiffusionPipeline {
         // The UNet first: while a weight file is read, its mapped pages count as resident memory on top of the
         // converted weights, so the largest file is best read while nothing else is loaded.
         let unetFolder = folder.appendingPathComponent("unet")
-        _ = try ModelFolder.file("config.json", in: unetFolder)
-        let unet = try UNet2DConditionModel.load(from: unetFolder)
-        let vae = try AutoencoderKL.load(from: folder.appendingPathComponent("vae"))
+        let vaeFolder = folder.appendingPathComponent("vae")
         let textEncoderFolder = folder.appendingPathComponent("text_encoder")
+        try Self.checkWeightsFit(unet: unetFolder, vae: vaeFolder, textEncoders: [textEncoderFolder])
+        let unet = try UNet2DConditionModel.load(from: unetFolder)
+        let vae = try AutoencoderKL.load(from: vaeFolder)
         let textEncoder = try CLIPTextModel.load(from: textEncoderFolder)
         try self.init(tokenizer: tokenizer, textEncoder: textEncoder, unet: unet, vae: vae, schedulerConfig: schedulerConfig,
                       textEncoderLoader: { try CLIPTextModel.load(from: textEncoderFolder) })
+    }
+
+    /// Reads the three models' `config.json` files (each validated, so each model fits alone) and throws when their
+    /// weights cannot fit in memory together, before any weight is read.
+    /// - Throws: ``ConfigError`` naming the files.
+    static func checkWeightsFit(unet: URL, vae: URL, textEncoders: [URL]) throws {
+        let unetConfig = try UNetConfig.load(from: try ModelFolder.file("config.json", in: unet))
+        let vaeConfig = try VAEConfig.load(from: try ModelFolder.file("config.json", in: vae))
+        let textCounts = try textEncoders.map {
+            try CLIPTextConfig.load(from: try ModelFolder.file("config.json", in: $0)).parameterCount
+        }
+        let parameters = CheckedSize.sum([unetConfig.minimumParameterCount, vaeConfig.minimumDecoderParameterCount]
+                                         + textCounts)
+        try ConfigLimits.checkFits(parameters.flatMap { CheckedSize.product([MemoryLayout<Float>.stride, $0]) },
+                                   "the weights of the UNet, the VAE and the text encoder(s) together",
+                                   keys: "unet/, vae/, " + textEncoders.map { $0.lastPathComponent + "/" }.joined(separator: ", ") + " config.json", path: unet.deletingLastPathComponent().path)
     }
 }

@@ -15,10 +15,12 @@ extension StableDiffusionXLPipeline {
         let tokenizer = try CLIPTokenizer(folder: folder.appendingPathComponent("tokenizer"))
         let tokenizer2 = try CLIPTokenizer(folder: folder.appendingPathComponent("tokenizer_2"))
         // The UNet first: the largest file is best read while nothing else is loaded (see StableDiffusionPipeline).
-        let unetFolder = folder.appendingPathComponent("unet")
-        _ = try ModelFolder.file("config.json", in: unetFolder)
+        let unetFolder = folder.appendingPathComponent("unet"), vaeFolder = folder.appendingPathComponent("vae")
+        try StableDiffusionPipeline.checkWeightsFit(
+            unet: unetFolder, vae: vaeFolder,
+            textEncoders: ["text_encoder", "text_encoder_2"].map { folder.appendingPathComponent($0) })
         let unet = try UNet2DConditionModel.load(from: unetFolder)
-        let vae = try AutoencoderKL.load(from: folder.appendingPathComponent("vae"))
+        let vae = try AutoencoderKL.load(from: vaeFolder)
         let loadEncoders = {
             TextEncoders(first: try CLIPTextModel.load(from: folder.appendingPathComponent("text_encoder")),
                          second: try CLIPTextModelWithProjection.load(from: folder.appendingPathComponent("text_encoder_2")))

@@ -83,6 +83,9 @@ public struct DPMSolverMultistepScheduler: Scheduler {
         case let other: throw SchedulerError.unsupportedOption(name: "final_sigmas_type", value: other, scheduler: name)
         }
         sigmas = stepSigmas.map { Float($0) }
+        guard ids.allSatisfy(\.isFinite) else {
+            throw SchedulerError.unsupportedOption(name: "the noise schedule", value: "timesteps \(ids)", scheduler: name)
+        }
         timesteps = ids.map { Float(Int($0)) }  // int64 in diffusers
     }
 
