@@ -52,7 +52,7 @@ let package = Package(
                                                          "StableDiffusion", "DiffusionPatch", "UNetBenchmarking"]),
 
         // Where the test fixtures are, for every test target.
-        .target(name: "TestSupport", dependencies: ["TensorCore", "ImageFiles"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["TensorCore", "ImageFiles", "StableDiffusion"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "ToMeTests", dependencies: ["ToMe", "TestSupport"]),
         .testTarget(name: "ToMeCUDATests", dependencies: ["ToMeCUDA", "ToMeCUDAParity", "TestSupport"]),

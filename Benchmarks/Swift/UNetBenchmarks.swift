@@ -8,7 +8,8 @@ import XCTest
 ///
 ///     TOMESD_BENCHMARKS=1 swift test -c release --filter UNetBenchmarks
 ///
-/// Environment: `TOMESD_BENCH_RESOLUTIONS` (default 512; tomesd's table has 512,768,1024), `TOMESD_BENCH_BATCHES`
+/// Environment: `TOMESD_BENCH_ARCHITECTURE` (sd15, the default, or sdxl: SDXL base's UNet, 10.3 GB of fp32
+/// weights), `TOMESD_BENCH_RESOLUTIONS` (default 512; tomesd's table has 512,768,1024), `TOMESD_BENCH_BATCHES`
 /// (default 1,2; tomesd's has 1,2,4), `TOMESD_BENCH_RATIO` (0.5), `TOMESD_BENCH_MAX_DOWNSAMPLE` (1),
 /// `TOMESD_BENCH_STEPS` (3), `TOMESD_BENCH_WARMUP` (1), `TOMESD_BENCH_COLUMNS` (vanilla, tome,
 /// tome-memory-efficient; memory-efficient adds the unpatched memory-efficient baseline), `TOMESD_MEMORY_BUDGET_GIB` (three quarters of the physical memory): a cell whose peak
@@ -35,6 +36,10 @@ final class UNetBenchmarks: XCTestCase {
 
     private func settings() throws -> UNetBenchmarkSettings {
         var settings = UNetBenchmarkSettings()
+        if let name = environment["TOMESD_BENCH_ARCHITECTURE"] {
+            settings.architecture = try XCTUnwrap(UNetBenchmarkArchitecture(rawValue: name),
+                                                  "TOMESD_BENCH_ARCHITECTURE: unknown architecture \(name)")
+        }
         settings.resolutions = try list("TOMESD_BENCH_RESOLUTIONS") ?? settings.resolutions
         settings.batches = try list("TOMESD_BENCH_BATCHES") ?? settings.batches
         settings.options.ratio = try number("TOMESD_BENCH_RATIO") ?? settings.options.ratio

@@ -2,13 +2,17 @@
 """tomesd's benchmark table (its README: resolution × batch; Vanilla, ToMe, ToMe + xFormers), both sides: diffusers 0.42.1 + tomesd 0.1.3 on PyTorch CPU beside `tomesd bench unet`.
 
     swift build -c release
-    python3 Benchmarks/python/unet_tome_vs_diffusers.py [--threads 2] [--resolutions 512,1024]
-        [--batch 1,2] [--ratio 0.5] [--max-downsample 1] [--steps 3] [--warmup 1]
+    python3 Benchmarks/python/unet_tome_vs_diffusers.py [--architecture sd15|sdxl] [--threads 2]
+        [--resolutions 512,1024] [--batch 1,2] [--ratio 0.5] [--max-downsample 1[,2,4]] [--steps 3] [--warmup 1]
         [--columns vanilla,tome,tome-memory-efficient] [--diffusers-columns …] [--rounds 1] [--json FILE]
 
-Both sides build an SD 1.5-sized UNet (diffusers' default config with cross_attention_dim 768, 860M parameters)
-with seeded random weights, fp32, on the same thread count, and run the same shapes: a [B, 4, R/8, R/8] latent,
-timestep 500, a [B, 77, 768] text context. Columns:
+Both sides build an SD 1.5-sized UNet (diffusers' default config with cross_attention_dim 768, 860M parameters) or,
+with --architecture sdxl, SDXL base's UNet (2.6B parameters, stabilityai/stable-diffusion-xl-base-1.0's config) with
+seeded random weights, fp32, on the same thread count, and run the same shapes: a [B, 4, R/8, R/8] latent,
+timestep 500, a [B, 77, 768 or 2048] text context (SDXL: also text_embeds [B, 1280] and time_ids (R, R, 0, 0, R, R)).
+SDXL weights take 10.3 GB per side: its rows never hold both at once (the diffusers UNet is built after the Swift
+process of the row has ended, and dropped before the next row). Several --max-downsample values give one ToMe
+column each (tome@2, tome@4...) beside one unpatched baseline. Columns:
   vanilla                diffusers' AttnProcessor (the classic bmm + softmax: the whole score matrix) / our
                          standard attention, unpatched;
   tome                   the same attention, tomesd.apply_patch(unet, ratio, max_downsample) / our applyPatch;
@@ -62,50 +66,76 @@ def median(values):
     return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
-def sd15_unet(torch):
+SDXL = dict(sample_size=128, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+            block_out_channels=(320, 640, 1280), layers_per_block=2, cross_attention_dim=2048,
+            transformer_layers_per_block=[1, 2, 10], attention_head_dim=[5, 10, 20], use_linear_projection=True,
+            addition_embed_type="text_time", addition_time_embed_dim=256, projection_class_embeddings_input_dim=2816)
+
+
+def make_unet(torch, architecture):
     from diffusers import UNet2DConditionModel
     torch.manual_seed(0)
-    return UNet2DConditionModel(cross_attention_dim=768, sample_size=64).eval()
+    config = SDXL if architecture == "sdxl" else dict(cross_attention_dim=768, sample_size=64)
+    return UNet2DConditionModel(**config).eval()
+
+
+def labelled(column, max_downsample, args):
+    """A ToMe column's label: the column, with "@N" when several max_downsample values are measured."""
+    return f"{column}@{max_downsample}" if column.startswith("tome") and len(args.max_downsample) > 1 else column
 
 
 def diffusers_row(torch, tomesd, unet, args, resolution, batch):
-    """Times diffusers (+ tomesd) on one row; returns {column: cell}."""
+    """Times diffusers (+ tomesd) on one row; returns {label: cell}."""
     from diffusers.models.attention_processor import AttnProcessor, AttnProcessor2_0
     generator = torch.Generator().manual_seed(resolution * 1000 + batch)
     latent = resolution // 8
     sample = torch.randn(batch, 4, latent, latent, generator=generator)
-    context = torch.randn(batch, 77, 768, generator=generator)
+    context = torch.randn(batch, 77, unet.config.cross_attention_dim, generator=generator)
+    kwargs = {}
+    if unet.config.addition_embed_type == "text_time":
+        kwargs["added_cond_kwargs"] = {"text_embeds": torch.randn(batch, 1280, generator=generator),
+                                       "time_ids": torch.tensor([[resolution, resolution, 0, 0, resolution,
+                                                                  resolution]] * batch, dtype=torch.float32)}
     cells = {}
-    for column in args.diffusers_columns:
+    runs_wanted = [(c, None) for c in args.diffusers_columns if not c.startswith("tome")]
+    runs_wanted += [(c, md) for md in args.max_downsample for c in args.diffusers_columns if c.startswith("tome")]
+    for column, max_downsample in runs_wanted:
         unet.set_attn_processor(AttnProcessor2_0() if "memory-efficient" in column else AttnProcessor())
         tomesd.remove_patch(unet)
         if column.startswith("tome"):
-            tomesd.apply_patch(unet, ratio=args.ratio, max_downsample=args.max_downsample)
+            tomesd.apply_patch(unet, ratio=args.ratio, max_downsample=max_downsample)
         reset_peak()
         runs, cpu = [], []
         with torch.no_grad():
             for step in range(args.warmup + args.steps):
                 start, cpu_start = time.perf_counter(), time.process_time()
-                unet(sample, 500, context)
+                unet(sample, 500, context, **kwargs)
                 if step >= args.warmup:
                     runs.append(time.perf_counter() - start)
                     cpu.append(time.process_time() - cpu_start)
-        cells[column] = {"median_seconds": median(runs), "step_seconds": runs, "median_cpu_seconds": median(cpu),
+        cells[labelled(column, max_downsample, args)] = {"median_seconds": median(runs), "step_seconds": runs, "median_cpu_seconds": median(cpu),
                          "cpu_seconds": cpu, "peak_bytes": status_bytes("VmHWM")}
     tomesd.remove_patch(unet)
     return cells
 
 
 def swift_row(args, resolution, batch):
-    """Runs `tomesd bench unet --json` on one row; returns ({column: cell}, document)."""
-    command = [args.swift, "bench", "unet", "--json", "--resolutions", str(resolution), "--batch", str(batch),
-               "--ratio", str(args.ratio), "--max-downsample", str(args.max_downsample), "--steps", str(args.steps),
-               "--warmup", str(args.warmup), "--columns", ",".join(args.columns), "--threads", str(args.threads),
-               "--memory-budget", str(args.memory_budget)]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    document = json.loads(output.strip().splitlines()[-1])
-    row = document["rows"][0]
-    return {cell["column"]: cell for cell in row["cells"]}, document
+    """Runs `tomesd bench unet --json` on one row, once per max_downsample (the unpatched columns only the first
+    time); returns {label: cell}."""
+    cells = {}
+    for index, max_downsample in enumerate(args.max_downsample):
+        columns = [c for c in args.columns if index == 0 or c.startswith("tome")]
+        command = [args.swift, "bench", "unet", "--json", "--architecture", args.architecture,
+                   "--resolutions", str(resolution), "--batch", str(batch), "--ratio", str(args.ratio),
+                   "--max-downsample", str(max_downsample), "--steps", str(args.steps), "--warmup", str(args.warmup),
+                   "--columns", ",".join(columns), "--threads", str(args.threads),
+                   "--memory-budget", str(args.memory_budget)]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        document = json.loads(output.strip().splitlines()[-1])
+        for cell in document["rows"][0]["cells"]:
+            cells[labelled(cell["column"], max_downsample, args)] = cell
+    return cells
 
 
 def keep_faster(best, cells):
@@ -125,10 +155,8 @@ def print_row(resolution, batch, threads, ours, theirs):
     (`--diffusers-columns`), "OOM" where ours was over the memory budget."""
     gib = lambda b: f"{b / 2**30:.1f}"
     timed = lambda side, column: column in side and side[column].get("median_seconds") is not None
-    for column in COLUMNS:
-        if column not in ours:
-            continue
-        o, base = ours[column], BASELINE[column]
+    for column in ours:
+        o, base = ours[column], BASELINE[column.split("@")[0]]
         if not timed(ours, column):
             print(f"| {resolution}² | {batch} | {column} | OOM | | | | | | | |")
             continue
@@ -158,7 +186,8 @@ def main():
     parser.add_argument("--resolutions", default="512")
     parser.add_argument("--batch", default="2")
     parser.add_argument("--ratio", type=float, default=0.5)
-    parser.add_argument("--max-downsample", type=int, default=1)
+    parser.add_argument("--architecture", choices=["sd15", "sdxl"], default="sd15")
+    parser.add_argument("--max-downsample", default="1", help="one value or a comma-separated list")
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--columns", default="memory-efficient,tome-memory-efficient")
@@ -171,6 +200,7 @@ def main():
     parser.add_argument("--json", help="also write every measurement to this file")
     args = parser.parse_args()
     args.columns = args.columns.split(",")
+    args.max_downsample = [int(x) for x in args.max_downsample.split(",")]
     args.diffusers_columns = args.diffusers_columns.split(",") if args.diffusers_columns else args.columns
     assert all(c in COLUMNS for c in args.columns + args.diffusers_columns), (args.columns, args.diffusers_columns)
     resolutions = [int(x) for x in args.resolutions.split(",")]
@@ -181,8 +211,10 @@ def main():
     import torch
     import tomesd
     torch.set_num_threads(args.threads)
-    unet = sd15_unet(torch)
-    print(f"SD 1.5 UNet, fp32, {args.threads} thread(s), ratio {args.ratio}, max_downsample {args.max_downsample}, "
+    # SDXL: one 10.3 GB model at a time, so diffusers' UNet is built per row after the Swift side has run.
+    unet = make_unet(torch, args.architecture) if args.architecture == "sd15" else None
+    title = "SDXL base" if args.architecture == "sdxl" else "SD 1.5"
+    print(f"{title} UNet, fp32, {args.threads} thread(s), ratio {args.ratio}, max_downsample {args.max_downsample}, "
           f"median of {args.steps} after {args.warmup} warm-up, best of {args.rounds} round(s); torch "
           f"{torch.__version__}, tomesd 0.1.3")
     print("Times: wall / CPU÷threads seconds per UNet step; speed-ups over the same attention unpatched.")
@@ -194,14 +226,15 @@ def main():
         for batch in batches:
             ours, theirs = {}, {}
             for _ in range(args.rounds):
-                cells, _ = swift_row(args, resolution, batch)
-                keep_faster(ours, cells)
-                keep_faster(theirs, diffusers_row(torch, tomesd, unet, args, resolution, batch))
+                keep_faster(ours, swift_row(args, resolution, batch))
+                model = unet if unet is not None else make_unet(torch, args.architecture)
+                keep_faster(theirs, diffusers_row(torch, tomesd, model, args, resolution, batch))
+                del model
             print_row(resolution, batch, args.threads, ours, theirs)
             record.append({"resolution": resolution, "batch": batch, "ours": ours, "diffusers": theirs})
     if args.json:
         with open(args.json + ".tmp", "w") as f:
-            json.dump({"threads": args.threads, "ratio": args.ratio, "max_downsample": args.max_downsample,
+            json.dump({"architecture": args.architecture, "threads": args.threads, "ratio": args.ratio, "max_downsample": args.max_downsample,
                        "rows": record}, f, indent=1)
         os.replace(args.json + ".tmp", args.json)
 

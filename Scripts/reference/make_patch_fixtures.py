@@ -5,7 +5,9 @@ Run by hand from the repository root (the reference venv, CPU only, a few second
     "${TOMESD_REFERENCE_PYTHON:-python3}" Scripts/reference/make_patch_fixtures.py
 
 It reuses the tiny random UNets of the UNet fixtures (Tests/Fixtures/sd/unet-sd1, unet-sd2, unet-sdxl, written by
-make_unet_fixtures.py; rerun this script whenever those change) and writes Tests/Fixtures/patch/cases.safetensors:
+make_unet_fixtures.py) and the three-level SDXL UNet of Tests/Fixtures/sd/pipeline-sdxl/unet (written by
+make_sdxl_pipeline_fixtures.py; attention at downsample 2 and 4 only, as SDXL's); rerun this script whenever those
+change and writes Tests/Fixtures/patch/cases.safetensors:
 
     "<case>.sample"                 [B, 4, H, W] NCHW
     "<case>.timestep"               [B]
@@ -14,7 +16,7 @@ make_unet_fixtures.py; rerun this script whenever those change) and writes Tests
     "<case>.unpatched"              diffusers' output without the patch
     "<case>.out"                    the output of tomesd.apply_patch(unet, use_rand=False, <options>)
     "<case>.options"                float64 [8]: ratio, max_downsample, sx, sy, merge_attn, merge_crossattn,
-                                    merge_mlp, model (0 = sd1, 1 = sd2, 2 = sdxl)
+                                    merge_mlp, model (0 = sd1, 1 = sd2, 2 = sdxl, 3 = sdxl3)
     "<case>.merges"                 int64 [3]: transformer-block calls, calls that merged (r > 0 after clamping),
                                     tokens removed in all of them (sum of the clamped r)
     "<case>.margin"                 float64 [2]: over every plan of the call, the smallest gap between the r-th and
@@ -50,7 +52,8 @@ from safetensors.torch import save_file
 HERE = os.path.dirname(os.path.abspath(__file__))
 SD = os.path.join(HERE, "..", "..", "Tests", "Fixtures", "sd")
 OUT = os.path.join(HERE, "..", "..", "Tests", "Fixtures", "patch")
-MODELS = {"sd1": 0, "sd2": 1, "sdxl": 2}
+MODELS = {"sd1": 0, "sd2": 1, "sdxl": 2, "sdxl3": 3}
+FOLDERS = {"sd1": "unet-sd1", "sd2": "unet-sd2", "sdxl": "unet-sdxl", "sdxl3": os.path.join("pipeline-sdxl", "unet")}
 
 torch.set_num_threads(1)
 
@@ -68,7 +71,7 @@ def shim_block(block):
 
 
 def load(model):
-    unet = UNet2DConditionModel.from_pretrained(os.path.join(SD, f"unet-{model}")).eval()
+    unet = UNet2DConditionModel.from_pretrained(os.path.join(SD, FOLDERS[model])).eval()
     for module in unet.modules():
         if type(module).__name__ == "BasicTransformerBlock":
             check_block(module)
@@ -153,6 +156,8 @@ CASES = {
     "sd2": ("sd2", 2, 10, 14, dict(max_downsample=2)),
     "sdxl-default": ("sdxl", 2, 12, 12, {}),
     "sdxl-max-downsample-2": ("sdxl", 2, 12, 12, dict(max_downsample=2)),
+    "sdxl3-max-downsample-2": ("sdxl3", 2, 12, 16, dict(max_downsample=2)),
+    "sdxl3-max-downsample-4": ("sdxl3", 2, 12, 16, dict(max_downsample=4)),
 }
 
 

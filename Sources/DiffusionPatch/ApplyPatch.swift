@@ -1,4 +1,5 @@
 import StableDiffusion
+import ToMe
 
 /// A model Token Merging can patch: anything that runs a ``UNet2DConditionModel`` (the UNet itself; a pipeline
 /// conforms by returning its UNet).
@@ -17,6 +18,9 @@ extension UNet2DConditionModel: ToMePatchable {
 /// call does). A Token Merging patch already applied is replaced in place; other token-reduction hooks stay (the
 /// patch goes after them on blocks without one). No weight changes, and ``removePatch(_:)`` restores the model
 /// exactly.
+/// With ``ToMeOptions/followsHighestAttentionLevel`` the patch's `maxDownsample` is the model's
+/// ``ToMeOptions/highestAttentionLevel(of:)``. ``ToMePatch/mergesNothing`` tells whether any level of the model can
+/// merge at all (not on SDXL at `maxDownsample` 1).
 /// - Returns: the installed patch (its options and statistics).
 /// - Throws: ``PatchError/invalidOption(option:reason:)`` for a bad option; the model is then left as it was.
 @discardableResult
@@ -32,7 +36,19 @@ public func applyPatch(_ model: some ToMePatchable, ratio: Double = 0.5, maxDown
 /// - Throws: ``PatchError/invalidOption(option:reason:)`` for a bad option; the model is then left as it was.
 @discardableResult
 public func applyPatch(_ model: some ToMePatchable, options: ToMeOptions) throws -> ToMePatch {
+    var options = options
+    if options.followsHighestAttentionLevel {
+        guard let level = ToMeOptions.highestAttentionLevel(of: model) else {
+            throw PatchError.invalidOption(
+                option: "maxDownsample", reason: "the model has no transformer block at downsample 1, 2, 4 or 8 to follow")
+        }
+        options.maxDownsample = level
+    }
     let patch = try ToMePatch(options: options)
+    patch.mergesNothing = !options.mergesAnySubLayer || options.ratio == 0
+        || !model.unet.config.attentionDownsampleFactors.contains {
+            MergeGrid.merges(downsample: $0, maxDownsample: options.maxDownsample)
+        }
     for block in model.unet.transformerBlocks {
         if let index = block.tokenReductionHooks.firstIndex(where: { $0 is ToMePatch }) {
             block.tokenReductionHooks[index] = patch
@@ -58,3 +74,5 @@ public func appliedPatch(_ model: some ToMePatchable) -> ToMePatch? {
 
 /// A pipeline is patched through its UNet: `applyPatch(pipeline, ratio: 0.5)`, as tomesd's `apply_patch(pipe)`.
 extension StableDiffusionPipeline: ToMePatchable {}
+/// The SDXL pipeline likewise (at `maxDownsample` 1 nothing merges on SDXL: see ``ToMeOptions``).
+extension StableDiffusionXLPipeline: ToMePatchable {}

@@ -11,6 +11,13 @@
 /// | ``mergeCrossAttention`` | `merge_crossattn` | false | merge around cross-attention |
 /// | ``mergeMLP`` | `merge_mlp` | false | merge around the feed-forward network |
 /// | ``seed`` | (torch's global RNG) | 0 | seed of the partition generator (see ``ToMePatch``) |
+/// | ``followsHighestAttentionLevel`` | — | false | let ``applyPatch(_:options:)`` set ``maxDownsample`` to the model's highest-resolution level with attention |
+///
+/// **SDXL.** SDXL's UNet has no attention at its highest-resolution level (downsample 1), so tomesd's default
+/// `maxDownsample` 1 merges nothing there (the patch says so: ``ToMePatch/mergesNothing``). `maxDownsample` 2 merges
+/// at SDXL's second level, 4 at both; ``highestAttentionLevel(of:)`` (or ``followsHighestAttentionLevel``, CLI
+/// `--max-downsample auto`) names "the highest-resolution level that has attention" for any architecture: 1 on SD
+/// 1.x and 2.x, 2 on SDXL.
 ///
 /// **Effective ratio.** Only sources merge, and each `sy × sx` cell keeps one destination, so at most
 /// `N − N / (sx · sy)` tokens can go: tomesd clamps `r` to the number of sources, which caps the effective ratio at
@@ -37,6 +44,9 @@ public struct ToMeOptions: Equatable, Sendable {
     public var mergeMLP: Bool
     /// Seed of the patch's partition generator.
     public var seed: UInt64
+    /// When true, ``applyPatch(_:options:)`` replaces ``maxDownsample`` with ``highestAttentionLevel(of:)`` of the
+    /// model it patches (the installed patch's options hold the value used).
+    public var followsHighestAttentionLevel = false
 
     /// Validated options; the defaults are tomesd's.
     /// - Throws: ``PatchError/invalidOption(option:reason:)`` for a ratio outside `[0, 1)`, a stride below 1 or a
@@ -81,5 +91,12 @@ public struct ToMeOptions: Equatable, Sendable {
         }
         guard sx >= 1 else { throw PatchError.invalidOption(option: "sx", reason: "\(sx) must be at least 1") }
         guard sy >= 1 else { throw PatchError.invalidOption(option: "sy", reason: "\(sy) must be at least 1") }
+    }
+
+    /// The downsampling of the model's highest-resolution level that has transformer blocks, as a
+    /// ``maxDownsample`` value: 1 on SD 1.x and 2.x, 2 on SDXL; nil for a UNet without attention or whose attention
+    /// is all deeper than 8 (tomesd accepts 1, 2, 4 and 8).
+    public static func highestAttentionLevel(of model: some ToMePatchable) -> Int? {
+        model.unet.config.attentionDownsampleFactors.first.flatMap { downsampleLevels.contains($0) ? $0 : nil }
     }
 }

@@ -23,6 +23,11 @@ import ToMe
 public final class ToMePatch: TokenReductionHook {
     /// The options the patch was applied with.
     public let options: ToMeOptions
+    /// True when the model this patch was applied to has no transformer block at a level the options merge (e.g.
+    /// SDXL, whose highest-resolution level has no attention, at `maxDownsample` 1), or the options merge no
+    /// sub-layer or a ratio of 0: then the patch leaves every output unchanged. Set by ``applyPatch(_:options:)``
+    /// from the model's levels (``UNetConfig/attentionDownsampleFactors``); false for a patch not applied that way.
+    public internal(set) var mergesNothing = false
     /// The pool that matching, merging and unmerging run on.
     let pool: ThreadPool
     private let lock = NSLock()

@@ -20,10 +20,14 @@ public struct MergeGrid: Equatable, Sendable {
         guard tokens >= 1, tokens <= latentTokens else { return nil }
         downsample = Int(Double(latentTokens / tokens).squareRoot().rounded(.up))
         r = MergeGrid.unclampedR(tokenCount: tokens, ratio: ratio)
-        guard downsample <= maxDownsample, r > 0 else { return nil }
+        guard MergeGrid.merges(downsample: downsample, maxDownsample: maxDownsample), r > 0 else { return nil }
         height = (latentHeight + downsample - 1) / downsample
         width = (latentWidth + downsample - 1) / downsample
     }
+
+    /// tomesd's level rule: a block downsampled `downsample` times merges only when that is at most
+    /// `maxDownsample`. (The patch's notice that a model merges nothing applies it to the model's levels.)
+    public static func merges(downsample: Int, maxDownsample: Int) -> Bool { downsample <= maxDownsample }
 
     /// Whether the grid has exactly `tokens` tokens (tomesd fails in `gather` where it has not).
     public func fits(tokens: Int) -> Bool { height * width == tokens }

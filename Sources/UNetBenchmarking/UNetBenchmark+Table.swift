@@ -8,7 +8,7 @@ extension UNetBenchmark {
         let o = settings.options
         let gib = { (bytes: Int) in String(format: "%.1f GiB", Double(bytes) / 1_073_741_824) }
         return """
-            UNet \(config.blockOutChannels) (seeded random weights), \(settings.precision.rawValue), \(ThreadPool.shared.threadCount) thread(s); \
+            \(settings.architecture.title)-shaped UNet \(config.blockOutChannels) (seeded random weights), \(settings.precision.rawValue), \(ThreadPool.shared.threadCount) thread(s); \
             ToMe ratio \(o.ratio), maxDownsample \(o.maxDownsample), sx \(o.sx), sy \(o.sy), \
             \(o.useRandom ? "random" : "no-random"); median of \(settings.steps) step(s) after \(settings.warmup) \
             warm-up; memory budget \(gib(settings.memoryBudgetBytes)).

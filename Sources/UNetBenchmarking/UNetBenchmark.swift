@@ -4,7 +4,7 @@ import TensorCore
 import ToMe
 
 /// tomesd's benchmark table (its README: resolution × batch; Vanilla, ToMe, ToMe + xFormers) on this machine: an
-/// SD 1.5-sized UNet with seeded random weights (no download), one row per resolution × batch, columns Vanilla (standard attention), ToMe (standard attention, patched) and
+/// SD 1.5- or SDXL-shaped UNet (``UNetBenchmarkArchitecture``) with seeded random weights (no download), one row per resolution × batch, columns Vanilla (standard attention), ToMe (standard attention, patched) and
 /// ToMe + memory-efficient attention (and, on request, unpatched memory-efficient attention), each with the time
 /// per UNet step, the speed-up over Vanilla beside the ``UNetFLOPModel``'s prediction, the peak resident memory and
 /// the patch's own overhead per step.
@@ -21,9 +21,11 @@ public final class UNetBenchmark {
     private let model: UNet2DConditionModel
     private let flopModel: UNetFLOPModel
 
-    /// A benchmark of `config` (SD 1.5 unless given) with weights drawn from `weightSeed`.
+    /// A benchmark of `config` (the settings' ``UNetBenchmarkSettings/architecture`` unless given) with weights
+    /// drawn from `weightSeed`.
     /// - Throws: ``PatchError/invalidOption(option:reason:)`` for bad settings; ``ConfigError`` for a bad config.
-    public init(settings: UNetBenchmarkSettings, config: UNetConfig = .stableDiffusion15, weightSeed: UInt64 = 0) throws {
+    public init(settings: UNetBenchmarkSettings, config: UNetConfig? = nil, weightSeed: UInt64 = 0) throws {
+        let config = config ?? settings.architecture.config
         try settings.validate()
         self.settings = settings
         self.config = config
@@ -107,7 +109,8 @@ public final class UNetBenchmark {
         return Int(predicted)
     }
 
-    /// Seeded inputs for one row: a `[batch, latent, latent, 4]` sample, timestep 500 and a text context.
+    /// Seeded inputs for one row: a `[batch, latent, latent, 4]` sample, timestep 500 and a text context (and,
+    /// for SDXL's `text_time` conditioning, pooled text embeddings and the time ids of a `8·latent`² image).
     private func benchmarkInputs(latent: Int, batch: Int) throws -> BenchmarkInputs {
         var random = SplitMix64(seed: UInt64(latent * 1000 + batch))
         func uniform(_ shape: [Int]) throws -> Tensor {
@@ -115,8 +118,13 @@ public final class UNetBenchmark {
                 Float(random.next() >> 40) / Float(1 << 23) - 1
             })
         }
+        let textTime = try config.textTimeEmbedding.map {
+            try TextTimeConditioning(textEmbeds: try uniform([batch, $0.textEmbedsWidth]), imageWidth: latent * 8,
+                                     imageHeight: latent * 8)
+        }
         return BenchmarkInputs(sample: try uniform([batch, latent, latent, config.inChannels]),
-                               context: try uniform([batch, settings.contextTokens, config.crossAttentionDim[0]]))
+                               context: try uniform([batch, settings.contextTokens, config.crossAttentionDim[0]]),
+                               textTime: textTime)
     }
 }
 
@@ -124,8 +132,9 @@ public final class UNetBenchmark {
 private struct BenchmarkInputs {
     let sample: Tensor
     let context: Tensor
+    let textTime: TextTimeConditioning?
 
     func run(_ model: UNet2DConditionModel) throws -> Tensor {
-        try model(sample, timesteps: [500], encoderHiddenStates: context)
+        try model(sample, timesteps: [500], encoderHiddenStates: context, textTime: textTime)
     }
 }

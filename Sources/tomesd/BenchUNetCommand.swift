@@ -3,13 +3,15 @@ import Foundation
 import TensorCore
 import UNetBenchmarking
 
-/// `tomesd bench unet`: tomesd's benchmark table for an SD 1.5-sized UNet with seeded random weights (``UNetBenchmark``),
+/// `tomesd bench unet`: tomesd's benchmark table for an SD 1.5- or (`--architecture sdxl`) SDXL-shaped UNet with seeded
+/// random weights (``UNetBenchmark``),
 /// row by row as Markdown, or as JSON (what `Benchmarks/python/unet_tome_vs_diffusers.py` reads). `--cpu-time` reports
 /// CPU time ÷ threads instead of wall time, for machines shared with other work.
 let benchUNetCommand = Subcommand(
     name: "bench unet",
-    summary: "tomesd's benchmark table: an SD 1.5-sized UNet with and without Token Merging",
-    details: "Times an SD 1.5-sized UNet with seeded random weights per resolution and batch size, with and without "
+    summary: "tomesd's benchmark table: an SD 1.5- or SDXL-sized UNet with and without Token Merging",
+    details: "Times an SD 1.5-sized (or, with --architecture sdxl, SDXL base-sized: 10.3 GB of weights) UNet with "
+        + "seeded random weights per resolution and batch size, with and without "
         + "Token Merging, and prints tomesd's table row by row as Markdown, or JSON (what "
         + "Benchmarks/python/unet_tome_vs_diffusers.py reads). Cells that would need more than --memory-budget are "
         + "skipped. --cpu-time reports CPU time ÷ threads instead of wall time, for machines shared with other work.",
@@ -17,6 +19,8 @@ let benchUNetCommand = Subcommand(
         let defaults = UNetBenchmarkSettings()
         let list = { (values: [Int]) in values.map(String.init).joined(separator: ",") }
         return [
+            .value("architecture", "NAME", default: defaults.architecture.rawValue,
+                   "the UNet's shape: " + UNetBenchmarkArchitecture.allCases.map(\.rawValue).joined(separator: " or ")),
             .value("resolutions", "PX,...", default: list(defaults.resolutions), "image sizes in pixels (square)"),
             .value("batch", "B,...", default: list(defaults.batches), "batch sizes"),
             .value("ratio", "R", default: "\(defaults.options.ratio)", "Token Merging ratio of the ToMe columns"),
@@ -34,6 +38,12 @@ let benchUNetCommand = Subcommand(
     }()
 ) { arguments in
     var settings = UNetBenchmarkSettings()
+    let architectureName = try arguments.required("architecture")
+    guard let architecture = UNetBenchmarkArchitecture(rawValue: architectureName) else {
+        throw UsageError("option --architecture expects one of "
+            + UNetBenchmarkArchitecture.allCases.map(\.rawValue).joined(separator: ", ") + ", got '\(architectureName)'")
+    }
+    settings.architecture = architecture
     settings.resolutions = try arguments.requiredInts("resolutions")
     settings.batches = try arguments.requiredInts("batch")
     settings.options.ratio = try arguments.requiredDouble("ratio")

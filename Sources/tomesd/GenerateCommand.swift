@@ -4,7 +4,8 @@ import ImageFiles
 import StableDiffusion
 import TensorCore
 
-/// `tomesd generate`: text to image with a diffusers Stable Diffusion folder (`--model`), or with the built-in
+/// `tomesd generate`: text to image with a diffusers Stable Diffusion or SDXL folder (`--model`; `model_index.json`
+/// picks the pipeline), or with the built-in
 /// demo pipeline (random weights) without it. Shows step progress, stops cleanly on Ctrl-C, and writes `--output`
 /// (PNG) only once the image is complete. `--latents FILE` takes the initial noise (safetensors, tensor "latents",
 /// NCHW, as diffusers' `latents=` argument) and `--save-initial-latents FILE` writes it, so that a run can be
@@ -152,12 +153,13 @@ private struct GenerateRequest {
         }
         let latents = try latentsInput.map { try LatentsFile(contentsOf: $0) }
         let pipeline = try loadPipeline()
-        let shape = pipeline.latentShape(width: configuration.width, height: configuration.height)
+        let shape = pipeline.latentShape(width: configuration.width, height: configuration.height, batch: 1)
         if let latents, try !latents.isNoise(ofSeed: configuration.seed, shape: shape) {
             configuration.initialLatents = latents.tensor
         }
         try pipeline.validate(configuration)
-        let patch = try tome.map { try applyPatch(pipeline, options: $0) }
+        let patch = try tome.map { try applyPatch(pipeline.unet, options: $0) }
+        if let patch { ToMeArguments.noticeIfIdle(patch, model: pipeline.unet) }
         if let dropped = pipeline.truncatedPart(of: configuration.prompt) {
             fputs("warning: the prompt is longer than the text encoder's \(pipeline.tokenizer.maxLength) tokens; "
                   + "this part is ignored (as diffusers does): \"\(dropped)\"\n", stderr)
@@ -199,11 +201,11 @@ private struct GenerateRequest {
     }
 
     /// The pipeline of `--model`, or the built-in demo with a note on what it is.
-    private func loadPipeline() throws -> StableDiffusionPipeline {
+    private func loadPipeline() throws -> any TextToImagePipeline {
         let start = ProcessMetrics.now()
-        let pipeline: StableDiffusionPipeline
+        let pipeline: any TextToImagePipeline
         if let model {
-            pipeline = try StableDiffusionPipeline(folder: model, precision: precision)
+            pipeline = try loadTextToImagePipeline(folder: model, precision: precision)
         } else {
             print("""
                 No --model given: running the built-in demo pipeline (small models with seeded random weights and CLIP's \

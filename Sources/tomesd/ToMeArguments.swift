@@ -1,3 +1,4 @@
+import Foundation
 import DiffusionPatch
 
 /// The Token Merging options of `tomesd unet` (tomesd's `apply_patch` arguments): `--ratio R` switches the patch
@@ -11,7 +12,8 @@ enum ToMeArguments {
             .value("ratio", "R", "switches Token Merging on: the fraction of tokens to merge, in [0, 1) (tomesd's ratio; "
                 + "off without it, and the options below need it)"),
             .value("max-downsample", "N", default: "\(defaults.maxDownsample)",
-                   "merge in the blocks downsampled at most N times: 1, 2, 4 or 8"),
+                   "merge in the blocks downsampled at most N times: 1, 2, 4 or 8, or auto: the model's "
+                   + "highest-resolution level with attention (1 on SD 1.x/2.x, 2 on SDXL, where 1 merges nothing)"),
             .value("sx", "N", default: "\(defaults.sx)", "cell width: one destination token per sx × sy cell"),
             .value("sy", "N", default: "\(defaults.sy)", "cell height"),
             .flag("no-random", "take the destination token at the same place in every cell (default: a random one)"),
@@ -31,7 +33,12 @@ enum ToMeArguments {
     ///   option without `--ratio`.
     static func parse(_ arguments: inout Arguments) throws -> ToMeOptions? {
         let ratio = try arguments.double("ratio")
-        let maxDownsample = try arguments.requiredInt("max-downsample")
+        let maxDownsampleText = try arguments.required("max-downsample")
+        let followsModel = maxDownsampleText == "auto"
+        // With auto, the patch replaces this by the model's level when it is applied.
+        guard let maxDownsample = followsModel ? 1 : Int(maxDownsampleText) else {
+            throw UsageError("option --max-downsample expects 1, 2, 4, 8 or auto, got '\(maxDownsampleText)'")
+        }
         let sx = try arguments.requiredInt("sx"), sy = try arguments.requiredInt("sy")
         let seed = try arguments.seed()
         let noRandom = arguments.flag("no-random")
@@ -48,9 +55,11 @@ enum ToMeArguments {
             return nil
         }
         do {
-            return try ToMeOptions(ratio: ratio, maxDownsample: maxDownsample, sx: sx, sy: sy, useRandom: !noRandom,
-                                   mergeAttention: !noAttention, mergeCrossAttention: crossAttention, mergeMLP: mlp,
-                                   seed: seed)
+            var options = try ToMeOptions(ratio: ratio, maxDownsample: maxDownsample, sx: sx, sy: sy,
+                                          useRandom: !noRandom, mergeAttention: !noAttention,
+                                          mergeCrossAttention: crossAttention, mergeMLP: mlp, seed: seed)
+            options.followsHighestAttentionLevel = followsModel
+            return options
         } catch PatchError.invalidOption(let option, let reason) {
             throw UsageError("option \(optionNames[option] ?? option): \(reason)")
         }
@@ -58,6 +67,18 @@ enum ToMeArguments {
 }
 
 extension ToMeArguments {
+    /// Writes a one-line notice to standard error when `patch` merges nothing on the model it was applied to (SDXL
+    /// at `--max-downsample 1`: its highest-resolution level has no attention).
+    static func noticeIfIdle(_ patch: ToMePatch, model: some ToMePatchable) {
+        guard patch.mergesNothing else { return }
+        let levels = model.unet.config.attentionDownsampleFactors
+        let advice = ToMeOptions.highestAttentionLevel(of: model).map {
+            "; its highest-resolution attention is at downsample \($0): use --max-downsample \($0) or auto"
+        } ?? ""
+        fputs("note: Token Merging merges nothing on this model at --max-downsample \(patch.options.maxDownsample) "
+              + "(attention at downsample \(levels.map(String.init).joined(separator: ", ")))" + advice + "\n", stderr)
+    }
+
     /// One line on what the patch did over `forwards` UNet calls: merges and the time they cost.
     static func summary(_ statistics: ToMeStatistics, forwards: Int) -> String {
         String(format: "ToMe: merged %d tokens in %d of %d block calls; overhead %.3f s per forward "

@@ -60,6 +60,7 @@ let unetCommand = Subcommand(
     }
     model.attentionImplementation = attention
     let patch = try tome.map { try applyPatch(model, options: $0) }
+    if let patch { ToMeArguments.noticeIfIdle(patch, model: model) }
     print(String(format: "loaded in %.3f s (cpu %.3f s)", ProcessMetrics.seconds(since: loadStart), ProcessMetrics.cpuSeconds() - loadCPUStart))
 
     let inputs = try UNetCommandInputs(URL(fileURLWithPath: inputsPath))

@@ -10,7 +10,7 @@ import XCTest
 /// run on (`Tests/Fixtures/sd/unet-*`, the UNet fixtures).
 enum PatchFixtures {
     /// The fixture's models, by the index the script stores in `<case>.options`.
-    static let modelFolders = ["unet-sd1", "unet-sd2", "unet-sdxl"]
+    static let modelFolders = ["unet-sd1", "unet-sd2", "unet-sdxl", "pipeline-sdxl/unet"]
 
     /// `Tests/Fixtures/<relative>`.
     static func url(_ relative: String) -> URL { TestFiles.fixture(relative) }

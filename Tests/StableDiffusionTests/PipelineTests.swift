@@ -16,13 +16,7 @@ final class PipelineTests: XCTestCase {
         let reference = try PipelineFixtures.tensors(style)
         for testCase in try PipelineFixtures.cases(style).cases {
             let result = try pipeline.generate(try PipelineFixtures.configuration(testCase, reference))
-            let label = "\(style) \(testCase.name)"
-            assertClose(result.latents.scalars, try reference.tensor("\(testCase.name).latents").scalars, tolerance: 1e-3,
-                        "\(label) final latents")
-            XCTAssertEqual(result.latents.shape, try reference.tensor("\(testCase.name).latents").shape, label)
-            let expected = try reference.integers("\(testCase.name).image").map { UInt8($0) }
-            assertImagesMatch(result.images[0], expected, width: testCase.width, height: testCase.height, label)
-            XCTAssertEqual(result.timings.unetSteps, testCase.steps + (testCase.scheduler == "pndm" ? 1 : 0), label)
+            try assertMatchesReference(result, testCase, reference, style)
         }
     }
 
@@ -140,10 +134,10 @@ final class PipelineTests: XCTestCase {
         let folder = try PipelineFixtures.copy("sd1", for: self)
         let index = folder.appendingPathComponent("model_index.json")
         let original = try String(contentsOf: index, encoding: .utf8)
-        try original.replacingOccurrences(of: "\"StableDiffusionPipeline\"", with: "\"StableDiffusionXLPipeline\"")
+        try original.replacingOccurrences(of: "\"StableDiffusionPipeline\"", with: "\"StableDiffusion3Pipeline\"")
             .write(to: index, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try StableDiffusionPipeline(folder: folder)) {
-            XCTAssertTrue("\($0)".contains("pipeline class StableDiffusionXLPipeline is not supported"), "\($0)")
+            XCTAssertTrue("\($0)".contains("pipeline class StableDiffusion3Pipeline is not supported"), "\($0)")
         }
         try original.replacingOccurrences(of: "\"UNet2DConditionModel\"", with: "null")
             .write(to: index, atomically: true, encoding: .utf8)

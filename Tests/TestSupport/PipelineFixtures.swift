@@ -4,8 +4,8 @@ import TensorCore
 import XCTest
 
 /// The pipeline reference fixtures `Tests/Fixtures/sd/pipeline-sd1` and `pipeline-sd2` (written by
-/// `Scripts/reference/make_pipeline_fixtures.py`): tiny random diffusers pipeline folders with the results of
-/// diffusers runs.
+/// `Scripts/reference/make_pipeline_fixtures.py`) and `pipeline-sdxl` (`make_sdxl_pipeline_fixtures.py`): tiny
+/// random diffusers pipeline folders with the results of diffusers runs.
 public enum PipelineFixtures {
     /// The two styles.
     public static let styles = ["sd1", "sd2"]
@@ -46,11 +46,24 @@ public enum PipelineFixtures {
         public let seed: UInt64
         public let scheduler: String
         public let initialLatents: Bool
+        /// SDXL cases only: tomesd's `apply_patch(pipe, use_rand=False, ...)` arguments, or nil for no patch.
+        public let tome: TomesdArguments?
 
         enum CodingKeys: String, CodingKey {
-            case name, prompt, width, height, steps, guidance, seed, scheduler
+            case name, prompt, width, height, steps, guidance, seed, scheduler, tome
             case negativePrompt = "negative_prompt"
             case initialLatents = "initial_latents"
+        }
+    }
+
+    /// tomesd's `apply_patch` arguments of a case.
+    public struct TomesdArguments: Decodable {
+        public let ratio: Double
+        public let maxDownsample: Int
+
+        enum CodingKeys: String, CodingKey {
+            case ratio
+            case maxDownsample = "max_downsample"
         }
     }
 

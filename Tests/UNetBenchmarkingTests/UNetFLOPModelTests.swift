@@ -25,6 +25,28 @@ final class UNetFLOPModelTests: XCTestCase {
         XCTAssertEqual(speedUp(64, 2, try ToMeOptions(ratio: 0.5, mergeAttention: false)), 1)
     }
 
+    /// SDXL base's UNet: torch's FLOP counter on diffusers 0.42.1's (built on the meta device), and what ToMe can
+    /// give there — nothing at tomesd's default maxDownsample 1, whose level has no attention.
+    func testSDXLCountsAndPredictions() throws {
+        let config = UNetBenchmarkArchitecture.sdxl.config
+        XCTAssertNoThrow(try config.validate())
+        XCTAssertEqual(config.attentionDownsampleFactors, [2, 4])
+        let model = UNetFLOPModel(config: config)
+        // FlopCounterMode, 1 × 4 × 64² and 128² latents, 77 × 2048 context: 1588.78 and 6761.24 GFLOP.
+        XCTAssertEqual(model.flops(latentHeight: 64, latentWidth: 64, batch: 1) / 1e9, 1588.78, accuracy: 0.5)
+        XCTAssertEqual(model.flops(latentHeight: 128, latentWidth: 128, batch: 1) / 1e9, 6761.24, accuracy: 0.5)
+        func speedUp(_ maxDownsample: Int) throws -> Double {
+            model.flops(latentHeight: 128, latentWidth: 128, batch: 1)
+                / model.flops(latentHeight: 128, latentWidth: 128, batch: 1,
+                              options: try ToMeOptions(ratio: 0.5, maxDownsample: maxDownsample))
+        }
+        XCTAssertEqual(try speedUp(1), 1)
+        XCTAssertGreaterThan(try speedUp(2), 1.05)
+        XCTAssertGreaterThan(try speedUp(4), try speedUp(2))
+        print(String(format: "SDXL 1024² batch 1 FLOP-model ToMe 0.5 speed-ups: maxDownsample 2 ×%.3f, 4 ×%.3f",
+                     try speedUp(2), try speedUp(4)))
+    }
+
     func testTinyUNetHandCount() throws {
         // The SD1 fixture UNet: channels (8, 16, 16), one ResNet per down block, heads irrelevant, context 12.
         let model = UNetFLOPModel(config: try UNetConfig.load(from: Fixtures.url("unet-sd1/config.json")))

@@ -65,6 +65,40 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertGreaterThan(error, 1e-5, "the run must really be bf16")
     }
 
+    /// An SDXL folder through the command line: `model_index.json` picks the SDXL pipeline; the ToMe case of the
+    /// SDXL fixture (tomesd at max_downsample 2, no-random) matches diffusers + tomesd with `--max-downsample auto`;
+    /// tomesd's default maxDownsample 1 says that it merges nothing.
+    func testGeneratesSDXLWithTokenMerging() throws {
+        let style = "sdxl"
+        let testCase = try XCTUnwrap(try PipelineFixtures.cases(style).cases.first { $0.tome != nil })
+        XCTAssertEqual(testCase.tome?.maxDownsample, 2)
+        let reference = try PipelineFixtures.tensors(style)
+        let folder = try Fixtures.temporaryDirectory(for: self)
+        let image = folder.appendingPathComponent("out.png"), final = folder.appendingPathComponent("final.safetensors")
+        var arguments = ["generate", "--model", PipelineFixtures.folder(style).path, "--prompt", testCase.prompt,
+                         "--width", "\(testCase.width)", "--height", "\(testCase.height)", "--steps", "\(testCase.steps)",
+                         "--guidance", "\(testCase.guidance)", "--seed", "\(testCase.seed)", "--scheduler", testCase.scheduler,
+                         "--ratio", "\(try XCTUnwrap(testCase.tome).ratio)", "--no-random",
+                         "--save-latents", final.path, "--output", image.path]
+        if let negative = testCase.negativePrompt { arguments += ["--negative-prompt", negative] }
+        let run = try runTool(arguments + ["--max-downsample", "auto"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertFalse(run.stderr.contains("merges nothing"), run.stderr)
+        let expected = try reference.integers("\(testCase.name).image").map { UInt8($0) }
+        assertImagesMatch(try RGBImage(contentsOfPNG: image), expected, width: testCase.width, height: testCase.height,
+                          "CLI SDXL image")
+        assertClose(try SafeTensorsFile(contentsOf: final).tensor("latents").scalars,
+                    try reference.tensor("\(testCase.name).latents").scalars, tolerance: 1e-3, "CLI SDXL --save-latents")
+
+        let idle = try runTool(arguments)
+        XCTAssertEqual(idle.status, 0, idle.stderr)
+        XCTAssertTrue(idle.stderr.contains("note: Token Merging merges nothing on this model at --max-downsample 1")
+                      && idle.stderr.contains("use --max-downsample 2 or auto"), idle.stderr)
+        let bad = try runTool(arguments + ["--max-downsample", "often"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("option --max-downsample expects 1, 2, 4, 8 or auto, got 'often'"), bad.stderr)
+    }
+
     /// Without --model the built-in demo runs and says that it paints noise and how to get real images.
     func testBuiltInDemoExplainsItself() throws {
         let image = try Fixtures.temporaryDirectory(for: self).appendingPathComponent("demo.png")

@@ -40,7 +40,7 @@ extension UNetConfig {
             guard textTime.timeEmbedDim >= 1 else {
                 throw invalid("addition_time_embed_dim", "must be positive, got \(textTime.timeEmbedDim)")
             }
-            guard textTime.projectionInputDim > 6 * textTime.timeEmbedDim else {
+            guard textTime.textEmbedsWidth > 0 else {
                 throw invalid("projection_class_embeddings_input_dim",
                               "\(textTime.projectionInputDim) leaves no room for text embeddings beside 6 time ids of \(textTime.timeEmbedDim)")
             }

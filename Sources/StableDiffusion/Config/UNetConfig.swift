@@ -41,6 +41,13 @@ public struct UNetConfig: Equatable, Sendable {
             self.timeEmbedDim = timeEmbedDim
             self.projectionInputDim = projectionInputDim
         }
+
+        /// Width of the 6 embedded time ids together, `6 * timeEmbedDim`.
+        public var timeIDsWidth: Int { TextTimeConditioning.timeIDCount * timeEmbedDim }
+
+        /// Width of the pooled text embeddings (`text_embeds`) the model takes: ``projectionInputDim`` minus
+        /// ``timeIDsWidth`` (SDXL's second text encoder's `projection_dim`, 1280).
+        public var textEmbedsWidth: Int { projectionInputDim - timeIDsWidth }
     }
 
     /// Channels of the input sample (`in_channels`).
@@ -104,6 +111,25 @@ public struct UNetConfig: Equatable, Sendable {
         var config = UNetConfig()
         config.sampleSize = 64
         config.crossAttentionDim = [768, 768, 768, 768]
+        return config
+    }
+
+    /// Stable Diffusion XL base's UNet (`stabilityai/stable-diffusion-xl-base-1.0`, 2.6B parameters): three levels
+    /// of 320, 640 and 1280 channels, no attention at the first, 2 and 10 transformer blocks per Transformer2D at the
+    /// others (and 10 in the middle), 5/10/20 heads of 64, linear projections, `cross_attention_dim` 2048 and
+    /// `text_time` conditioning (256-wide time ids, 1280-wide pooled text: 2816).
+    public static var stableDiffusionXL: UNetConfig {
+        var config = UNetConfig()
+        config.sampleSize = 128
+        config.downBlockTypes = [.plain, .crossAttention, .crossAttention]
+        config.upBlockTypes = [.crossAttention, .crossAttention, .plain]
+        config.blockOutChannels = [320, 640, 1280]
+        config.layersPerBlock = [2, 2, 2]
+        config.crossAttentionDim = [2048, 2048, 2048]
+        config.transformerLayersPerBlock = [1, 2, 10]
+        config.attentionHeads = [5, 10, 20]
+        config.useLinearProjection = true
+        config.textTimeEmbedding = TextTimeEmbedding(timeEmbedDim: 256, projectionInputDim: 2816)
         return config
     }
 

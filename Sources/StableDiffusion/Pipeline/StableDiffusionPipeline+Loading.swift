@@ -11,7 +11,7 @@ extension StableDiffusionPipeline {
     ///   ``SchedulerError``, `SafeTensorsError`) for a component that cannot be read;
     ///   ``PipelineError/incompatibleComponents(_:)`` when they do not fit together.
     public convenience init(folder: URL, precision: Precision = .fp32) throws {
-        _ = try ModelIndex(folder: folder)
+        try ModelIndex(folder: folder).require("StableDiffusionPipeline")
         let schedulerConfig = try SchedulerConfig(
             contentsOf: try ModelFolder.file("scheduler_config.json", in: folder.appendingPathComponent("scheduler")))
         let tokenizer = try CLIPTokenizer(folder: folder.appendingPathComponent("tokenizer"))
@@ -20,7 +20,7 @@ extension StableDiffusionPipeline {
         let unetFolder = folder.appendingPathComponent("unet")
         let vaeFolder = folder.appendingPathComponent("vae")
         let textEncoderFolder = folder.appendingPathComponent("text_encoder")
-        try Self.checkWeightsFit(unet: unetFolder, vae: vaeFolder, textEncoder: textEncoderFolder)
+        try Self.checkWeightsFit(unet: unetFolder, vae: vaeFolder, textEncoders: [textEncoderFolder])
         let unet = try UNet2DConditionModel.load(from: unetFolder, precision: precision)
         let vae = try AutoencoderKL.load(from: vaeFolder, precision: precision)
         let textEncoder = try CLIPTextModel.load(from: textEncoderFolder, precision: precision)
@@ -31,14 +31,16 @@ extension StableDiffusionPipeline {
     /// Reads the three models' `config.json` files (each validated, so each model fits alone) and throws when their
     /// weights cannot fit in memory together, before any weight is read.
     /// - Throws: ``ConfigError`` naming the files.
-    private static func checkWeightsFit(unet: URL, vae: URL, textEncoder: URL) throws {
+    static func checkWeightsFit(unet: URL, vae: URL, textEncoders: [URL]) throws {
         let unetConfig = try UNetConfig.load(from: try ModelFolder.file("config.json", in: unet))
         let vaeConfig = try VAEConfig.load(from: try ModelFolder.file("config.json", in: vae))
-        let textConfig = try CLIPTextConfig.load(from: try ModelFolder.file("config.json", in: textEncoder))
-        let parameters = CheckedSize.sum([unetConfig.minimumParameterCount, vaeConfig.minimumDecoderParameterCount,
-                                          textConfig.parameterCount])
+        let textCounts = try textEncoders.map {
+            try CLIPTextConfig.load(from: try ModelFolder.file("config.json", in: $0)).parameterCount
+        }
+        let parameters = CheckedSize.sum([unetConfig.minimumParameterCount, vaeConfig.minimumDecoderParameterCount]
+                                         + textCounts)
         try ConfigLimits.checkFits(parameters.flatMap { CheckedSize.product([MemoryLayout<Float>.stride, $0]) },
-                                   "the weights of the UNet, the VAE and the text encoder together",
-                                   keys: "unet/, vae/, text_encoder/ config.json", path: unet.deletingLastPathComponent().path)
+                                   "the weights of the UNet, the VAE and the text encoder(s) together",
+                                   keys: "unet/, vae/, " + textEncoders.map { $0.lastPathComponent + "/" }.joined(separator: ", ") + " config.json", path: unet.deletingLastPathComponent().path)
     }
 }

@@ -35,8 +35,9 @@ public final class StableDiffusionPipeline {
     /// memory during denoising and decoding (about 0.5 GB for SD 1.5) for a reload per generation.
     public var releasesTextEncoderAfterUse = false
 
-    private var loadedTextEncoder: CLIPTextModel?
-    private let textEncoderLoader: (() throws -> CLIPTextModel)?
+    /// The shared stages: latents, guidance, the denoising loop, decoding.
+    let stages: DiffusionStages
+    private let textEncoder: ReloadableComponent<CLIPTextModel>
 
     /// A pipeline from its components. `textEncoderLoader`, when given, rebuilds the same text encoder (for
     /// ``releasesTextEncoderAfterUse``).
@@ -49,8 +50,8 @@ public final class StableDiffusionPipeline {
         self.vae = vae
         self.schedulerConfig = schedulerConfig
         textEncoderConfig = textEncoder.config
-        loadedTextEncoder = textEncoder
-        self.textEncoderLoader = textEncoderLoader
+        self.textEncoder = ReloadableComponent(textEncoder, loader: textEncoderLoader)
+        stages = DiffusionStages(unet: unet, vae: vae, schedulerConfig: schedulerConfig)
     }
 
     /// How many times smaller than the image the latents are (the VAE's, 8 for Stable Diffusion).
@@ -62,20 +63,17 @@ public final class StableDiffusionPipeline {
         tokenizer.truncatedText(tokenizer.encode(prompt))
     }
 
-    /// The text encoder, loading it again if it was released.
-    func textEncoder() throws -> CLIPTextModel {
-        if let loadedTextEncoder { return loadedTextEncoder }
-        guard let textEncoderLoader else {
-            throw PipelineError.incompatibleComponents("the text encoder was released and cannot be reloaded")
-        }
-        let model = try textEncoderLoader()
-        loadedTextEncoder = model
-        return model
-    }
-
-    /// Drops the text encoder when ``releasesTextEncoderAfterUse`` is set and it can be reloaded.
-    func releaseTextEncoderIfAsked() {
-        if releasesTextEncoderAfterUse && textEncoderLoader != nil { loadedTextEncoder = nil }
+    /// Tokenizes and encodes the prompt (and the negative prompt, with guidance) in one text encoder call, then
+    /// drops the text encoder when ``releasesTextEncoderAfterUse`` asks.
+    func encodePrompts(_ configuration: GenerationConfiguration) throws -> EncodedPrompts {
+        let prompt = tokenizer.encode(configuration.prompt)
+        let negative = configuration.usesGuidance ? tokenizer.encode(configuration.negativePrompt ?? "") : nil
+        let ids = (negative.map { [$0.ids] } ?? []) + [prompt.ids]
+        let embeddings = try textEncoder.get(name: "text encoder")(ids)
+        textEncoder.release(if: releasesTextEncoderAfterUse)
+        return EncodedPrompts(embeddings: embeddings, textTime: nil, guided: negative != nil,
+                              truncatedPrompt: tokenizer.truncatedText(prompt),
+                              truncatedNegativePrompt: negative.flatMap { tokenizer.truncatedText($0) })
     }
 
     private static func checkCompatible(tokenizer: CLIPTokenizer, textEncoder: CLIPTextConfig, unet: UNet2DConditionModel,
@@ -84,23 +82,9 @@ public final class StableDiffusionPipeline {
             throw PipelineError.incompatibleComponents(
                 "the UNet needs SDXL's text_time conditioning (addition_embed_type), which this pipeline does not provide")
         }
-        guard unet.config.inChannels == vae.latentChannels, unet.config.outChannels == vae.latentChannels else {
-            throw PipelineError.incompatibleComponents(
-                "the UNet takes \(unet.config.inChannels) and returns \(unet.config.outChannels) channels, the VAE's latents have \(vae.latentChannels)")
-        }
-        let contextWidths = Set(unet.transformerBlocks.map(\.attn2.contextDim))
-        guard contextWidths.allSatisfy({ $0 == textEncoder.hiddenSize }) else {
-            throw PipelineError.incompatibleComponents(
-                "the UNet's cross_attention_dim \(contextWidths.sorted()) differs from the text encoder's hidden_size \(textEncoder.hiddenSize)")
-        }
-        guard tokenizer.maxLength <= textEncoder.maxPositionEmbeddings else {
-            throw PipelineError.incompatibleComponents(
-                "the tokenizer makes \(tokenizer.maxLength) tokens, the text encoder takes at most \(textEncoder.maxPositionEmbeddings)")
-        }
-        let largestID = max(tokenizer.startTokenID, tokenizer.endTokenID, tokenizer.padTokenID)
-        guard largestID < textEncoder.vocabSize else {
-            throw PipelineError.incompatibleComponents(
-                "the tokenizer's special token id \(largestID) is outside the text encoder's vocabulary of \(textEncoder.vocabSize)")
-        }
+        try PipelineCompatibility.checkLatents(unet: unet, vae: vae)
+        try PipelineCompatibility.checkContextWidth(unet: unet, width: textEncoder.hiddenSize,
+                                                    source: "the text encoder's hidden_size \(textEncoder.hiddenSize)")
+        try PipelineCompatibility.checkTokenizer(tokenizer, fits: textEncoder)
     }
 }

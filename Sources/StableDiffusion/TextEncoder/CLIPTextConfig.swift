@@ -29,6 +29,13 @@ public struct CLIPTextConfig: Equatable, Sendable, ConfigFile {
     public var hiddenAct = Activation.quickGELU
     /// Added to the variance in every LayerNorm (`layer_norm_eps`).
     public var layerNormEps: Float = 1e-5
+    /// Width of the projection head's output (`projection_dim`): the pooled text embedding of
+    /// ``CLIPTextModelWithProjection`` (SDXL's second encoder). `CLIPTextModel` has no projection head.
+    public var projectionDim = 512
+    /// The end-of-text token id as the config states it (`eos_token_id`): it decides which token the pooled output
+    /// is read from (``CLIPTextModelWithProjection``). 2 is the value older configurations carry (SDXL's among
+    /// them), which transformers answers with the position of the largest id instead.
+    public var eosTokenID = 49407
 
     /// transformers' defaults.
     public init() {}
@@ -46,9 +53,9 @@ public struct CLIPTextConfig: Equatable, Sendable, ConfigFile {
     /// Decodes and validates a configuration from JSON `data`; `path` names it in errors.
     ///
     /// Only the keys that shape the text tower are read. transformers writes many generic keys beside them
-    /// (`architectures`, `torch_dtype`, token ids, dropout rates, `projection_dim` of the projection head that
-    /// `CLIPTextModel` does not have...), none of which changes the encoder's output, so other keys are ignored
-    /// rather than rejected. `model_type` must be a CLIP text model when present.
+    /// (`architectures`, `torch_dtype`, the other token ids, dropout rates...), none of which changes the
+    /// encoder's output, so other keys are ignored rather than rejected. `projection_dim` and `eos_token_id` are read
+    /// for ``CLIPTextModelWithProjection``. `model_type` must be a CLIP text model when present.
     /// - Throws: ``ConfigError``.
     public static func decode(_ data: Data, path: String) throws -> CLIPTextConfig {
         var reader = try ConfigReader(json: data, path: path)
@@ -61,6 +68,8 @@ public struct CLIPTextConfig: Equatable, Sendable, ConfigFile {
         config.numAttentionHeads = try reader.int("num_attention_heads") ?? config.numAttentionHeads
         config.maxPositionEmbeddings = try reader.int("max_position_embeddings") ?? config.maxPositionEmbeddings
         config.layerNormEps = try reader.float("layer_norm_eps") ?? config.layerNormEps
+        config.projectionDim = try reader.int("projection_dim") ?? config.projectionDim
+        config.eosTokenID = try reader.int("eos_token_id") ?? config.eosTokenID
         if let name = reader.value("hidden_act") {
             guard case .string(let text) = name, let activation = Activation(rawValue: text) else {
                 throw ConfigError.unsupported(path: path, key: "hidden_act", value: name.description,
@@ -87,13 +96,15 @@ public struct CLIPTextConfig: Equatable, Sendable, ConfigFile {
     public func validate(path: String = "CLIP text configuration") throws {
         for (key, value) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
                              ("num_hidden_layers", numHiddenLayers), ("num_attention_heads", numAttentionHeads),
-                             ("max_position_embeddings", maxPositionEmbeddings)] where value < 1 {
+                             ("max_position_embeddings", maxPositionEmbeddings), ("projection_dim", projectionDim)]
+            where value < 1 {
             throw ConfigError.invalid(path: path, key: key, reason: "must be positive, got \(value)")
         }
         for (key, value, limit) in [("vocab_size", vocabSize, ConfigLimits.vocabulary), ("hidden_size", hiddenSize, ConfigLimits.channels),
                                     ("intermediate_size", intermediateSize, 4 * ConfigLimits.channels),
                                     ("num_hidden_layers", numHiddenLayers, ConfigLimits.layers),
                                     ("num_attention_heads", numAttentionHeads, ConfigLimits.channels),
+                                    ("projection_dim", projectionDim, ConfigLimits.channels),
                                     ("max_position_embeddings", maxPositionEmbeddings, ConfigLimits.positions)] {
             try ConfigLimits.check([value], atMost: limit, key: key, path: path)
         }

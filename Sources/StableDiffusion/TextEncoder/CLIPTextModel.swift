@@ -21,10 +21,17 @@ public final class CLIPTextModel {
     /// `precision` (``Precision``; bias, norms and the rest stay fp32).
     /// - Throws: ``ConfigError`` for an invalid configuration, or the source's error (``WeightError``) listing
     ///   every missing, unexpected or mis-shaped parameter.
-    package init(config: CLIPTextConfig, parameters: ParameterSource, precision: Precision = .fp32) throws {
+    package convenience init(config: CLIPTextConfig, parameters: ParameterSource, precision: Precision = .fp32) throws {
+        try self.init(config: config, scope: ParameterScope(parameters, precision: precision))
+        try parameters.finish()
+    }
+
+    /// Builds the model of `config` with parameters under `root` (``CLIPTextModelWithProjection`` nests it under
+    /// `text_model`), its linear weights packed in the scope's precision; the caller finishes the source.
+    /// - Throws: ``ConfigError`` for an invalid configuration.
+    package init(config: CLIPTextConfig, scope root: ParameterScope) throws {
         try config.validate()
         self.config = config
-        let root = ParameterScope(parameters, precision: precision)
         let dim = config.hiddenSize
         tokenEmbedding = root("embeddings", "token_embedding").parameter("weight", shape: [config.vocabSize, dim],
                                                                          role: .weight(fanIn: dim))
@@ -32,7 +39,6 @@ public final class CLIPTextModel {
             "weight", shape: [config.maxPositionEmbeddings, dim], role: .weight(fanIn: dim))
         layers = (0..<config.numHiddenLayers).map { CLIPEncoderLayer(root("encoder", "layers", $0), config: config) }
         finalLayerNorm = LayerNorm(root("final_layer_norm"), dim: dim, eps: config.layerNormEps)
-        try parameters.finish()
     }
 
     /// Builds the model of `config` with seeded random parameters (``RandomParameterSource``), packed in `precision`.
@@ -46,9 +52,21 @@ public final class CLIPTextModel {
     /// - Throws: ``TextEncoderInputError`` for an empty batch, sequences of different or excessive length, or an
     ///   id outside the vocabulary.
     public func callAsFunction(_ tokenIDs: [[Int]]) throws -> Tensor {
+        try hiddenStates(tokenIDs).last
+    }
+
+    /// Encodes a batch as ``callAsFunction(_:)`` and also returns the penultimate hidden state, transformers'
+    /// `hidden_states[-2]` (the output of the last layer but one, without the final LayerNorm), which SDXL conditions
+    /// on. Both are `[B, L, hidden_size]`.
+    /// - Throws: as ``callAsFunction(_:)``.
+    public func hiddenStates(_ tokenIDs: [[Int]]) throws -> (penultimate: Tensor, last: Tensor) {
         var hidden = try embed(tokenIDs)
-        for layer in layers { hidden = try layer(hidden) }
-        return try finalLayerNorm(hidden)
+        var penultimate = hidden
+        for layer in layers {
+            penultimate = hidden
+            hidden = try layer(hidden)
+        }
+        return (penultimate, try finalLayerNorm(hidden))
     }
 
     /// Token embedding plus position embedding of each token: `[B, L, hidden_size]`.

@@ -7,6 +7,19 @@ public struct TextTimeConditioning {
     /// `[B, 6]`: original size, crop top-left and target size.
     public var timeIds: Tensor
 
+    /// Values per batch item in ``timeIds``: original (height, width), crop (top, left), target (height, width).
+    public static let timeIDCount = 6
+
+    /// The default conditioning of diffusers' `StableDiffusionXLPipeline` for an image of `width` × `height`,
+    /// repeated for each row of `textEmbeds`: original size = target size = the image's, crop at (0, 0).
+    /// - Throws: ``TensorError`` when `textEmbeds` is not `[B, E]`.
+    public init(textEmbeds: Tensor, imageWidth width: Int, imageHeight height: Int) throws {
+        let batch = textEmbeds.shape.first ?? 0
+        let ids = [Float(height), Float(width), 0, 0, Float(height), Float(width)]
+        self.init(textEmbeds: textEmbeds,
+                  timeIds: try Tensor(shape: [batch, Self.timeIDCount], scalars: Array(repeating: ids, count: batch).flatMap { $0 }))
+    }
+
     /// Conditioning from `textEmbeds` and `timeIds`.
     public init(textEmbeds: Tensor, timeIds: Tensor) {
         self.textEmbeds = textEmbeds
@@ -123,12 +136,12 @@ extension UNet2DConditionModel {
         guard let textTime else {
             throw UNetInputError(input: "text_embeds", reason: "required by addition_embed_type \"text_time\" (with time_ids)")
         }
-        let textWidth = spec.projectionInputDim - 6 * spec.timeEmbedDim
+        let textWidth = spec.textEmbedsWidth
         guard textTime.textEmbeds.shape == [batch, textWidth] else {
             throw UNetInputError(input: "text_embeds", reason: "expected [\(batch), \(textWidth)], got \(textTime.textEmbeds.shape)")
         }
-        guard textTime.timeIds.shape == [batch, 6] else {
-            throw UNetInputError(input: "time_ids", reason: "expected [\(batch), 6], got \(textTime.timeIds.shape)")
+        guard textTime.timeIds.shape == [batch, TextTimeConditioning.timeIDCount] else {
+            throw UNetInputError(input: "time_ids", reason: "expected [\(batch), \(TextTimeConditioning.timeIDCount)], got \(textTime.timeIds.shape)")
         }
     }
 }

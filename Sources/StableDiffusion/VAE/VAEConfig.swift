@@ -27,6 +27,10 @@ public struct VAEConfig: Equatable, Sendable, ConfigFile {
     public var useQuantConv = true
     /// Whether the middle blocks have a self-attention layer (`mid_block_add_attention`).
     public var midBlockAddAttention = true
+    /// Whether the configuration gives per-channel latent statistics (`latents_mean` / `latents_std`, not null),
+    /// which diffusers' SDXL pipeline (not SD's) applies before decoding; ``StableDiffusionXLPipeline`` refuses them
+    /// (SDXL base has none).
+    public var hasLatentStatistics = false
 
     /// diffusers' defaults.
     public init() {}
@@ -68,9 +72,11 @@ public struct VAEConfig: Equatable, Sendable, ConfigFile {
         config.useQuantConv = try reader.bool("use_quant_conv") ?? config.useQuantConv
         config.usePostQuantConv = try reader.bool("use_post_quant_conv") ?? config.usePostQuantConv
         config.midBlockAddAttention = try reader.bool("mid_block_add_attention") ?? config.midBlockAddAttention
-        // The training size (tiling only), and keys other pipelines read (SD 3, SDXL's fp16 handling) but
-        // Stable Diffusion's does not: no effect here.
-        for key in ["sample_size", "shift_factor", "latents_mean", "latents_std", "force_upcast"] { reader.ignore(key) }
+        let (mean, std) = (reader.value("latents_mean"), reader.value("latents_std"))
+        config.hasLatentStatistics = mean != nil || std != nil
+        // The training size (tiling only), and keys other pipelines read (SD 3; SDXL's upcast of a float16 VAE,
+        // which float32 does not need): no effect here.
+        for key in ["sample_size", "shift_factor", "force_upcast"] { reader.ignore(key) }
         try reader.finish()
         try config.validate(path: path)
         return config
