@@ -1,0 +1,50 @@
+import TensorCore
+import ToMe
+
+/// The options of Token Downsampling (ToDo, Smith et al. 2024, arXiv 2402.13573), named after the reference
+/// implementation's arguments (github.com/ethansmith2000/ImprovedTokenMerge, `merge.py` / `utils.py`).
+///
+/// | Option | Reference | Default | Meaning |
+/// |---|---|---|---|
+/// | ``factor`` | `downsample_factor` | 2 | the key/value token grid shrinks by this on each axis (`h // factor`) |
+/// | ``method`` | `downsample_method` | nearest-exact | how it shrinks (``ResizeMethod``) |
+/// | ``maxDownsample`` | `downsample_factor_level_2` | 1 | downsample in blocks downsampled at most this much |
+///
+/// The reference downsamples level 1 by `downsample_factor` and level 2 by `downsample_factor_level_2` (default 1:
+/// off). Here every selected level uses ``factor``, and the levels are selected as Token Merging's `max_downsample`
+/// selects them: ``maxDownsample`` 1 is the reference's default, 2 its `downsample_factor_level_2 =
+/// downsample_factor`; 4 and 8 reach deeper levels, which the reference leaves alone.
+public struct ToDoOptions: Equatable, Sendable {
+    /// The downsampling levels accepted for ``maxDownsample`` (Token Merging's).
+    public static let downsampleLevels = ToMeOptions.downsampleLevels
+    /// The largest accepted ``factor``.
+    public static let maxFactor = 64
+
+    /// The key/value grid `h × w` becomes `h // factor × w // factor`; 1 downsamples nothing.
+    public var factor: Int
+    /// How the grid is resized (the reference's `downsample_method`).
+    public var method: ResizeMethod
+    /// Downsample only in transformer blocks whose feature map is downsampled at most this much (1, 2, 4 or 8).
+    public var maxDownsample: Int
+
+    /// Validated options; the defaults are the reference's.
+    /// - Throws: ``PatchError/invalidToDoOption(option:reason:)`` for a factor outside 1...64 or a `maxDownsample`
+    ///   other than 1, 2, 4 or 8.
+    public init(factor: Int = 2, method: ResizeMethod = .nearestExact, maxDownsample: Int = 1) throws {
+        self.factor = factor
+        self.method = method
+        self.maxDownsample = maxDownsample
+        try validate()
+    }
+
+    /// Checks every option (the properties are mutable, so the patch checks again when applied).
+    /// - Throws: ``PatchError/invalidToDoOption(option:reason:)`` naming the first bad option.
+    public func validate() throws {
+        guard (1...Self.maxFactor).contains(factor) else {
+            throw PatchError.invalidToDoOption(option: "factor", reason: "\(factor) is outside 1...\(Self.maxFactor)")
+        }
+        guard Self.downsampleLevels.contains(maxDownsample) else {
+            throw PatchError.invalidToDoOption(option: "maxDownsample", reason: "\(maxDownsample) is not one of 1, 2, 4, 8")
+        }
+    }
+}
