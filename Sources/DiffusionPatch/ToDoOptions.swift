@@ -37,6 +37,24 @@ public struct ToDoOptions: Equatable, Sendable {
         try validate()
     }
 
+    /// The reference's defaults: factor 2, nearest-exact, maxDownsample 1.
+    public static let defaults = ToDoOptions(referenceDefaults: ())
+
+    private init(referenceDefaults: Void) {
+        (factor, method, maxDownsample) = (2, .nearestExact, 1)
+    }
+
+    /// The token grid of a block with `tokens` tokens in a UNet call on a `latentHeight × latentWidth` latent, when
+    /// ToDo downsamples that block (its level is at most ``maxDownsample`` and ``factor`` exceeds 1), else nil;
+    /// with the key/value grid it shrinks to, `height // factor × width // factor` (which may be empty).
+    public func keyValueGrid(tokens: Int, latentHeight: Int, latentWidth: Int)
+        -> (downsample: Int, height: Int, width: Int, keyValueHeight: Int, keyValueWidth: Int)? {
+        guard factor > 1, let level = MergeGrid.level(tokens: tokens, latentHeight: latentHeight,
+                                                      latentWidth: latentWidth),
+              level.downsample <= maxDownsample else { return nil }
+        return (level.downsample, level.height, level.width, level.height / factor, level.width / factor)
+    }
+
     /// Checks every option (the properties are mutable, so the patch checks again when applied).
     /// - Throws: ``PatchError/invalidToDoOption(option:reason:)`` naming the first bad option.
     public func validate() throws {

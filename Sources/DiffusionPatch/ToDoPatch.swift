@@ -9,7 +9,7 @@ import ToMe
 ///
 /// Per call, with the block's `N` tokens and the UNet call's `H × W` latent:
 /// 1. `downsample = ceil(sqrt(H·W // N))` and the grid `h × w = ceil(H / downsample) × ceil(W / downsample)`
-///    (``MergeGrid/level(tokens:latentHeight:latentWidth:)``, Token Merging's rule); a block with
+///    (``ToDoOptions/keyValueGrid(tokens:latentHeight:latentWidth:)``, Token Merging's rule); a block with
 ///    `downsample > maxDownsample`, or a factor of 1, is left alone;
 /// 2. self-attention's keys and values are projected from `norm1`'s output resized from `h × w` to
 ///    `h // factor × w // factor` tokens by ``ToDoOptions/method``; its queries and output keep all `N` tokens.
@@ -46,27 +46,26 @@ public final class ToDoPatch: TokenReductionHook {
     ///   when the factor leaves no token; `TensorError` when a pooling kernel cannot give the downsampled size.
     public func plan(for hiddenStates: Tensor, context: TokenReductionContext) throws -> TokenReductionPlan {
         update { $0.blockCalls += 1 }
-        guard options.factor > 1, hiddenStates.rank == 3,
-              let level = MergeGrid.level(tokens: hiddenStates.shape[1], latentHeight: context.latentHeight,
-                                          latentWidth: context.latentWidth),
-              level.downsample <= options.maxDownsample else { return .unchanged }
+        guard hiddenStates.rank == 3,
+              let grid = options.keyValueGrid(tokens: hiddenStates.shape[1], latentHeight: context.latentHeight,
+                                              latentWidth: context.latentWidth) else { return .unchanged }
         let tokens = hiddenStates.shape[1]
-        guard level.height * level.width == tokens else {
+        guard grid.height * grid.width == tokens else {
             throw PatchError.gridMismatch(tokens: tokens, latentHeight: context.latentHeight,
-                                          latentWidth: context.latentWidth, downsample: level.downsample,
-                                          height: level.height, width: level.width)
+                                          latentWidth: context.latentWidth, downsample: grid.downsample,
+                                          height: grid.height, width: grid.width)
         }
-        let (height, width) = (level.height / options.factor, level.width / options.factor)
+        let (height, width) = (grid.keyValueHeight, grid.keyValueWidth)
         guard height >= 1, width >= 1 else {
-            throw PatchError.downsampledGridEmpty(height: level.height, width: level.width, factor: options.factor,
-                                                  downsample: level.downsample)
+            throw PatchError.downsampledGridEmpty(height: grid.height, width: grid.width, factor: options.factor,
+                                                  downsample: grid.downsample)
         }
         update {
             $0.downsamplingCalls += 1
             $0.tokensRemoved += tokens - height * width
         }
         return TokenReductionPlan(selfAttentionKeysValues: GridDownsampler(
-            grid: (level.height, level.width), downsampled: (height, width), method: options.method, patch: self))
+            grid: (grid.height, grid.width), downsampled: (height, width), method: options.method, patch: self))
     }
 
     /// Changes the statistics under the lock.

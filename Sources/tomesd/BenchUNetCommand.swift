@@ -1,14 +1,17 @@
 import DiffusionPatch
 import Foundation
+import TensorCore
 import UNetBenchmarking
 
 /// `tomesd bench unet`: tomesd's benchmark table for an SD 1.5-sized UNet with seeded random weights (``UNetBenchmark``),
 /// row by row as Markdown, or as JSON (what `Benchmarks/python/unet_tome_vs_diffusers.py` reads). `--cpu-time` reports
-/// CPU time ÷ threads instead of wall time, for machines shared with other work.
+/// CPU time ÷ threads instead of wall time, for machines shared with other work. `--method todo` measures Token
+/// Downsampling's columns instead of Token Merging's.
 let benchUNetCommand = Subcommand(
     name: "bench unet",
     usage: "bench unet [--resolutions 512,768,1024] [--batch 1,2,4] [--ratio 0.5] [--max-downsample N] "
-        + "[--steps N] [--warmup N] [--columns vanilla,tome,tome-memory-efficient,memory-efficient] [--memory-budget GiB] [--cpu-time] [--json]",
+        + "[--steps N] [--warmup N] [--columns vanilla,tome,tome-memory-efficient,memory-efficient] [--memory-budget GiB] [--cpu-time] [--json]"
+        + " [--method tome|todo] [--downsample-factor F] [--downsample-method M] [--columns ...,todo,todo-memory-efficient]",
     flags: ["json", "cpu-time"]
 ) { arguments in
     var settings = UNetBenchmarkSettings()
@@ -16,6 +19,19 @@ let benchUNetCommand = Subcommand(
     settings.batches = try arguments.ints("batch") ?? settings.batches
     settings.options.ratio = try arguments.double("ratio") ?? settings.options.ratio
     settings.options.maxDownsample = try arguments.int("max-downsample") ?? settings.options.maxDownsample
+    // ToDo: `--method todo` makes its columns the default; its options apply to the ToDo columns.
+    let method = arguments.string("method") ?? "tome"
+    guard method == "tome" || method == "todo" else { throw UsageError("option --method expects tome or todo, got '\(method)'") }
+    if method == "todo" { settings.columns = UNetBenchmarkColumn.todoTable }
+    settings.downsampling.maxDownsample = settings.options.maxDownsample
+    settings.downsampling.factor = try arguments.int("downsample-factor") ?? settings.downsampling.factor
+    if let name = arguments.string("downsample-method") {
+        guard let resize = ResizeMethod(rawValue: name) else {
+            throw UsageError("option --downsample-method expects one of "
+                + ResizeMethod.allCases.map(\.rawValue).joined(separator: ", ") + ", got '\(name)'")
+        }
+        settings.downsampling.method = resize
+    }
     settings.steps = try arguments.int("steps") ?? settings.steps
     settings.warmup = try arguments.int("warmup") ?? settings.warmup
     if let names = arguments.string("columns") {
@@ -36,6 +52,8 @@ let benchUNetCommand = Subcommand(
     try arguments.finish()
     do {
         try settings.validate()
+    } catch PatchError.invalidToDoOption(let option, let reason) {
+        throw UsageError("option \(["factor": "--downsample-factor"][option] ?? "--max-downsample"): \(reason)")
     } catch PatchError.invalidOption(let option, let reason) {
         let names = ["resolutions": "--resolutions", "batches": "--batch", "ratio": "--ratio",
                      "maxDownsample": "--max-downsample", "steps": "--steps", "warmup": "--warmup"]

@@ -13,7 +13,7 @@ let generateCommand = Subcommand(
     name: "generate",
     usage: "generate [--model DIR] --prompt TEXT [--negative-prompt TEXT] [--width 512 --height 512] [--steps N] "
         + "[--guidance G] [--seed S] [--scheduler \(SchedulerPreset.allCases.map(\.rawValue).joined(separator: "|"))] "
-        + ToMeArguments.usage + " [--latents FILE] [--save-latents FILE] --output out.png",
+        + ToMeArguments.usage + " " + ToDoArguments.usage + " [--latents FILE] [--save-latents FILE] --output out.png",
     flags: ToMeArguments.flags
 ) { arguments in
     let request = try GenerateRequest(&arguments)
@@ -25,6 +25,7 @@ private struct GenerateRequest {
     let model: URL?
     var configuration: GenerationConfiguration
     let tome: ToMeOptions?
+    let todo: ToDoOptions?
     let latentsInput: URL?
     let latentsOutput: URL?
     let output: URL
@@ -39,6 +40,7 @@ private struct GenerateRequest {
         configuration.height = try arguments.int("height") ?? configuration.height
         configuration.steps = try arguments.int("steps") ?? configuration.steps
         configuration.guidanceScale = Float(try arguments.double("guidance") ?? Double(configuration.guidanceScale))
+        todo = try ToDoArguments.parse(&arguments)
         tome = try ToMeArguments.parse(&arguments)
         configuration.seed = try arguments.seed() ?? configuration.seed
         if let name = arguments.string("scheduler") {
@@ -67,6 +69,7 @@ private struct GenerateRequest {
         let pipeline = try loadPipeline()
         try pipeline.validate(configuration)
         let patch = try tome.map { try applyPatch(pipeline, options: $0) }
+        let downsampling = try todo.map { try applyTokenDownsampling(pipeline, options: $0) }
         if let dropped = pipeline.truncatedPart(of: configuration.prompt) {
             fputs("warning: the prompt is longer than the text encoder's \(pipeline.tokenizer.maxLength) tokens; "
                   + "this part is ignored (as diffusers does): \"\(dropped)\"\n", stderr)
@@ -93,7 +96,7 @@ private struct GenerateRequest {
         if interrupts.isInterrupted { Self.exitStopped("while decoding") }
         try result.images[0].writePNG(to: output)
         if let latentsOutput { try SafeTensors.write(["latents": result.latents], to: latentsOutput) }
-        report(result, patch: patch)
+        report(result, patch: patch, downsampling: downsampling)
     }
 
     /// The pipeline of `--model`, or the built-in demo with a note on what it is.
@@ -116,12 +119,15 @@ private struct GenerateRequest {
         return pipeline
     }
 
-    private func report(_ result: GenerationResult, patch: ToMePatch?) {
+    private func report(_ result: GenerationResult, patch: ToMePatch?, downsampling: ToDoPatch?) {
         let timings = result.timings
         func describe(_ time: StageTime) -> String { String(format: "%.2f s (CPU %.2f s)", time.wall, time.cpu) }
         print("text encoder \(describe(timings.textEncoding)), \(timings.unetSteps) UNet steps \(describe(timings.denoising)), "
               + "VAE decode \(describe(timings.decoding))")
         if let patch { print(ToMeArguments.summary(patch.statistics, forwards: max(timings.unetSteps, 1))) }
+        if let downsampling {
+            print(ToDoArguments.summary(downsampling.statistics, forwards: max(timings.unetSteps, 1)))
+        }
         print(String(format: "peak resident memory: %.1f MiB", Double(ProcessMetrics.lifetimePeakBytes()) / 1048576))
         print("wrote \(output.path)" + (latentsOutput.map { " and \($0.path)" } ?? ""))
     }

@@ -8,15 +8,17 @@ import TensorCore
 /// memory.
 /// `--config FILE [--seed S]` builds the model from a config.json with seeded random weights instead of `--model`.
 /// `--ratio R` and the other ToMe options (``ToMeArguments``) patch it with Token Merging; `--seed` seeds that too.
+/// `--method todo` and the ToDo options (``ToDoArguments``) patch it with Token Downsampling instead.
 let unetCommand = Subcommand(
     name: "unet",
     usage: "unet (--model DIR | --config FILE) [--seed S] --inputs FILE --output FILE [--attention standard|memory-efficient] [--repeat N] "
-        + ToMeArguments.usage,
+        + ToMeArguments.usage + " " + ToDoArguments.usage,
     flags: ToMeArguments.flags
 ) { arguments in
     let modelPath = arguments.string("model")
     let configPath = arguments.string("config")
     let seed = try arguments.seed()
+    let todo = try ToDoArguments.parse(&arguments)
     let tome = try ToMeArguments.parse(&arguments)
     let inputsPath = try arguments.required("inputs")
     let outputPath = try arguments.required("output")
@@ -40,6 +42,7 @@ let unetCommand = Subcommand(
     }
     model.attentionImplementation = attention
     let patch = try tome.map { try applyPatch(model, options: $0) }
+    let downsampling = try todo.map { try applyTokenDownsampling(model, options: $0) }
     print(String(format: "loaded in %.3f s (cpu %.3f s)", ProcessMetrics.seconds(since: loadStart), ProcessMetrics.cpuSeconds() - loadCPUStart))
 
     let inputs = try UNetCommandInputs(URL(fileURLWithPath: inputsPath))
@@ -53,6 +56,7 @@ let unetCommand = Subcommand(
         print(String(format: "forward %d: %.3f s (cpu %.3f s)", run, ProcessMetrics.seconds(since: start), ProcessMetrics.cpuSeconds() - cpuStart))
     }
     if let patch { print(ToMeArguments.summary(patch.statistics, forwards: repeats)) }
+    if let downsampling { print(ToDoArguments.summary(downsampling.statistics, forwards: repeats)) }
     try SafeTensors.write(["sample": try output.permuted([0, 3, 1, 2])], to: URL(fileURLWithPath: outputPath))
     if forwardPeakKnown, let forwardPeak = ProcessMetrics.resettablePeakBytes() {
         print(String(format: "peak resident memory: %.1f MiB (loading: %.1f MiB, forwards: %.1f MiB)",
