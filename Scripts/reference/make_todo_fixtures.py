@@ -22,8 +22,8 @@ resize.safetensors, per case "<method>-<H>x<W>-to-<h>x<w>":
     output size, align_corners and antialias at their defaults, or avg/max pooling with kernel H // h).
 
 Every case asserts that ToDo changes the output (keys and values really shrink; except "sdxl-max-downsample-1",
-which asserts that nothing changes: SDXL has no transformer block at downsample 1), and that factor 1 reproduces
-the unpatched output exactly.
+which asserts that nothing changes: SDXL has no transformer block at downsample 1, and "threshold-after-stop",
+whose timestep is past timestep_threshold_stop), and that factor 1 reproduces the unpatched output exactly.
 """
 
 import os
@@ -44,7 +44,7 @@ METHODS = ["nearest", "nearest-exact", "bilinear", "bicubic", "area", "avg_pool"
 
 torch.set_num_threads(1)
 
-# name: (model, batch, height, width, factor, method, max_downsample, timestep_threshold_stop)
+# name: (model, batch, height, width, factor, method, max_downsample, timestep_threshold_stop[, timestep])
 CASES = {
     "nearest-exact": ("sd1", 2, 16, 16, 2, "nearest-exact", 1, 0.0),
     "nearest": ("sd1", 2, 16, 16, 2, "nearest", 1, 0.0),
@@ -67,7 +67,10 @@ CASES = {
     "sdxl-max-downsample-1": ("sdxl", 2, 12, 12, 2, "nearest-exact", 1, 0.0),
     "sdxl-max-downsample-2": ("sdxl", 2, 12, 12, 2, "nearest-exact", 2, 0.0),
     "sdxl-bilinear": ("sdxl", 1, 14, 10, 2, "bilinear", 2, 0.0),
+    "threshold-before-stop": ("sd1", 2, 12, 12, 2, "nearest-exact", 2, 0.6, 700.0),
+    "threshold-after-stop": ("sd1", 2, 12, 12, 2, "nearest-exact", 2, 0.6, 600.0),
 }
+UNCHANGED = {"sdxl-max-downsample-1", "threshold-after-stop"}
 
 # (method, (H, W), (h, w)): downsampling as ToDo does, odd sizes, equal sizes and two upsamplings.
 RESIZES = [(method, src, dst) for method in METHODS if not method.endswith("pool")
@@ -106,9 +109,11 @@ def forward(unet, inputs):
 
 
 def make_case(name, spec, unets, generator):
-    model, batch, height, width, factor, method, max_downsample, stop = spec
+    model, batch, height, width, factor, method, max_downsample, stop = spec[:8]
     unet = unets[model]
     inputs = inputs_for(unet, batch, height, width, generator)
+    if len(spec) > 8:
+        inputs["timestep"] = torch.full((batch,), spec[8])
     remove_todo(unet)
     unpatched = forward(unet, inputs)
     apply_todo(unet, downsample_factor=1, downsample_method=method, max_downsample=max_downsample)
@@ -120,7 +125,7 @@ def make_case(name, spec, unets, generator):
     record = dict(TODO_RECORD)
     remove_todo(unet)
     change = float((out - unpatched).norm() / unpatched.norm())
-    if name == "sdxl-max-downsample-1":  # SDXL has no transformer block at downsample 1
+    if name in UNCHANGED:  # SDXL has no transformer block at downsample 1; 600 / 1000 is not > 0.6
         assert record["downsampled"] == 0 and torch.equal(out, unpatched), f"{name}: nothing may downsample"
     else:
         assert record["downsampled"] > 0 and change > 1e-3, f"{name}: ToDo changed nothing ({record}, {change})"

@@ -9,6 +9,7 @@ import ToMe
 /// | ``factor`` | `downsample_factor` | 2 | the key/value token grid shrinks by this on each axis (`h // factor`) |
 /// | ``method`` | `downsample_method` | nearest-exact | how it shrinks (``ResizeMethod``) |
 /// | ``maxDownsample`` | `downsample_factor_level_2` | 1 | downsample in blocks downsampled at most this much |
+/// | ``timestepThresholdStop`` | `timestep_threshold_stop` | nil | downsample only while `timestep / 1000 >` this |
 ///
 /// The reference downsamples level 1 by `downsample_factor` and level 2 by `downsample_factor_level_2` (default 1:
 /// off). Here every selected level uses ``factor``, and the levels are selected as Token Merging's `max_downsample`
@@ -26,14 +27,21 @@ public struct ToDoOptions: Equatable, Sendable {
     public var method: ResizeMethod
     /// Downsample only in transformer blocks whose feature map is downsampled at most this much (1, 2, 4 or 8).
     public var maxDownsample: Int
+    /// Downsample only in UNet calls whose timestep `t` has `t / 1000 >` this, in `[0, 1]` (the reference's
+    /// `timestep_threshold_stop`): the first part of sampling, where the coarse layout forms, is reduced and the
+    /// last steps, which draw the details, are not. nil downsamples at every timestep; 0 is the reference's
+    /// default, which differs from nil only at timestep 0.
+    public var timestepThresholdStop: Double?
 
     /// Validated options; the defaults are the reference's.
-    /// - Throws: ``PatchError/invalidToDoOption(option:reason:)`` for a factor outside 1...64 or a `maxDownsample`
-    ///   other than 1, 2, 4 or 8.
-    public init(factor: Int = 2, method: ResizeMethod = .nearestExact, maxDownsample: Int = 1) throws {
+    /// - Throws: ``PatchError/invalidToDoOption(option:reason:)`` for a factor outside 1...64, a `maxDownsample`
+    ///   other than 1, 2, 4 or 8, or a timestep threshold outside `[0, 1]`.
+    public init(factor: Int = 2, method: ResizeMethod = .nearestExact, maxDownsample: Int = 1,
+                timestepThresholdStop: Double? = nil) throws {
         self.factor = factor
         self.method = method
         self.maxDownsample = maxDownsample
+        self.timestepThresholdStop = timestepThresholdStop
         try validate()
     }
 
@@ -41,7 +49,13 @@ public struct ToDoOptions: Equatable, Sendable {
     public static let defaults = ToDoOptions(referenceDefaults: ())
 
     private init(referenceDefaults: Void) {
-        (factor, method, maxDownsample) = (2, .nearestExact, 1)
+        (factor, method, maxDownsample, timestepThresholdStop) = (2, .nearestExact, 1, nil)
+    }
+
+    /// Whether ToDo acts in a UNet call at `timestep` (see ``timestepThresholdStop``; an unknown timestep acts).
+    public func acts(atTimestep timestep: Float?) -> Bool {
+        guard let threshold = timestepThresholdStop, let timestep else { return true }
+        return Double(timestep) / 1000 > threshold
     }
 
     /// The token grid of a block with `tokens` tokens in a UNet call on a `latentHeight × latentWidth` latent, when
@@ -63,6 +77,9 @@ public struct ToDoOptions: Equatable, Sendable {
         }
         guard Self.downsampleLevels.contains(maxDownsample) else {
             throw PatchError.invalidToDoOption(option: "maxDownsample", reason: "\(maxDownsample) is not one of 1, 2, 4, 8")
+        }
+        if let threshold = timestepThresholdStop, !(threshold >= 0 && threshold <= 1) {
+            throw PatchError.invalidToDoOption(option: "timestepThresholdStop", reason: "\(threshold) is outside [0, 1]")
         }
     }
 }

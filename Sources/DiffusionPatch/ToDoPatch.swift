@@ -10,7 +10,8 @@ import ToMe
 /// Per call, with the block's `N` tokens and the UNet call's `H × W` latent:
 /// 1. `downsample = ceil(sqrt(H·W // N))` and the grid `h × w = ceil(H / downsample) × ceil(W / downsample)`
 ///    (``ToDoOptions/keyValueGrid(tokens:latentHeight:latentWidth:)``, Token Merging's rule); a block with
-///    `downsample > maxDownsample`, or a factor of 1, is left alone;
+///    `downsample > maxDownsample`, or a factor of 1, is left alone, and so is every block of a call whose
+///    timestep is past ``ToDoOptions/timestepThresholdStop``;
 /// 2. self-attention's keys and values are projected from `norm1`'s output resized from `h × w` to
 ///    `h // factor × w // factor` tokens by ``ToDoOptions/method``; its queries and output keep all `N` tokens.
 ///
@@ -46,7 +47,7 @@ public final class ToDoPatch: TokenReductionHook {
     ///   when the factor leaves no token; `TensorError` when a pooling kernel cannot give the downsampled size.
     public func plan(for hiddenStates: Tensor, context: TokenReductionContext) throws -> TokenReductionPlan {
         update { $0.blockCalls += 1 }
-        guard hiddenStates.rank == 3,
+        guard hiddenStates.rank == 3, options.acts(atTimestep: context.timestep),
               let grid = options.keyValueGrid(tokens: hiddenStates.shape[1], latentHeight: context.latentHeight,
                                               latentWidth: context.latentWidth) else { return .unchanged }
         let tokens = hiddenStates.shape[1]

@@ -3,11 +3,11 @@ import TensorCore
 
 /// The Token Downsampling options of `tomesd unet` and `tomesd generate`: `--method todo` switches it on (instead of
 /// Token Merging, `--method tome`, the default), with `--downsample-factor F`, `--downsample-method M` and the
-/// shared `--max-downsample N`.
+/// shared `--max-downsample N`, and `--timestep-threshold-stop T` (downsample only while timestep / 1000 > T).
 enum ToDoArguments {
     /// The usage text of the options.
     static let usage = "[--method tome|todo] [--downsample-factor F] [--downsample-method "
-        + ResizeMethod.allCases.map(\.rawValue).joined(separator: "|") + "]"
+        + ResizeMethod.allCases.map(\.rawValue).joined(separator: "|") + "] [--timestep-threshold-stop T]"
 
     /// The Token Merging options that `--method todo` does not take.
     private static let tomeOnly = ["ratio", "sx", "sy"]
@@ -27,8 +27,10 @@ enum ToDoArguments {
         }
         let factor = try arguments.int("downsample-factor")
         let resizeName = arguments.string("downsample-method")
+        let threshold = try arguments.double("timestep-threshold-stop")
         guard method == "todo" else {
             if factor != nil { throw UsageError("option --downsample-factor goes with --method todo") }
+            if threshold != nil { throw UsageError("option --timestep-threshold-stop goes with --method todo") }
             if resizeName != nil { throw UsageError("option --downsample-method goes with --method todo") }
             return nil
         }
@@ -48,9 +50,11 @@ enum ToDoArguments {
         }
         do {
             return try ToDoOptions(factor: factor ?? 2, method: resize,
-                                   maxDownsample: try arguments.int("max-downsample") ?? 1)
+                                   maxDownsample: try arguments.int("max-downsample") ?? 1,
+                                   timestepThresholdStop: threshold)
         } catch PatchError.invalidToDoOption(let option, let reason) {
-            let names = ["factor": "--downsample-factor", "maxDownsample": "--max-downsample"]
+            let names = ["factor": "--downsample-factor", "maxDownsample": "--max-downsample",
+                         "timestepThresholdStop": "--timestep-threshold-stop"]
             throw UsageError("option \(names[option] ?? option): \(reason)")
         }
     }

@@ -46,7 +46,8 @@ struct ToDoCase {
         unpatched = try tensor("unpatched").permuted([0, 2, 3, 1])
         patched = try tensor("out").permuted([0, 2, 3, 1])
         let o = try tensor("options").scalars.map(Double.init)
-        options = try ToDoOptions(factor: Int(o[0]), method: Self.methods[Int(o[1])], maxDownsample: Int(o[2]))
+        options = try ToDoOptions(factor: Int(o[0]), method: Self.methods[Int(o[1])], maxDownsample: Int(o[2]),
+                                  timestepThresholdStop: (o[4] * 1e6).rounded() / 1e6)  // float64 read as Float
         modelFolder = Self.modelFolders[Int(o[3])] ?? "?"
         calls = try file.integers("\(name).calls")
     }

@@ -53,6 +53,10 @@ final class ToDoCommandTests: XCTestCase {
             (unet + ["--method", "todo", "--no-random"], "option --no-random goes with --method tome"),
             (generate + ["--method", "todo", "--downsample-factor", "65"], "option --downsample-factor: 65 is outside"),
             (generate + ["--downsample-method", "area"], "option --downsample-method goes with --method todo"),
+            (generate + ["--timestep-threshold-stop", "0.5"], "option --timestep-threshold-stop goes with --method todo"),
+            (generate + ["--method", "todo", "--timestep-threshold-stop", "2"],
+             "option --timestep-threshold-stop: 2.0 is outside [0, 1]"),
+            (unet + ["--method", "todo", "--timestep-threshold-stop", "nan"], "option --timestep-threshold-stop expects a number"),
             (bench + ["--method", "todo", "--downsample-factor", "-1"], "option --downsample-factor: -1 is outside"),
             (bench + ["--method", "todo", "--downsample-method", "cubic"], "option --downsample-method expects one of"),
             (bench + ["--method", "fast"], "option --method expects tome or todo"),
@@ -67,10 +71,22 @@ final class ToDoCommandTests: XCTestCase {
     func testGenerateRunsWithToDo() throws {
         let folder = try Fixtures.temporaryDirectory(for: self)
         let image = folder.appendingPathComponent("out.png")
-        let generate = try runTool(["generate", "--prompt", "a", "--width", "64", "--height", "64", "--steps", "1",
+        let generate = try runTool(["generate", "--prompt", "a", "--width", "64", "--height", "64", "--steps", "2",
                                     "--method", "todo", "--output", image.path])
         XCTAssertEqual(generate.status, 0, generate.stderr)
         XCTAssertTrue(generate.stdout.contains("ToDo: removed"), generate.stdout)
+        // Two PNDM steps make three UNet calls, the later ones at timestep 1: a threshold of 0.3 leaves those alone,
+        // so fewer tokens go per forward than without it.
+        let perForward = { (text: String) -> Int? in
+            text.components(separatedBy: "ToDo: removed ").dropFirst().first?.split(separator: " ").first
+                .flatMap { Int($0) }
+        }
+        let late = try runTool(["generate", "--prompt", "a", "--width", "64", "--height", "64", "--steps", "2",
+                                "--method", "todo", "--timestep-threshold-stop", "0.3", "--output", image.path])
+        XCTAssertEqual(late.status, 0, late.stderr)
+        let (all, half) = (try XCTUnwrap(perForward(generate.stdout)), try XCTUnwrap(perForward(late.stdout)))
+        XCTAssertGreaterThan(all, 0)
+        XCTAssertLessThan(half, all, late.stdout)
         XCTAssertTrue(FileManager.default.fileExists(atPath: image.path))
     }
 }

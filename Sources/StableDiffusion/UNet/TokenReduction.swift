@@ -6,11 +6,14 @@ public struct TokenReductionContext: Hashable, Sendable {
     public let latentHeight: Int
     /// Width of the latent the UNet was called with.
     public let latentWidth: Int
+    /// The UNet call's timestep (the first batch item's), nil where unknown.
+    public let timestep: Float?
 
-    /// A context for a UNet call on a `latentHeight` × `latentWidth` latent.
-    public init(latentHeight: Int, latentWidth: Int) {
+    /// A context for a UNet call on a `latentHeight` × `latentWidth` latent at `timestep`.
+    public init(latentHeight: Int, latentWidth: Int, timestep: Float? = nil) {
         self.latentHeight = latentHeight
         self.latentWidth = latentWidth
+        self.timestep = timestep
     }
 }
 
