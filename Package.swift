@@ -2,8 +2,9 @@
 // swift-tomesd: Token Merging for Stable Diffusion, in Swift.
 //
 // Layers (arrows are imports; a library carries nothing its users do not need):
-//   CKernels (C micro-kernels) -> TensorCore -> ToMe (CPU matching and merging)
-//   TensorCore, ImageFiles (PNG, DEFLATE, atomic file writing) -> StableDiffusion (models, tokenizer, schedulers, pipeline)
+//   CKernels (C micro-kernels) -> TensorCore (tensors, safetensors, user files read and written safely)
+//   TensorCore -> ToMe (CPU matching and merging)
+//   TensorCore -> ImageFiles (PNG, DEFLATE) -> StableDiffusion (models, tokenizer, schedulers, pipeline)
 //   ToMe, StableDiffusion -> DiffusionPatch (tomesd's apply_patch / remove_patch, through the model's hooks)
 //   ToMe, CCUDA (C shim, dlopen'ed CUDA driver + NVRTC) -> ToMeCUDA (optional GPU backend) -> ToMeCUDAParity
 //   DiffusionPatch -> UNetBenchmarking (the UNet benchmark table and its FLOP model)
@@ -36,7 +37,7 @@ let package = Package(
         .target(name: "ToMeCUDA", dependencies: ["ToMe", "TensorCore", "CCUDA"]),
         // The CPU/CUDA agreement check behind `tomesd check-cuda` and the CUDA tests (not a product).
         .target(name: "ToMeCUDAParity", dependencies: ["ToMeCUDA", "ToMe", "TensorCore"]),
-        .target(name: "ImageFiles"),
+        .target(name: "ImageFiles", dependencies: ["TensorCore"]),
         // Resources: CLIP's BPE merges (gzip'd, ~200 KB) for the built-in demo pipeline of `tomesd generate`.
         .target(name: "StableDiffusion", dependencies: ["TensorCore", "CKernels", "ImageFiles"],
                 resources: [.copy("Resources/clip_merges.txt.gz")]),
@@ -51,7 +52,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "ToMeTests", dependencies: ["ToMe", "TestSupport"]),
         .testTarget(name: "ToMeCUDATests", dependencies: ["ToMeCUDA", "ToMeCUDAParity", "TestSupport"]),
-        .testTarget(name: "ImageFilesTests", dependencies: ["ImageFiles", "TestSupport"]),
+        .testTarget(name: "ImageFilesTests", dependencies: ["ImageFiles", "TensorCore", "TestSupport"]),
         .testTarget(name: "StableDiffusionTests", dependencies: ["StableDiffusion", "TestSupport"]),
         .testTarget(name: "DiffusionPatchTests", dependencies: ["DiffusionPatch", "TestSupport"]),
         .testTarget(name: "UNetBenchmarkingTests", dependencies: ["UNetBenchmarking", "TestSupport"]),

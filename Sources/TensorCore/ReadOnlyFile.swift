@@ -18,27 +18,14 @@ final class ReadOnlyFile: @unchecked Sendable {
     let size: Int
     private let descriptor: Int32
 
-    /// Opens the regular file at `path`.
+    /// Opens the regular file at `path` (never waiting: see ``RegularFile``).
     /// - Throws: ``SafeTensorsError/io(path:reason:)`` when it is missing, unreadable, a directory or not a regular file.
     init(path: String) throws {
         self.path = path
-        descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw SafeTensorsError.io(path: path, reason: "cannot open: \(Self.lastError())") }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else {
-            let reason = Self.lastError()
-            close(descriptor)
-            throw SafeTensorsError.io(path: path, reason: "cannot stat: \(reason)")
-        }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG:
-            size = Int(info.st_size)
-        case S_IFDIR:
-            close(descriptor)
-            throw SafeTensorsError.io(path: path, reason: "is a directory, not a file")
-        default:
-            close(descriptor)
-            throw SafeTensorsError.io(path: path, reason: "is not a regular file")
+        do {
+            (descriptor, size) = try RegularFile.openForReading(path)
+        } catch let error as FileReadError {
+            throw SafeTensorsError.io(path: path, reason: error.reason)
         }
     }
 

@@ -1,11 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Writing safetensors files.
 public enum SafeTensors {
@@ -18,40 +11,44 @@ public enum SafeTensors {
     }
 
     /// Writes float tensors (as F32) to `url`, atomically: the file appears complete or not at all.
-    /// - Throws: ``SafeTensorsError`` when a name is reserved or the file cannot be written.
+    /// - Throws: ``SafeTensorsError`` when a name is reserved; ``OutputFileError`` when `url` is refused (see
+    ///   ``OutputFile``) or cannot be written.
     public static func write(_ tensors: [String: Tensor], to url: URL, metadata: [String: String] = [:]) throws {
         try write(entries: tensors.mapValues { .float32($0) }, to: url, metadata: metadata)
     }
 
-    /// Writes `entries` to `url`, atomically: the data goes to a temporary file in the same folder, renamed over
-    /// `url` once complete. The layout is the reference writer's: header padded with spaces to a multiple of 8
-    /// bytes, tensors ordered by element size (largest first, so every tensor stays aligned) then by name.
-    /// - Throws: ``SafeTensorsError`` when an entry is inconsistent or the file cannot be written.
+    /// Writes `entries` to `url` through an ``OutputFile``: the file appears complete or not at all, and never
+    /// replaces anything but a regular file. The layout is the reference writer's: header padded with spaces to a
+    /// multiple of 8 bytes, tensors ordered by element size (largest first, so every tensor stays aligned) then
+    /// by name.
+    /// - Throws: ``SafeTensorsError`` when an entry is inconsistent (before anything is created);
+    ///   ``OutputFileError`` when `url` is refused or cannot be written.
     public static func write(entries: [String: Entry], to url: URL, metadata: [String: String] = [:]) throws {
-        let path = url.path
-        let planned = try entries.map { name, entry in try PlannedTensor(name: name, entry: entry, path: path) }
+        let planned = try plan(entries, path: url.path)
+        let file = try OutputFile.prepare(path: url.path)
+        try write(planned, into: file, metadata: metadata)
+        try file.commit()
+    }
+
+    /// Writes float tensors (as F32) into `file`, prepared by the caller, who commits it (with the run's other
+    /// outputs, say).
+    /// - Throws: ``SafeTensorsError`` when a name is reserved; ``OutputFileError`` when writing fails.
+    public static func write(_ tensors: [String: Tensor], into file: OutputFile, metadata: [String: String] = [:]) throws {
+        try write(try plan(tensors.mapValues { .float32($0) }, path: file.path), into: file, metadata: metadata)
+    }
+
+    /// The entries checked and in file order.
+    private static func plan(_ entries: [String: Entry], path: String) throws -> [PlannedTensor] {
+        try entries.map { name, entry in try PlannedTensor(name: name, entry: entry, path: path) }
             .sorted { ($1.elementSize, $0.name) < ($0.elementSize, $1.name) }
+    }
+
+    /// Writes the header and the data of `planned` into `file`.
+    private static func write(_ planned: [PlannedTensor], into file: OutputFile, metadata: [String: String]) throws {
         let header = headerJSON(planned, metadata: metadata)
-        let folder = url.deletingLastPathComponent()
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).partial")
-        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard descriptor >= 0 else { throw SafeTensorsError.io(path: path, reason: "cannot create a file in \(folder.path): \(lastError())") }
-        do {
-            defer { close(descriptor) }
-            try writeAll(descriptor, path) { write in
-                try withUnsafeBytes(of: UInt64(header.count).littleEndian) { try write($0) }
-                try header.withUnsafeBytes { try write($0) }
-                for tensor in planned { try tensor.writeData(write) }
-            }
-        } catch {
-            unlink(temporary.path)
-            throw error
-        }
-        guard rename(temporary.path, path) == 0 else {
-            let reason = lastError()
-            unlink(temporary.path)
-            throw SafeTensorsError.io(path: path, reason: "cannot replace the file: \(reason)")
-        }
+        try withUnsafeBytes(of: UInt64(header.count).littleEndian) { try file.write($0) }
+        try file.write(header)
+        for tensor in planned { try tensor.writeData { try file.write($0) } }
     }
 
     /// One entry, checked and ready to be written.
@@ -119,23 +116,4 @@ public enum SafeTensors {
         }
         return result + "\""
     }
-
-    /// Calls `body` with a function that writes whole buffers to `descriptor`, retrying short and interrupted writes.
-    private static func writeAll(_ descriptor: Int32, _ path: String,
-                                 _ body: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
-        try body { buffer in
-            var done = 0
-            while done < buffer.count {
-                let written = systemWrite(descriptor, buffer.baseAddress! + done, buffer.count - done)
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { throw SafeTensorsError.io(path: path, reason: "cannot write: \(lastError())") }
-                done += written
-            }
-        }
-    }
-
-    private static func lastError() -> String { String(cString: strerror(errno)) }
 }
-
-/// POSIX `write(2)` (the name is taken inside ``SafeTensors``).
-private func systemWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int { write(descriptor, bytes, count) }

@@ -6,30 +6,56 @@ import Foundation
 /// The pool starts `threadCount - 1` workers once; the calling thread is the last participant. A `parallelFor`
 /// issued from inside another `parallelFor` body runs serially on the calling thread (no nested fan-out, no
 /// deadlock). The shared pool uses every core unless `TOMESD_NUM_THREADS` says otherwise, and can be replaced
-/// with ``setSharedThreadCount(_:)`` (the CLI's `--threads`).
+/// with ``setSharedThreadCount(_:)`` (the CLI's `--threads`). A pool has at most ``maximumThreadCount``
+/// threads; when the system refuses to start one, the pool runs with the threads it got.
 public final class ThreadPool: @unchecked Sendable {
-    /// Number of threads taking part in a `parallelFor`, the caller included.
+    /// Number of threads taking part in a `parallelFor`, the caller included: the number asked for, unless the
+    /// system refused to start some.
     public let threadCount: Int
     private let state: State
 
-    /// Creates a pool with `threadCount` participants (at least 1).
-    public init(threadCount: Int) {
-        self.threadCount = max(1, threadCount)
-        state = State(workers: self.threadCount - 1)
-        for _ in 1..<self.threadCount {
-            let thread = Thread { [state] in state.workerLoop() }
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
+    /// The most threads a pool takes: 4 per processor, at least 64 and at most 1024. More would only add
+    /// switching (and each thread reserves an 8 MiB stack).
+    public static let maximumThreadCount = min(1024, max(64, 4 * ProcessInfo.processInfo.activeProcessorCount))
+
+    /// Creates a pool with `threadCount` participants, clamped to `1...`\ ``maximumThreadCount``. Fewer take
+    /// part when the system refuses to start a thread (see ``threadCount``).
+    public convenience init(threadCount: Int) {
+        self.init(threadCount: threadCount, startThread: Self.startThread)
+    }
+
+    /// Creates a pool whose workers are started by `startThread`, which returns false when it cannot start one
+    /// (tests use this to simulate a system that refuses threads).
+    init(threadCount: Int, startThread: (@escaping @Sendable () -> Void) -> Bool) {
+        let requested = min(max(1, threadCount), Self.maximumThreadCount)
+        let state = State()
+        var started = 0
+        while started < requested - 1, startThread({ [state] in state.workerLoop() }) { started += 1 }
+        state.setWorkers(started)
+        self.state = state
+        self.threadCount = started + 1
     }
 
     deinit { state.shutDown() }
 
-    /// The number of threads the shared pool gets by default: `TOMESD_NUM_THREADS` if it is a positive integer,
-    /// otherwise the number of active processors.
+    /// The number of threads the shared pool gets by default: `TOMESD_NUM_THREADS` if it is valid (see
+    /// ``threadCount(parsing:)``), otherwise the number of active processors (at most ``maximumThreadCount``).
     public static var defaultThreadCount: Int {
-        if let text = ProcessInfo.processInfo.environment["TOMESD_NUM_THREADS"], let n = Int(text), n > 0 { return n }
-        return ProcessInfo.processInfo.activeProcessorCount
+        if let text = ProcessInfo.processInfo.environment["TOMESD_NUM_THREADS"], let n = try? threadCount(parsing: text) {
+            return n
+        }
+        return min(ProcessInfo.processInfo.activeProcessorCount, maximumThreadCount)
+    }
+
+    /// A thread count written as text (the CLI's `--threads`, `TOMESD_NUM_THREADS`): a whole number from 1 to
+    /// ``maximumThreadCount``.
+    /// - Throws: ``TensorError/invalidArgument(_:)`` saying what is accepted.
+    public static func threadCount(parsing text: String) throws -> Int {
+        guard let count = Int(text), (1...maximumThreadCount).contains(count) else {
+            throw TensorError.invalidArgument("expects a number of threads from 1 to \(maximumThreadCount) "
+                + "(4 per processor, at least 64, at most 1024), got '\(text)'")
+        }
+        return count
     }
 
     private static let sharedLock = NSLock()
@@ -41,12 +67,46 @@ public final class ThreadPool: @unchecked Sendable {
         return sharedPool
     }
 
-    /// Replaces the shared pool with one of `count` threads.
-    /// - Throws: ``TensorError/invalidArgument(_:)`` when `count < 1`.
+    /// Replaces the shared pool with one of `count` threads (fewer if the system refuses some: see
+    /// ``threadCount``).
+    /// - Throws: ``TensorError/invalidArgument(_:)`` when `count` is not in `1...`\ ``maximumThreadCount``.
     public static func setSharedThreadCount(_ count: Int) throws {
-        guard count >= 1 else { throw TensorError.invalidArgument("thread count must be at least 1, got \(count)") }
+        guard (1...maximumThreadCount).contains(count) else {
+            throw TensorError.invalidArgument("thread count must be from 1 to \(maximumThreadCount), got \(count)")
+        }
         sharedLock.lock(); defer { sharedLock.unlock() }
         if sharedPool.threadCount != count { sharedPool = ThreadPool(threadCount: count) }
+    }
+
+    /// Starts a detached thread with an 8 MiB stack running `body`; false when the system refuses.
+    private static func startThread(_ body: @escaping @Sendable () -> Void) -> Bool {
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setstacksize(&attributes, 8 << 20)
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+        #if canImport(Darwin)
+        var thread: pthread_t?
+        #else
+        var thread = pthread_t()
+        #endif
+        guard pthread_create(&thread, &attributes, { ThreadBody.run($0) }, context) == 0 else {
+            Unmanaged<ThreadBody>.fromOpaque(context).release()
+            return false
+        }
+        return true
+    }
+
+    /// A thread's body, handed to `pthread_create` as its context.
+    private final class ThreadBody {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+
+        static func run(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+            Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue().body()
+            return nil
+        }
     }
 
     /// Runs `body(i)` for every `i` in `0..<count`, spread over the pool; returns when all have finished.
@@ -63,7 +123,8 @@ public final class ThreadPool: @unchecked Sendable {
     /// The synchronisation state shared by the pool and its workers (workers keep it alive, not the pool).
     private final class State: @unchecked Sendable {
         let condition = NSCondition()
-        let workers: Int
+        /// The workers started (set once, before the first loop).
+        private(set) var workers = 0
         var generation = 0
         var job: ((Int) -> Void)?
         var jobCount = 0
@@ -72,9 +133,11 @@ public final class ThreadPool: @unchecked Sendable {
         var shuttingDown = false
         let nextIndex = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
 
-        init(workers: Int) {
-            self.workers = workers
-            nextIndex.initialize(to: 0)
+        init() { nextIndex.initialize(to: 0) }
+
+        func setWorkers(_ count: Int) {
+            condition.lock(); defer { condition.unlock() }
+            workers = count
         }
 
         deinit { nextIndex.deallocate() }

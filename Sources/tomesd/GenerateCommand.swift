@@ -27,11 +27,14 @@ private struct GenerateRequest {
     let tome: ToMeOptions?
     let todo: ToDoOptions?
     let latentsInput: URL?
-    let latentsOutput: URL?
-    let output: URL
+    /// `--output`, prepared (see ``OutputFile``) before anything is loaded.
+    let output: OutputFile
+    /// `--save-latents`, prepared likewise.
+    let latentsOutput: OutputFile?
 
-    /// Reads and checks every option, and that the output paths can be written, before anything is loaded.
-    /// - Throws: ``UsageError`` for a bad option; ``PipelineError`` or `TokenizerError` for a bad value.
+    /// Reads and checks every option, and prepares the outputs, before anything is loaded.
+    /// - Throws: ``UsageError`` for a bad option or a refused output; ``PipelineError`` or `TokenizerError` for a
+    ///   bad value.
     init(_ arguments: inout Arguments) throws {
         model = arguments.string("model").map { URL(fileURLWithPath: $0) }
         configuration = GenerationConfiguration(prompt: try Self.promptOption(&arguments, "prompt", required: true) ?? "")
@@ -50,8 +53,8 @@ private struct GenerateRequest {
             configuration.scheduler = preset
         }
         latentsInput = arguments.string("latents").map { URL(fileURLWithPath: $0) }
-        latentsOutput = arguments.string("save-latents").map { URL(fileURLWithPath: $0) }
-        output = URL(fileURLWithPath: try arguments.required("output"))
+        let latentsOutputPath = arguments.string("save-latents")
+        let outputPath = try arguments.required("output")
         try arguments.finish()
         do {
             try configuration.validate()
@@ -59,8 +62,11 @@ private struct GenerateRequest {
             let option = ["width": "--width", "height": "--height", "steps": "--steps", "guidance scale": "--guidance"][name] ?? name
             throw UsageError("option \(option) \(reason)")
         }
-        try Self.checkWritable(output, option: "--output")
-        if let latentsOutput { try Self.checkWritable(latentsOutput, option: "--save-latents") }
+        let inputs = [model?.path, latentsInput?.path].compactMap { $0 }
+        output = try prepareOutput(outputPath, option: "--output", inputs: inputs)
+        latentsOutput = try latentsOutputPath.map { [output] in
+            try prepareOutput($0, option: "--save-latents", inputs: inputs, otherOutputs: [output])
+        }
     }
 
     func run() throws {
@@ -92,11 +98,20 @@ private struct GenerateRequest {
             bar.abandon()
             Self.exitStopped("after \(done) of \(total) steps")
         }
-        // A Ctrl-C during decoding still means "stop": nothing is written.
+        // A Ctrl-C during decoding or writing still means "stop": nothing is written. Both outputs are put in
+        // place together, so that a failure of either leaves neither.
         if interrupts.isInterrupted { Self.exitStopped("while decoding") }
+<<<<<<< HEAD
         try result.images[0].writePNG(to: output)
         if let latentsOutput { try SafeTensors.write(["latents": result.latents], to: latentsOutput) }
         report(result, patch: patch, downsampling: downsampling)
+=======
+        try result.images[0].writePNG(into: output)
+        if let latentsOutput { try SafeTensors.write(["latents": result.latents], into: latentsOutput) }
+        if interrupts.isInterrupted { Self.exitStopped("while writing") }
+        try OutputFile.commit([output] + (latentsOutput.map { [$0] } ?? []))
+        report(result, patch: patch)
+>>>>>>> main
     }
 
     /// The pipeline of `--model`, or the built-in demo with a note on what it is.
@@ -148,26 +163,10 @@ private struct GenerateRequest {
         return Array(UnsafeBufferPointer(start: word, count: strlen(word))).map { UInt8(bitPattern: $0) }
     }
 
-    /// Fails early when `url` cannot be written (its folder missing or read-only, or `url` a folder), so that a
-    /// long generation does not end in a write error.
-    private static func checkWritable(_ url: URL, option: String) throws {
-        let fileManager = FileManager.default
-        var isDirectory: ObjCBool = false
-        let folder = url.deletingLastPathComponent()
-        if fileManager.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw UsageError("option \(option): \(url.path) is a folder")
-        }
-        guard fileManager.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw UsageError("option \(option): the folder \(folder.path) does not exist")
-        }
-        guard fileManager.isWritableFile(atPath: folder.path) else {
-            throw UsageError("option \(option): the folder \(folder.path) is not writable")
-        }
-    }
-
     /// Ends the process after a Ctrl-C, with the shell's status for an interrupted command (130).
     private static func exitStopped(_ when: String) -> Never {
         fputs("tomesd generate: stopped by Ctrl-C \(when); nothing was written\n", stderr)
+        OutputFile.removeTemporaryFiles()
         exit(130)
     }
 

@@ -52,10 +52,12 @@ let mergeCommand = Subcommand(
     case (_?, _?): throw UsageError("give either --ratio or --r, not both")
     }
 
+    let outputFile = try prepareOutput(output, option: "--output", inputs: [input])
     let x = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: input)).tensor(key)
     let (merged, restored, clampedR) = try mergeAndRestore(x, partition: partition, r: r, backend: backend)
-    try SafeTensors.write(["merged": merged, "restored": restored], to: URL(fileURLWithPath: output),
+    try SafeTensors.write(["merged": merged, "restored": restored], into: outputFile,
                           metadata: ["r": String(clampedR), "input_key": key])
+    try outputFile.commit()
 }
 
 /// Plans a merge of `x` (its own metric) on `backend` and returns `merged`, `restored` = unmerge(merged) and `r`

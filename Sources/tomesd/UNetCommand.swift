@@ -31,6 +31,9 @@ let unetCommand = Subcommand(
     guard (modelPath == nil) != (configPath == nil) else { throw UsageError("give exactly one of --model and --config") }
     guard seed == nil || configPath != nil || tome != nil else { throw UsageError("option --seed goes with --config or --ratio") }
     try arguments.finish()
+    // Inputs: the model folder, or the config file's folder (the files beside it); and the inputs file.
+    let modelInput = modelPath ?? configPath.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+    let outputFile = try prepareOutput(outputPath, option: "--output", inputs: [modelInput, inputsPath].compactMap { $0 })
 
     let loadStart = ProcessMetrics.now(), loadCPUStart = ProcessMetrics.cpuSeconds()
     let model: UNet2DConditionModel
@@ -57,7 +60,8 @@ let unetCommand = Subcommand(
     }
     if let patch { print(ToMeArguments.summary(patch.statistics, forwards: repeats)) }
     if let downsampling { print(ToDoArguments.summary(downsampling.statistics, forwards: repeats)) }
-    try SafeTensors.write(["sample": try output.permuted([0, 3, 1, 2])], to: URL(fileURLWithPath: outputPath))
+    try SafeTensors.write(["sample": try output.permuted([0, 3, 1, 2])], into: outputFile)
+    try outputFile.commit()
     if forwardPeakKnown, let forwardPeak = ProcessMetrics.resettablePeakBytes() {
         print(String(format: "peak resident memory: %.1f MiB (loading: %.1f MiB, forwards: %.1f MiB)",
                      Double(max(peakAfterLoad, forwardPeak)) / 1048576, Double(peakAfterLoad) / 1048576,

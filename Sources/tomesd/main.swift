@@ -33,12 +33,10 @@ func runMain() -> Int32 {
         printUsage()
         return 2
     }
+    InterruptMonitor.removeTemporaryFilesOnSignals()
     do {
         var arguments = try Arguments(Array(words.dropFirst(nameWords)), flagNames: command.flags)
-        if let threads = try arguments.int("threads") {
-            guard threads >= 1 else { throw UsageError("option --threads must be at least 1, got \(threads)") }
-            try ThreadPool.setSharedThreadCount(threads)
-        }
+        try applyThreadOptions(&arguments)
         try command.run(&arguments)
         return 0
     } catch let error as UsageError {

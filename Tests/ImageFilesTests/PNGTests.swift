@@ -1,5 +1,6 @@
 import Foundation
 @testable import ImageFiles
+import TensorCore
 import TestSupport
 import XCTest
 
@@ -58,11 +59,11 @@ final class PNGTests: XCTestCase {
 
         let missing = folder.appendingPathComponent("no/such/folder/out.png")
         XCTAssertThrowsError(try image.writePNG(to: missing)) { error in
-            guard case ImageError.unwritable(let path, _) = error else { return XCTFail("\(error)") }
+            guard case OutputFileError.cannotCreate(let path, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(path, missing.path)
         }
         XCTAssertThrowsError(try image.writePNG(to: folder)) { error in
-            guard case ImageError.unwritable = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(error as? OutputFileError, .notRegularFile(path: folder.path, kind: "a directory"))
         }
         XCTAssertThrowsError(try RGBImage(contentsOfPNG: missing)) { error in
             guard case ImageError.unreadable = error else { return XCTFail("\(error)") }

@@ -58,19 +58,17 @@ final class SafeTensorsWriterTests: XCTestCase {
     func testUnwritableDestinations() throws {
         let missingFolder = temporaryURL("no-such-folder").appendingPathComponent("x.safetensors")
         XCTAssertThrowsError(try SafeTensors.write(["x": Tensor(zeros: [1])], to: missingFolder)) { error in
-            XCTAssertEqual(error as? SafeTensorsError, .io(path: missingFolder.path,
-                                                           reason: "cannot create a file in \(missingFolder.deletingLastPathComponent().path): No such file or directory"))
+            XCTAssertEqual(error as? OutputFileError, .cannotCreate(
+                path: missingFolder.path, reason: "the folder \(missingFolder.deletingLastPathComponent().path) does not exist"))
         }
         let folder = temporaryURL("occupied")
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("inner"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         XCTAssertThrowsError(try SafeTensors.write(["x": Tensor(zeros: [1])], to: folder)) { error in
-            guard case .io(let path, let reason)? = error as? SafeTensorsError else { return XCTFail("\(error)") }
-            XCTAssertEqual(path, folder.path)
-            XCTAssertTrue(reason.hasPrefix("cannot replace the file: "), reason)
+            XCTAssertEqual(error as? OutputFileError, .notRegularFile(path: folder.path, kind: "a directory"))
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["inner"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.deletingLastPathComponent().path)
-            .filter { $0.hasSuffix(".partial") }, [], "no temporary file left behind")
+            .filter { $0.hasSuffix(".tmp") }, [], "no temporary file left behind")
     }
 }

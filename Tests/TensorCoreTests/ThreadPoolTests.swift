@@ -22,6 +22,48 @@ final class ThreadPoolTests: XCTestCase {
         XCTAssertEqual(total, [Int](repeating: 4, count: 8))
     }
 
+    /// A system that refuses threads (simulated: the thread-starting function fails after `started` threads) gives
+    /// a smaller pool that still runs every index; it never waits for workers that were never started.
+    func testRunsWithTheThreadsTheSystemGives() {
+        for started in [0, 1, 3] {
+            var attempts = 0
+            let pool = ThreadPool(threadCount: 8) { body in
+                attempts += 1
+                guard attempts <= started else { return false }
+                Thread { body() }.start()
+                return true
+            }
+            XCTAssertEqual(pool.threadCount, started + 1)
+            XCTAssertEqual(attempts, started + 1, "stops asking after the first refusal")
+            var hits = [Int](repeating: 0, count: 500)
+            hits.withUnsafeMutableBufferPointer { buffer in
+                let base = buffer.baseAddress!
+                assertFinishes(within: 10, "parallelFor with \(started) workers") { pool.parallelFor(500) { base[$0] += 1 } }
+            }
+            XCTAssertEqual(hits, [Int](repeating: 1, count: 500))
+        }
+    }
+
+    func testThreadCountsAreBounded() throws {
+        let maximum = ThreadPool.maximumThreadCount
+        XCTAssertEqual(maximum, min(1024, max(64, 4 * ProcessInfo.processInfo.activeProcessorCount)))
+        for text in ["1", "4", String(maximum)] { XCTAssertEqual(try ThreadPool.threadCount(parsing: text), Int(text)) }
+        for text in ["0", "-1", String(maximum + 1), "40000", "9223372036854775807", "99999999999999999999", "", "two", "4 ", "0x10"] {
+            XCTAssertThrowsError(try ThreadPool.threadCount(parsing: text), text) { error in
+                XCTAssertEqual(error as? TensorError, .invalidArgument(
+                    "expects a number of threads from 1 to \(maximum) (4 per processor, at least 64, at most 1024), got '\(text)'"))
+            }
+        }
+        XCTAssertThrowsError(try ThreadPool.setSharedThreadCount(maximum + 1))
+        var attempts = 0
+        _ = ThreadPool(threadCount: Int.max) { _ in
+            attempts += 1
+            return false
+        }
+        XCTAssertEqual(attempts, 1)
+        XCTAssertEqual(ThreadPool(threadCount: Int.max).threadCount, maximum, "clamped to the maximum")
+    }
+
     func testReplacingTheSharedPool() throws {
         XCTAssertThrowsError(try ThreadPool.setSharedThreadCount(0))
         let before = ThreadPool.shared.threadCount

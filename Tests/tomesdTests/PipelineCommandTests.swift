@@ -69,7 +69,7 @@ final class PipelineCommandTests: XCTestCase {
             (["generate", "--model", model, "--prompt", "a", "--steps", "0", "--output", image], "option --steps must be at least 1"),
             (base + ["--scheduler", "lms", "--output", image], "option --scheduler expects one of pndm, ddim, euler, euler-a"),
             (base + ["--output", folder.appendingPathComponent("missing/out.png").path], "does not exist"),
-            (base + ["--output", folder.path], "is a folder"),
+            (base + ["--output", folder.path], "is a directory"),
             (base + ["--output", image, "--save-latents", "/dev/null/latents.safetensors"], "option --save-latents"),
             (base + ["--output", image, "--sx", "3"], "option --sx needs --ratio"),
             (["generate", "--output", image], "missing required option --prompt"),

@@ -1,4 +1,5 @@
-/// Errors reading, writing or building images. Each message names the file (or data source) and the problem.
+/// Errors reading or building images (writing fails with ``OutputFileError``). Each message names the file (or
+/// data source) and the problem.
 public enum ImageError: Error, Equatable, CustomStringConvertible {
     /// Width, height, pixel count or tensor shape do not describe a valid image.
     case invalidDimensions(String)
@@ -10,8 +11,6 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
     case unsupportedPNG(source: String, reason: String)
     /// The file could not be read.
     case unreadable(path: String, reason: String)
-    /// The file could not be written; nothing was left at `path`.
-    case unwritable(path: String, reason: String)
 
     /// A human-readable description naming the source and the problem.
     public var description: String {
@@ -21,7 +20,6 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
         case .corruptPNG(let source, let reason): return "\(source): corrupt PNG: \(reason)"
         case .unsupportedPNG(let source, let reason): return "\(source): unsupported PNG: \(reason)"
         case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"
-        case .unwritable(let path, let reason): return "cannot write \(path): \(reason)"
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 extension RGBImage {
     /// Reads a PNG file: 8-bit RGB, non-interlaced (what ``pngData()`` writes, and what Pillow writes for RGB).
@@ -6,9 +7,9 @@ extension RGBImage {
     public init(contentsOfPNG url: URL) throws {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ImageError.unreadable(path: url.path, reason: "\(error.localizedDescription)")
+            data = try RegularFile.contents(atPath: url.path)
+        } catch let error as FileReadError {
+            throw ImageError.unreadable(path: url.path, reason: error.reason)
         }
         try self.init(pngData: [UInt8](data), source: url.path)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 extension RGBImage {
     /// The image as a PNG file: 8-bit RGB, non-interlaced, each row filtered with whichever of the five PNG
@@ -13,11 +14,17 @@ extension RGBImage {
         return file
     }
 
-    /// Writes the PNG to `url` atomically (a temporary file in the same folder, then a rename): the file at
-    /// `url` is either the complete image or untouched.
-    /// - Throws: ``ImageError/unwritable(path:reason:)`` naming the path.
+    /// Writes the PNG to `url` through an ``OutputFile``: the file at `url` is either the complete image or
+    /// untouched, and only a regular file is ever replaced.
+    /// - Throws: ``OutputFileError`` naming the path.
     public func writePNG(to url: URL) throws {
-        try AtomicFile.write(pngData(), to: url)
+        try OutputFile.write(pngData(), toPath: url.path)
+    }
+
+    /// Writes the PNG into `file`, prepared by the caller, who commits it (with the run's other outputs, say).
+    /// - Throws: ``OutputFileError`` naming the path.
+    public func writePNG(into file: OutputFile) throws {
+        try file.write(pngData())
     }
 
     /// Each row as its filter-type byte followed by the filtered bytes.

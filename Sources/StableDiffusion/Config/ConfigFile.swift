@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// A configuration read from a diffusers or transformers `config.json`.
 public protocol ConfigFile {
@@ -13,9 +14,9 @@ extension ConfigFile {
     public static func load(from url: URL) throws -> Self {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ConfigError.unreadable(path: url.path, reason: error.localizedDescription)
+            data = try RegularFile.contents(atPath: url.path)
+        } catch let error as FileReadError {
+            throw ConfigError.unreadable(path: url.path, reason: error.reason)
         }
         return try decode(data, path: url.path)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// Files shipped inside the package's resource bundle (`Sources/StableDiffusion/Resources`).
 ///
@@ -21,7 +22,7 @@ enum BuiltInResources {
                 for folder in [root.appendingPathComponent(bundle), root.appendingPathComponent(bundle + "/Contents/Resources")] {
                     let url = folder.appendingPathComponent(name)
                     searched.append(folder.path)
-                    if let data = FileManager.default.contents(atPath: url.path) { return data }
+                    if let data = try? RegularFile.contents(atPath: url.path) { return data }
                 }
             }
         }

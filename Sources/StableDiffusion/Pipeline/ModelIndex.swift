@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// A diffusers pipeline folder's `model_index.json`: the pipeline class and, per component, the library and
 /// class that saved it (`"unet": ["diffusers", "UNet2DConditionModel"]`; `[null, null]` for an absent one).
@@ -25,7 +26,9 @@ struct ModelIndex {
         }
         let values: [String: JSONValue]
         do {
-            values = try JSONDecoder().decode([String: JSONValue].self, from: try Data(contentsOf: url))
+            values = try JSONDecoder().decode([String: JSONValue].self, from: try RegularFile.contents(atPath: url.path))
+        } catch let error as FileReadError {
+            throw PipelineError.unsupportedPipeline(path: url.path, reason: "cannot read: \(error.reason)")
         } catch {
             throw PipelineError.unsupportedPipeline(path: url.path, reason: "not a readable JSON object: \(error)")
         }

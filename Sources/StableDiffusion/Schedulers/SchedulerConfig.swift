@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// A diffusers `scheduler/scheduler_config.json`, field for field (snake_case keys). Every field is optional:
 /// absent means "the scheduler class's default", resolved by each scheduler as diffusers does. Keys this
@@ -116,9 +117,9 @@ public struct SchedulerConfig: Decodable, Equatable, Sendable {
     public init(contentsOf url: URL) throws {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw SchedulerError.invalidConfig(source: url.path, reason: "cannot read (\(error.localizedDescription))")
+            data = try RegularFile.contents(atPath: url.path)
+        } catch let error as FileReadError {
+            throw SchedulerError.invalidConfig(source: url.path, reason: "cannot read (\(error.reason))")
         }
         try self.init(json: data, source: url.path)
     }

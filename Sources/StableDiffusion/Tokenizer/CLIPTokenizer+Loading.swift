@@ -1,5 +1,6 @@
 import Foundation
 import ImageFiles
+import TensorCore
 
 extension CLIPTokenizer {
     /// Loads a diffusers model folder's `tokenizer/` folder (pass that folder): `tokenizer.json` when present
@@ -152,9 +153,9 @@ extension CLIPTokenizer {
 
     private static func read(_ url: URL) throws -> Data {
         do {
-            return try Data(contentsOf: url)
-        } catch {
-            throw TokenizerError.unreadable(path: url.path, reason: error.localizedDescription)
+            return try RegularFile.contents(atPath: url.path)
+        } catch let error as FileReadError {
+            throw TokenizerError.unreadable(path: url.path, reason: error.reason)
         }
     }
 }

@@ -1,0 +1,355 @@
+// Neural-network kernels (ck_nn.h): norms, activations and the attention pieces. They are written once in C and
+// compiled per instruction set, so on AArch64 the variant under test is the NEON code the compiler vectorised;
+// there is no scalar twin to compare with, so each kernel is checked against a double-precision reference at every
+// level this CPU runs (ck_nn_set_isa_level).
+//
+// Tolerances (u = 2^-24, gamma_n as in check.h):
+// - sums and dot products: gamma_(terms + extra roundings) * sum of |terms| (any order, fused or not);
+// - exp (ck_exp_f) is within 2 ulp (4u relative); its argument x - m is rounded, which costs u |x - m| relative;
+// - erf (ck_erf_f, Abramowitz & Stegun 7.1.26) is within 1.5e-7 absolute, plus float evaluation error (16u per unit
+//   of |x|, generous: its polynomial has coefficients up to 1.5);
+// - a softmax weight adds the relative error of its row sum (gamma_cols + the worst term's error) and one division.
+// A lane or tail bug shows up as an error orders of magnitude beyond these.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "ck_nn.h"
+
+static const float guard_value = -12345.5f;
+
+static int close_to(double got, double exact, double tolerance) { return fabs(got - exact) <= tolerance; }
+
+static double silu_exact(double x) { return x / (1 + exp(-x)); }
+static double gelu_exact(double x) { return 0.5 * x * (1 + erf(x / sqrt(2.0))); }
+/// The bound on ck_silu_f's error at x (exact argument): exp 4u, one addition, one division.
+static double silu_tolerance(double x) { return 8 * CHECK_U * fabs(silu_exact(x)) + 1e-37; }
+/// The bound on ck_gelu_f's error at x (exact argument).
+static double gelu_tolerance(double x) {
+    return 0.5 * fabs(x) * (1.5e-7 + 16 * CHECK_U * (1 + fabs(x))) + 4 * CHECK_U * fabs(gelu_exact(x)) + 1e-37;
+}
+
+static void check_norms(check_rng *rng, const char *name) {
+    for (int t = 0; t < 80; t++) {
+        const ptrdiff_t pixels = check_int(rng, 1, 40), channels = check_int(rng, 1, 70);
+        float *x = check_alloc((size_t)(pixels * channels) * sizeof(float));
+        float *y = check_alloc((size_t)(pixels * channels + 8) * sizeof(float));
+        float *center = check_alloc((size_t)channels * sizeof(float)), *sums = check_alloc((size_t)channels * sizeof(float));
+        float *start = check_alloc((size_t)channels * sizeof(float));
+        float *scale = check_alloc((size_t)channels * sizeof(float)), *shift = check_alloc((size_t)channels * sizeof(float));
+        check_fill(rng, x, (size_t)(pixels * channels), -2, 3);
+        check_fill(rng, center, (size_t)channels, -1, 1);
+        check_fill(rng, start, (size_t)channels, -5, 5);
+        check_fill(rng, scale, (size_t)channels, -2, 2);
+        check_fill(rng, shift, (size_t)channels, -2, 2);
+
+        // Per-channel sums and centred sums of squares, added to what `sums` held.
+        for (int centred = 0; centred <= 1; centred++) {
+            memcpy(sums, start, (size_t)channels * sizeof(float));
+            ck_nn_channel_sums(x, pixels, channels, centred ? center : 0, sums);
+            for (ptrdiff_t c = 0; c < channels; c++) {
+                double exact = start[c], magnitude = fabs((double)start[c]);
+                for (ptrdiff_t p = 0; p < pixels; p++) {
+                    const double v = centred ? ((double)x[p * channels + c] - center[c]) * ((double)x[p * channels + c] - center[c])
+                                             : x[p * channels + c];
+                    exact += v;
+                    magnitude += fabs(v);
+                }
+                // Centred: the difference and the square round too (3 more roundings per term).
+                if (!check_that(close_to(sums[c], exact, check_gamma((double)pixels + 3) * magnitude),
+                                "nn %s channel_sums centred=%d pixels=%td channels=%td: [%td] %.9g, exact %.9g", name,
+                                centred, pixels, channels, c, sums[c], exact)) {
+                    break;
+                }
+            }
+        }
+
+        // Scale and shift, with and without SiLU, out of place (guard after the end) and in place.
+        for (int silu = 0; silu <= 1; silu++) {
+            for (int in_place = 0; in_place <= 1; in_place++) {
+                for (ptrdiff_t i = 0; i < pixels * channels + 8; i++) y[i] = guard_value;
+                if (in_place) memcpy(y, x, (size_t)(pixels * channels) * sizeof(float));
+                ck_nn_scale_shift(in_place ? y : x, y, pixels, channels, scale, shift, silu);
+                for (ptrdiff_t i = 0; i < pixels * channels + 8; i++) {
+                    if (i >= pixels * channels) {
+                        if (!check_that(check_same_bits(y[i], guard_value), "nn %s scale_shift wrote past the end", name))
+                            break;
+                        continue;
+                    }
+                    const ptrdiff_t c = i % channels;
+                    const double z = (double)x[i] * scale[c] + shift[c];
+                    const double z_error = check_gamma(2) * (fabs((double)x[i] * scale[c]) + fabs((double)shift[c]));
+                    const double exact = silu ? silu_exact(z) : z;
+                    const double tolerance = silu ? silu_tolerance(z) + 1.1 * z_error : z_error;
+                    if (!check_that(close_to(y[i], exact, tolerance),
+                                    "nn %s scale_shift silu=%d in_place=%d pixels=%td channels=%td: [%td] %.9g, exact %.9g",
+                                    name, silu, in_place, pixels, channels, i, y[i], exact)) {
+                        break;
+                    }
+                }
+            }
+        }
+
+        // LayerNorm over rows of `channels` values (biased variance), out of place and in place.
+        const float eps = 1e-5f;
+        for (int in_place = 0; in_place <= 1; in_place++) {
+            if (in_place) memcpy(y, x, (size_t)(pixels * channels) * sizeof(float));
+            ck_nn_layer_norm(in_place ? y : x, y, pixels, channels, scale, shift, eps);
+            for (ptrdiff_t r = 0; r < pixels; r++) {
+                const float *in = x + r * channels;
+                double mean = 0, mean_abs = 0, variance = 0;
+                for (ptrdiff_t c = 0; c < channels; c++) mean += in[c], mean_abs += fabs((double)in[c]);
+                mean /= (double)channels;
+                mean_abs /= (double)channels;
+                for (ptrdiff_t c = 0; c < channels; c++) variance += (in[c] - mean) * (in[c] - mean);
+                variance /= (double)channels;
+                const double rstd = 1 / sqrt(variance + eps);
+                int ok = 1;
+                for (ptrdiff_t c = 0; c < channels && ok; c++) {
+                    const double exact = (in[c] - mean) * rstd * scale[c] + shift[c];
+                    // The mean is off by gamma_n * mean|x|; the variance and rstd by a few gamma_n relative;
+                    // four roundings in the final expression.
+                    const double tolerance =
+                        4 * check_gamma((double)channels + 8) *
+                        (fabs((double)scale[c]) * rstd * (fabs(in[c] - mean) + mean_abs) + fabs((double)shift[c]));
+                    ok = check_that(close_to(y[r * channels + c], exact, tolerance),
+                                    "nn %s layer_norm in_place=%d rows=%td dim=%td: [%td][%td] %.9g, exact %.9g", name,
+                                    in_place, pixels, channels, r, c, y[r * channels + c], exact);
+                }
+                if (!ok) break;
+            }
+        }
+        free(x), free(y), free(center), free(sums), free(start), free(scale), free(shift);
+    }
+}
+
+static void check_activations(check_rng *rng, const char *name) {
+    for (ptrdiff_t n = 0; n <= 1200; n = n < 70 ? n + 1 : n * 4) {
+        float *x = check_alloc((size_t)(2 * n + 8) * sizeof(float)), *y = check_alloc((size_t)(2 * n + 8) * sizeof(float));
+        float *b = check_alloc((size_t)(n + 8) * sizeof(float));
+        check_fill(rng, x, (size_t)(2 * n + 8), -12, 12);
+        check_fill(rng, b, (size_t)(n + 8), -12, 12);
+        if (n > 2) x[0] = 0, x[1] = -0.0f, x[2] = 90;  // zero, negative zero, beyond exp's clamp
+        for (int which = 0; which < 3; which++) {
+            for (ptrdiff_t i = 0; i < n + 8; i++) y[i] = guard_value;
+            if (which == 0) ck_nn_silu(x, y, n);
+            if (which == 1) ck_nn_gelu(x, y, n);
+            if (which == 2) ck_nn_add(x, b, y, n);
+            for (ptrdiff_t i = 0; i < n + 8; i++) {
+                int ok;
+                if (i >= n) {
+                    ok = check_that(check_same_bits(y[i], guard_value), "nn %s activation %d n=%td: wrote past the end",
+                                    name, which, n);
+                } else if (which == 2) {
+                    ok = check_that(check_same_bits(y[i], x[i] + b[i]), "nn %s add n=%td: [%td] %.9g, want %.9g", name,
+                                    n, i, y[i], x[i] + b[i]);
+                } else {
+                    const double exact = which == 0 ? silu_exact(x[i]) : gelu_exact(x[i]);
+                    const double tolerance = which == 0 ? silu_tolerance(x[i]) : gelu_tolerance(x[i]);
+                    ok = check_that(close_to(y[i], exact, tolerance), "nn %s %s n=%td: x=%.9g gives %.9g, exact %.9g",
+                                    name, which == 0 ? "silu" : "gelu", n, x[i], y[i], exact);
+                }
+                if (!ok) break;
+            }
+        }
+        // In place: y == x (and add with y == b).
+        memcpy(y, x, (size_t)n * sizeof(float));
+        ck_nn_silu(y, y, n);
+        for (ptrdiff_t i = 0; i < n; i++) {
+            if (!check_that(close_to(y[i], silu_exact(x[i]), silu_tolerance(x[i])), "nn %s silu in place n=%td: [%td]",
+                            name, n, i))
+                break;
+        }
+        memcpy(y, b, (size_t)n * sizeof(float));
+        ck_nn_add(x, y, y, n);
+        for (ptrdiff_t i = 0; i < n; i++) {
+            if (!check_that(check_same_bits(y[i], x[i] + b[i]), "nn %s add in place n=%td: [%td]", name, n, i)) break;
+        }
+        // GEGLU: rows of (hidden, gate) halves.
+        const ptrdiff_t inner = n / 2 + 1, rows = check_int(rng, 1, 3);
+        float *gx = check_alloc((size_t)(rows * 2 * inner) * sizeof(float));
+        float *gy = check_alloc((size_t)(rows * inner + 8) * sizeof(float));
+        check_fill(rng, gx, (size_t)(rows * 2 * inner), -6, 6);
+        for (ptrdiff_t i = 0; i < rows * inner + 8; i++) gy[i] = guard_value;
+        ck_nn_geglu(gx, gy, rows, inner);
+        for (ptrdiff_t i = 0; i < rows * inner + 8; i++) {
+            if (i >= rows * inner) {
+                if (!check_that(check_same_bits(gy[i], guard_value), "nn %s geglu wrote past the end", name)) break;
+                continue;
+            }
+            const double hidden = gx[(i / inner) * 2 * inner + i % inner], gate = gx[(i / inner) * 2 * inner + inner + i % inner];
+            const double exact = hidden * gelu_exact(gate);
+            const double tolerance = fabs(hidden) * gelu_tolerance(gate) + CHECK_U * fabs(exact);
+            if (!check_that(close_to(gy[i], exact, tolerance), "nn %s geglu rows=%td inner=%td: [%td] %.9g, exact %.9g",
+                            name, rows, inner, i, gy[i], exact))
+                break;
+        }
+        free(x), free(y), free(b), free(gx), free(gy);
+    }
+}
+
+/// Packed-key layout, scores, weighted sums, and the full online softmax (memory-efficient attention) against
+/// double-precision attention.
+static void check_attention(check_rng *rng, const char *name) {
+    for (int t = 0; t < 60; t++) {
+        const ptrdiff_t rows = check_int(rng, 1, 19), keys = check_int(rng, 1, t % 3 == 2 ? 200 : 70);
+        const ptrdiff_t d = check_int(rng, 1, 41);
+        const ptrdiff_t ldq = d + check_int(rng, 0, 3), ldk = d + check_int(rng, 0, 3), ldv = d + check_int(rng, 0, 3);
+        const ptrdiff_t lds = keys + check_int(rng, 0, 3), ld_acc = d + check_int(rng, 0, 3);
+        const float scale = 1.0f / sqrtf((float)d) * check_uniform(rng, 0.5f, 3);
+        float *q = check_alloc((size_t)(rows * ldq) * sizeof(float)), *k = check_alloc((size_t)(keys * ldk) * sizeof(float));
+        float *v = check_alloc((size_t)(keys * ldv) * sizeof(float));
+        const ptrdiff_t panel_floats = (keys + CK_NN_KEY_PANEL - 1) / CK_NN_KEY_PANEL * CK_NN_KEY_PANEL * d;
+        float *panels = check_alloc((size_t)panel_floats * sizeof(float));
+        float *s = check_alloc((size_t)(rows * lds) * sizeof(float));
+        check_fill(rng, q, (size_t)(rows * ldq), -1, 1);
+        check_fill(rng, k, (size_t)(keys * ldk), -1, 1);
+        check_fill(rng, v, (size_t)(keys * ldv), -1, 1);
+
+        ck_nn_pack_keys(k, ldk, keys, d, panels);
+        int ok = 1;
+        for (ptrdiff_t j = 0; j < panel_floats / d && ok; j++) {
+            for (ptrdiff_t p = 0; p < d && ok; p++) {
+                const float packed = panels[(j / CK_NN_KEY_PANEL) * CK_NN_KEY_PANEL * d + p * CK_NN_KEY_PANEL + j % CK_NN_KEY_PANEL];
+                ok = check_that(check_same_bits(packed, j < keys ? k[j * ldk + p] : 0.0f),
+                                "nn %s pack_keys keys=%td d=%td: key %td element %td", name, keys, d, j, p);
+            }
+        }
+
+        // Scores, with the row padding (lds > keys) left alone.
+        for (ptrdiff_t i = 0; i < rows * lds; i++) s[i] = guard_value;
+        ck_nn_attention_scores(q, ldq, panels, s, lds, rows, keys, d, scale);
+        ok = 1;
+        for (ptrdiff_t i = 0; i < rows && ok; i++) {
+            for (ptrdiff_t j = 0; j < lds && ok; j++) {
+                if (j >= keys) {
+                    ok = check_that(check_same_bits(s[i * lds + j], guard_value),
+                                    "nn %s attention_scores wrote into the row padding", name);
+                    continue;
+                }
+                double exact = 0, magnitude = 0;
+                for (ptrdiff_t p = 0; p < d; p++) {
+                    exact += (double)q[i * ldq + p] * k[j * ldk + p];
+                    magnitude += fabs((double)q[i * ldq + p] * k[j * ldk + p]);
+                }
+                ok = check_that(close_to(s[i * lds + j], exact * scale, check_gamma((double)d + 1) * magnitude * scale),
+                                "nn %s attention_scores rows=%td keys=%td d=%td: s[%td][%td] %.9g, exact %.9g", name, rows,
+                                keys, d, i, j, s[i * lds + j], exact * scale);
+            }
+        }
+
+        // Softmax of the rows just computed (their float values are the input of the reference).
+        float *p = check_alloc((size_t)(rows * lds) * sizeof(float));
+        memcpy(p, s, (size_t)(rows * lds) * sizeof(float));
+        ck_nn_softmax_rows(p, rows, keys, lds);
+        ok = 1;
+        for (ptrdiff_t i = 0; i < rows && ok; i++) {
+            double m = s[i * lds], total = 0, range = 0;
+            for (ptrdiff_t j = 0; j < keys; j++) m = fmax(m, s[i * lds + j]);
+            for (ptrdiff_t j = 0; j < keys; j++) total += exp(s[i * lds + j] - m), range = fmax(range, m - s[i * lds + j]);
+            for (ptrdiff_t j = 0; j < keys && ok; j++) {
+                const double exact = exp(s[i * lds + j] - m) / total;
+                const double relative = 10 * CHECK_U + CHECK_U * (m - s[i * lds + j]) + CHECK_U * range +
+                                        check_gamma((double)keys);
+                ok = check_that(close_to(p[i * lds + j], exact, relative * exact + 1e-37),
+                                "nn %s softmax_rows cols=%td: [%td][%td] %.9g, exact %.9g", name, keys, i, j,
+                                p[i * lds + j], exact);
+            }
+        }
+
+        // Weighted sum into a non-zero start: o += p v.
+        float *o = check_alloc((size_t)(rows * ld_acc) * sizeof(float)), *o0 = check_alloc((size_t)(rows * ld_acc) * sizeof(float));
+        check_fill(rng, o0, (size_t)(rows * ld_acc), -1, 1);
+        for (ptrdiff_t i = 0; i < rows; i++) {
+            for (ptrdiff_t c = d; c < ld_acc; c++) o0[i * ld_acc + c] = guard_value;
+        }
+        memcpy(o, o0, (size_t)(rows * ld_acc) * sizeof(float));
+        ck_nn_attention_accumulate(s, lds, v, ldv, o, ld_acc, rows, keys, d);
+        ok = 1;
+        for (ptrdiff_t i = 0; i < rows && ok; i++) {
+            for (ptrdiff_t c = 0; c < ld_acc && ok; c++) {
+                if (c >= d) {
+                    ok = check_that(check_same_bits(o[i * ld_acc + c], guard_value),
+                                    "nn %s attention_accumulate wrote into the row padding", name);
+                    continue;
+                }
+                double exact = o0[i * ld_acc + c], magnitude = fabs((double)o0[i * ld_acc + c]);
+                for (ptrdiff_t j = 0; j < keys; j++) {
+                    exact += (double)s[i * lds + j] * v[j * ldv + c];
+                    magnitude += fabs((double)s[i * lds + j] * v[j * ldv + c]);
+                }
+                ok = check_that(close_to(o[i * ld_acc + c], exact, check_gamma((double)keys + 1) * magnitude),
+                                "nn %s attention_accumulate rows=%td keys=%td d=%td: o[%td][%td] %.9g, exact %.9g", name,
+                                rows, keys, d, i, c, o[i * ld_acc + c], exact);
+            }
+        }
+
+        // Online softmax over key blocks of random widths, as memory-efficient attention runs it, then the division.
+        float *row_max = check_alloc((size_t)rows * sizeof(float)), *row_sum = check_alloc((size_t)rows * sizeof(float));
+        float *acc = check_alloc((size_t)(rows * ld_acc) * sizeof(float)), *out = check_alloc((size_t)(rows * d) * sizeof(float));
+        for (ptrdiff_t i = 0; i < rows; i++) row_max[i] = -INFINITY, row_sum[i] = 0;
+        int blocks = 0;
+        for (ptrdiff_t first = 0; first < keys; blocks++) {
+            const ptrdiff_t width = check_int(rng, 1, keys - first);
+            ck_nn_pack_keys(k + first * ldk, ldk, width, d, panels);
+            ck_nn_attention_scores(q, ldq, panels, s, lds, rows, width, d, scale);
+            ck_nn_online_softmax_step(s, rows, width, lds, row_max, row_sum, acc, d, ld_acc);
+            ck_nn_attention_accumulate(s, lds, v + first * ldv, ldv, acc, ld_acc, rows, width, d);
+            first += width;
+        }
+        ck_nn_divide_rows(acc, ld_acc, row_sum, out, d, rows, d);
+        ok = 1;
+        for (ptrdiff_t i = 0; i < rows && ok; i++) {
+            double exact_scores[200], m = -INFINITY, total = 0, range = 0, score_error = 0;
+            for (ptrdiff_t j = 0; j < keys; j++) {
+                double dot = 0, magnitude = 0;
+                for (ptrdiff_t c = 0; c < d; c++) {
+                    dot += (double)q[i * ldq + c] * k[j * ldk + c];
+                    magnitude += fabs((double)q[i * ldq + c] * k[j * ldk + c]);
+                }
+                exact_scores[j] = dot * scale;
+                score_error = fmax(score_error, check_gamma((double)d + 1) * magnitude * scale);
+                m = fmax(m, exact_scores[j]);
+            }
+            for (ptrdiff_t j = 0; j < keys; j++) total += exp(exact_scores[j] - m), range = fmax(range, m - exact_scores[j]);
+            // Each weight: its score's error twice (own and the maximum's), exp and its argument, the running
+            // corrections (one exp per block), the row sum, the accumulation and the division.
+            const double relative = 2 * score_error + (16 + 8 * blocks) * CHECK_U + 2 * CHECK_U * range +
+                                    2 * check_gamma((double)keys + 1);
+            for (ptrdiff_t c = 0; c < d && ok; c++) {
+                double exact = 0, magnitude = 0;
+                for (ptrdiff_t j = 0; j < keys; j++) {
+                    const double weight = exp(exact_scores[j] - m) / total;
+                    exact += weight * v[j * ldv + c];
+                    magnitude += weight * fabs((double)v[j * ldv + c]);
+                }
+                ok = check_that(close_to(out[i * d + c], exact, relative * magnitude + 1e-37),
+                                "nn %s online softmax rows=%td keys=%td d=%td blocks=%d: out[%td][%td] %.9g, exact %.9g",
+                                name, rows, keys, d, blocks, i, c, out[i * d + c], exact);
+            }
+        }
+        free(q), free(k), free(v), free(panels), free(s), free(p), free(o), free(o0);
+        free(row_max), free(row_sum), free(acc), free(out);
+    }
+}
+
+void check_nn(void) {
+    const int best = ck_nn_isa_level();
+    for (int level = 0; level <= 2; level++) {
+        if (!ck_nn_set_isa_level(level)) continue;
+        char name[32];
+        snprintf(name, sizeof name, "level-%d", level);
+        check_rng rng = check_rng_for(name);
+        check_norms(&rng, name);
+        check_activations(&rng, name);
+        check_attention(&rng, name);
+#if defined(__aarch64__)
+        printf("  nn     %-18s norms/activations/attention (NEON, compiler-vectorised)\n", name);
+#else
+        printf("  nn     %-18s norms/activations/attention\n", name);
+#endif
+    }
+    ck_nn_set_isa_level(best);
+}
