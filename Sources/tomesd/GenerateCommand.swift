@@ -101,17 +101,11 @@ private struct GenerateRequest {
         // A Ctrl-C during decoding or writing still means "stop": nothing is written. Both outputs are put in
         // place together, so that a failure of either leaves neither.
         if interrupts.isInterrupted { Self.exitStopped("while decoding") }
-<<<<<<< HEAD
-        try result.images[0].writePNG(to: output)
-        if let latentsOutput { try SafeTensors.write(["latents": result.latents], to: latentsOutput) }
-        report(result, patch: patch, downsampling: downsampling)
-=======
         try result.images[0].writePNG(into: output)
         if let latentsOutput { try SafeTensors.write(["latents": result.latents], into: latentsOutput) }
         if interrupts.isInterrupted { Self.exitStopped("while writing") }
         try OutputFile.commit([output] + (latentsOutput.map { [$0] } ?? []))
-        report(result, patch: patch)
->>>>>>> main
+        report(result, patch: patch, downsampling: downsampling)
     }
 
     /// The pipeline of `--model`, or the built-in demo with a note on what it is.
