@@ -111,7 +111,8 @@ def ours_side(args):
     tool = args.tomesd or os.path.join(ROOT, ".build", "release", "tomesd")
     cells = {}
     with tempfile.TemporaryDirectory() as folder:
-        config_path = os.path.join(folder, "config.json")
+        os.makedirs(os.path.join(folder, "model"))  # the config's folder counts as an input: outputs go beside it
+        config_path = os.path.join(folder, "model", "config.json")
         with open(config_path, "w") as f:
             json.dump({"_class_name": "UNet2DConditionModel", **config(args.model)}, f)
         inputs_path = os.path.join(folder, "inputs.safetensors")
