@@ -10,22 +10,14 @@
 # Replay one input: SWIFT_BACKTRACE=enable=no .build-fuzz/safetensors-fuzz FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source Scripts/fuzz-common.sh
 seconds="${1:-600}"
 out=.build-fuzz
 rm -rf "$out/seeds"
 mkdir -p "$out/obj" "$out/module" "$out/corpus" "$out/seeds" "$out/artifacts"
 
 echo "== building $out/safetensors-fuzz"
-cat > "$out/module/module.modulemap" <<MAP
-module CKernels {
-    umbrella "$PWD/Sources/CKernels/include"
-    export *
-}
-MAP
-rm -f "$out"/obj/*.o
-for source in Sources/CKernels/*.c; do
-    clang -O2 -g -fsanitize=fuzzer-no-link,address -ISources/CKernels/include -c "$source" -o "$out/obj/$(basename "$source" .c).o"
-done
+fuzz_build_ckernels "$out"
 swiftc -O -g -num-threads 2 -sanitize=fuzzer,address -parse-as-library -module-name TensorCore -package-name swift_tomesd \
     -I "$out/module" -Xcc -ISources/CKernels/include \
     Sources/TensorCore/*.swift Fuzz/SafeTensorsFuzz.swift "$out"/obj/*.o \

@@ -34,7 +34,8 @@ final class MergeBenchmarks: XCTestCase {
                 _ = try plan.unmerge(try plan.merge(x))
                 runs.append(ProcessMetrics.seconds(since: start) * 1e3)
             }
-            print("merge benchmark \(grid)x\(grid) [\(MatchKernel.best)]: median \(runs.sorted()[2]) ms of \(runs)")
+            report(String(format: "merge benchmark %dx%d [%@]: median %.3f ms (runs: %@ ms)", grid, grid, "\(MatchKernel.best)",
+                          runs.sorted()[2], milliseconds(runs)))
         }
     }
 

@@ -48,7 +48,7 @@ final class SafeTensorsLoadBenchmarks: XCTestCase {
                 return seconds
             }
             let label = cold ? "cold (from disk)" : "warm (page cache)"
-            print(String(format: "safetensors %.2f GB, %@: read(2) %.3f s (%.2f GB/s), read(2) into fresh memory %.3f s, load %.3f s (%.2f GB/s), load/read %.2f, load/read-into-memory %.2f",
+            report(String(format: "safetensors %.2f GB, %@: read(2) %.3f s (%.2f GB/s), read(2) into fresh memory %.3f s, load %.3f s (%.2f GB/s), load/read %.2f, load/read-into-memory %.2f",
                          Double(size) / 1e9, label, read, Double(size) / read / 1e9, readIntoMemory, load, Double(size) / load / 1e9,
                          load / read, load / readIntoMemory))
             // From disk, the bar is the plain read. From the page cache a `cat`-style read never touches new memory,
@@ -74,7 +74,7 @@ final class SafeTensorsLoadBenchmarks: XCTestCase {
                 }.min()!
             }
             let (f16, bf16) = (best(variant.f16_to_f32), best(variant.bf16_to_f32))
-            print(String(format: "convert %@: f16 %.2f Gelem/s, bf16 %.2f Gelem/s",
+            report(String(format: "convert %@: f16 %.2f Gelem/s, bf16 %.2f Gelem/s",
                          String(cString: variant.name), Double(count) / f16 / 1e9, Double(count) / bf16 / 1e9))
             f16Seconds.append(f16)
         }

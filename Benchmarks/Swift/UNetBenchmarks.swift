@@ -63,8 +63,8 @@ final class UNetBenchmarks: XCTestCase {
 
     func testSeedTable() throws {
         let benchmark = try UNetBenchmark(settings: try settings())
-        print(benchmark.heading + "\n\n" + benchmark.tableHeader)
-        let rows = try benchmark.run { print(benchmark.tableLine($0)) }
+        report(benchmark.heading + "\n\n" + benchmark.tableHeader)
+        let rows = try benchmark.run { report(benchmark.tableLine($0)) }
         XCTAssertEqual(rows.count, benchmark.settings.resolutions.count * benchmark.settings.batches.count)
         for row in rows {
             for cell in row.cells where !cell.isOutOfMemory {

@@ -92,6 +92,9 @@ def run_tomesd(binary, config, inputs, output, threads, repeat, attention, extra
     """`tomesd unet` with `repeat` timed forwards after a warm-up (and `extra` options, e.g. --precision, --ratio)."""
     command = [binary, "unet", "--config", config, "--seed", "0", "--inputs", inputs, "--output", output,
                "--repeat", str(repeat + 1), "--threads", str(threads), "--attention", attention, *extra]
+    # The CLI counts every file beside --config as an input and never overwrites one: remove the last run's output.
+    if os.path.exists(output):
+        os.remove(output)
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     runs = re.findall(r"forward \d+: ([0-9.]+) s \(cpu ([0-9.]+) s\)", out)[1:]
     memory = re.search(r"peak resident memory: ([0-9.]+) MiB(?: \(loading: [0-9.]+ MiB, forwards: ([0-9.]+) MiB\))?", out)

@@ -4,7 +4,7 @@ Writes Tests/Fixtures/sd/{random,tokenizer,schedulers,image}/ from PyTorch, tran
 diffusers' schedulers and Pillow. Run by hand from the repository root, with the reference venv:
 
     "${TOMESD_REFERENCE_PYTHON:-python3}" -m pip install open_clip_torch --no-deps    # ships CLIP's BPE merges
-    "${TOMESD_REFERENCE_PYTHON:-python3}" Scripts/reference/make_pipeline_part_fixtures.py [random|tokenizer|schedulers|image ...]
+    "${TOMESD_REFERENCE_PYTHON:-python3}" Scripts/reference/make_pipeline_part_fixtures.py [random|tokenizer|long_prompts|schedulers|image ...]
 
 With no argument every area is regenerated. Versions used: torch 2.15 (CPU), transformers 5.24,
 diffusers 0.42.1, open_clip_torch 3.3.0, Pillow 13. The Swift tests read these files and never need Python.
@@ -283,6 +283,33 @@ def make_tokenizer():
     write_json(os.path.join(out, "unicode_classes.json"), unicode_classes())
 
 
+# One 100 000-character prompt per case, written as a unit repeated and cut (so the fixture stays tiny): words far
+# over the limit, one very long word (BPE of the whole word before truncation), runs of punctuation and digits.
+LONG_PROMPTS = [("a photo of an astronaut riding a horse on mars, highly detailed, 8k ", 100_000),
+                ("xyzzyq", 100_000), ("a", 100_000), ("!?", 100_000), ("1234567890", 100_000),
+                ("très détaillé ", 100_000)]
+
+
+def make_long_prompts():
+    """transformers' ids (padding to 77 with truncation, as diffusers calls it) for LONG_PROMPTS, with the full CLIP
+    vocabulary built from the committed Sources/StableDiffusion/Resources/clip_merges.txt.gz."""
+    from transformers import CLIPTokenizer
+
+    out = os.path.join(FIXTURES, "tokenizer")
+    with gzip.open(os.path.join(ROOT, "Sources", "StableDiffusion", "Resources", "clip_merges.txt.gz")) as f:
+        merges = f.read().decode("utf-8").split("\n")[1:-1]
+    cases = []
+    with tempfile.TemporaryDirectory() as tmp:
+        write_clip_files(tmp, merges)
+        write_legacy_configs(tmp, "<|endoftext|>")
+        tokenizer = CLIPTokenizer.from_pretrained(tmp)
+        for unit, length in LONG_PROMPTS:
+            prompt = (unit * (length // len(unit) + 1))[:length]
+            ids = tokenizer(prompt, padding="max_length", max_length=77, truncation=True).input_ids
+            cases.append({"unit": unit, "length": length, "ids": ids})
+    write_json(os.path.join(out, "long_prompts.json"), {"cases": cases})
+
+
 # ------------------------------------------------------------------------------------------------ schedulers
 SD15_SCHEDULER = {"_class_name": "PNDMScheduler", "beta_end": 0.012, "beta_schedule": "scaled_linear",
                   "beta_start": 0.00085, "clip_sample": False, "num_train_timesteps": 1000, "set_alpha_to_one": False,
@@ -363,7 +390,8 @@ def make_schedulers():
     write_json(os.path.join(FIXTURES, "schedulers", "steps.json"), {"cases": cases})
 
 
-AREAS = {"random": make_random, "image": make_image, "tokenizer": make_tokenizer, "schedulers": make_schedulers}
+AREAS = {"random": make_random, "image": make_image, "tokenizer": make_tokenizer, "long_prompts": make_long_prompts,
+         "schedulers": make_schedulers}
 
 if __name__ == "__main__":
     torch.set_num_threads(1)

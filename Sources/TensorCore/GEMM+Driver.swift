@@ -4,11 +4,10 @@ extension GEMM {
     /// Each task owns a block of rows × a block of columns of C and walks the `k` slices; later slices accumulate
     /// onto what earlier ones wrote. A row-major A is read in place where the kernel can (whole `mr`-row tiles);
     /// other rows (a transposed A, the last partial tile) are packed one slice at a time into a scratch buffer.
-    static func multiply(m: Int, a: Operand, packedB: UnsafePointer<Float>, layout: PackedMatrix.Layout,
+    static func multiply(m: Int, a: Operand, kernel: GEMMKernel, packedB: UnsafePointer<Float>, layout: PackedMatrix.Layout,
                          c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue, pool: ThreadPool) {
-        let kernel = layout.kernel
         let (mr, nr) = (kernel.mr, kernel.nr)
-        let blocking = GEMMBlocking(m: m, n: layout.n, k: layout.k, kernel: kernel, threads: pool.threadCount)
+        let blocking = GEMMBlocking(m: m, n: layout.n, k: layout.k, mr: mr, nr: nr, threads: pool.threadCount)
         let rowBlocks = blocking.rowSplits.count - 1
         // Reading A in place saves packing it, which costs as much as one pass of the kernel over a column panel.
         // With a row stride that is a multiple of 1 KiB (lda % 256 == 0, such as 1024), the twelve rows of a tile

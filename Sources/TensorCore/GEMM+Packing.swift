@@ -16,9 +16,10 @@ extension GEMM {
                    width: mr, into: destination)
     }
 
-    /// Packs the whole of `op(B)` (`[k×n]`) into `layout`, slice by slice, spreading large matrices over `pool`.
+    /// Packs the whole of `op(B)` (`[k×n]`) into `layout`, slice by slice, spreading large matrices over `pool`;
+    /// `destination` has room for `layout.floatCount` floats (bfloat16 layouts: two values to a float).
     static func packB(_ b: Operand, layout: PackedMatrix.Layout, into destination: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        let nr = layout.kernel.nr
+        let nr = layout.nr
         let panelsPerPiece = 16
         let piecesPerSlice = (layout.panelCount + panelsPerPiece - 1) / panelsPerPiece
         let pieces = layout.slices.count * piecesPerSlice
@@ -26,10 +27,20 @@ extension GEMM {
             let slice = piece / piecesPerSlice
             let firstPanel = (piece % piecesPerSlice) * panelsPerPiece
             let columns = firstPanel * nr ..< min(layout.n, (firstPanel + panelsPerPiece) * nr)
-            // op(B)[p, j] is b[p·ld + j], or b[j·ld + p] when transposed.
-            packPanels(b.base, ld: b.ld, alongPanelIsContiguous: !b.transposed, panelIndices: columns,
-                       depth: layout.slices[slice], width: nr,
-                       into: destination + layout.offset(slice: slice, panel: firstPanel))
+            let depth = layout.slices[slice]
+            let offset = layout.offset(slice: slice, panel: firstPanel)
+            switch layout.precision {
+            case .fp32:
+                // op(B)[p, j] is b[p·ld + j], or b[j·ld + p] when transposed.
+                packPanels(b.base, ld: b.ld, alongPanelIsContiguous: !b.transposed, panelIndices: columns,
+                           depth: depth, width: nr, into: destination + offset)
+            case .bf16:
+                let start = b.transposed ? columns.lowerBound &* b.ld &+ depth.lowerBound
+                                         : depth.lowerBound &* b.ld &+ columns.lowerBound
+                let panels = UnsafeMutableRawPointer(destination).assumingMemoryBound(to: UInt16.self) + offset
+                ck_bgemm_pack_b(b.base + start, Int64(b.ld), b.transposed ? 1 : 0, Int64(columns.count),
+                                Int64(depth.count), Int32(nr), panels)
+            }
         }
         if layout.count >= GEMMBlocking.minParallelPackCount {
             pool.parallelFor(pieces, packOne)

@@ -28,7 +28,7 @@ public enum GEMM {
         pool: ThreadPool = .shared
     ) {
         checkOperand(rows: transB ? n : k, columns: transB ? k : n, ld: ldb, name: "b")
-        let layout = PackedMatrix.Layout(k: k, n: n, kernel: .active)
+        let layout = PackedMatrix.Layout(k: k, n: n, variant: .fp32(.active))
         ScratchPool.shared.withBuffer(count: layout.count) { packedB in
             packB(Operand(base: b, ld: ldb, transposed: transB), layout: layout, into: packedB, pool: pool)
             multiply(m: m, alpha: alpha, a: a, lda: lda, transA: transA, packedB: packedB, layout: layout,
@@ -36,7 +36,8 @@ public enum GEMM {
         }
     }
 
-    /// Computes `C = alpha · op(A) · B + beta · C + bias` with `B` (`[k×n]`) packed in advance.
+    /// Computes `C = alpha · op(A) · B + beta · C + bias` with `B` (`[k×n]`) packed in advance. A bfloat16 `B`
+    /// runs a bfloat16 kernel: A is rounded to bfloat16 as it is packed, the sums are fp32 (``BF16GEMMKernel``).
     ///
     /// - Parameters:
     ///   - transA: `A` is stored as `[k×m]` and used transposed.
@@ -56,6 +57,7 @@ public enum GEMM {
                  beta: beta, c: c, ldc: ldc, bias: bias, pool: pool)
     }
 
+    /// Checks the operands, handles the empty cases and runs the driver of the layout's variant.
     private static func multiply(m: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, transA: Bool,
                                  packedB: UnsafePointer<Float>, layout: PackedMatrix.Layout,
                                  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
@@ -70,8 +72,16 @@ public enum GEMM {
             applyEpilogueOnly(m: m, n: n, c: c, ldc: ldc, epilogue: epilogue)
             return
         }
-        multiply(m: m, a: Operand(base: a, ld: lda, transposed: transA), packedB: packedB, layout: layout,
-                 c: c, ldc: ldc, epilogue: epilogue, pool: pool)
+        let operand = Operand(base: a, ld: lda, transposed: transA)
+        switch layout.variant {
+        case .fp32(let kernel):
+            multiply(m: m, a: operand, kernel: kernel, packedB: packedB, layout: layout, c: c, ldc: ldc,
+                     epilogue: epilogue, pool: pool)
+        case .bf16(let kernel):
+            let panels = UnsafeRawPointer(packedB).assumingMemoryBound(to: UInt16.self)
+            multiplyBF16(m: m, a: operand, kernel: kernel, packedB: panels, layout: layout, c: c, ldc: ldc,
+                         epilogue: epilogue, pool: pool)
+        }
     }
 
     /// Checks the sizes of a stored `rows × columns` matrix with row stride `ld` (programming errors only).

@@ -6,8 +6,11 @@
 /// A task is a block of rows × a block of columns of C; the blocks are split evenly and their number is a
 /// multiple of the thread count, so every thread gets the same share.
 struct GEMMBlocking {
-    /// Deepest `k` slice summed in one kernel call.
+    /// Deepest `k` slice summed in one kernel call (fp32).
     static let maxKC = 768
+    /// Deepest `k` slice of a bfloat16 kernel: twice as deep, for the same bytes of A and B panels in the caches
+    /// (and half the passes over C of an fp32 slice).
+    static let maxKCBF16 = 1536
     /// Rows of C per task (and packed A block), at most.
     static let targetMC = 144
     /// Products below this many floating-point operations run on the calling thread alone.
@@ -28,16 +31,17 @@ struct GEMMBlocking {
     /// Most row panels in one task (sizes the packed A scratch).
     var maxRowPanels: Int { zip(rowSplits.dropFirst(), rowSplits).map { $0 - $1 }.max() ?? 0 }
 
-    /// Splits `k` into slices of at most ``maxKC``, all of nearly the same depth.
-    static func kSlices(k: Int) -> [Range<Int>] {
+    /// Splits `k` into slices of at most `maxKC`, all of nearly the same depth.
+    static func kSlices(k: Int, maxKC: Int = GEMMBlocking.maxKC) -> [Range<Int>] {
         let count = max(1, (k + maxKC - 1) / maxKC)
         return (0..<count).map { k * $0 / count ..< k * ($0 + 1) / count }
     }
 
-    init(m: Int, n: Int, k: Int, kernel: GEMMKernel, threads: Int) {
-        let rowPanels = (m + kernel.mr - 1) / kernel.mr
-        let columnPanels = (n + kernel.nr - 1) / kernel.nr
-        let panelsPerBlock = max(1, GEMMBlocking.targetMC / kernel.mr)
+    /// The blocking of an `m × n` product of depth `k` for a kernel with an `mr × nr` register tile.
+    init(m: Int, n: Int, k: Int, mr: Int, nr: Int, threads: Int) {
+        let rowPanels = (m + mr - 1) / mr
+        let columnPanels = (n + nr - 1) / nr
+        let panelsPerBlock = max(1, GEMMBlocking.targetMC / mr)
         var rowBlocks = max(1, (rowPanels + panelsPerBlock - 1) / panelsPerBlock)
         var columnBlocks = 1
         parallel = threads > 1 && 2 * m * n * k >= GEMMBlocking.minParallelFlops

@@ -17,6 +17,8 @@ public struct GEMMKernel: Equatable, CustomStringConvertible, @unchecked Sendabl
         case avx512
         /// AArch64 Advanced SIMD.
         case neon
+        /// x86-64 with AVX-512F and AVX512-BF16 (`vdpbf16ps`): bfloat16 GEMM only (``BF16GEMMKernel``).
+        case avx512bf16
 
         var raw: ck_isa {
             switch self {
@@ -24,6 +26,7 @@ public struct GEMMKernel: Equatable, CustomStringConvertible, @unchecked Sendabl
             case .avx2: return CK_ISA_AVX2
             case .avx512: return CK_ISA_AVX512
             case .neon: return CK_ISA_NEON
+            case .avx512bf16: return CK_ISA_AVX512BF16
             }
         }
     }

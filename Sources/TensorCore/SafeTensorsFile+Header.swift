@@ -10,10 +10,10 @@ extension SafeTensorsFile {
     /// non-negative integers, byte counts that match, and tensors that tile the data section exactly, in offset
     /// order, with no gap, overlap or trailing bytes.
     static func parseHeader(_ bytes: UnsafeBufferPointer<UInt8>, path: String, dataSize: Int) throws -> Header {
-        let json: SafeTensorsJSON
+        let json: StrictJSON
         do {
-            json = try SafeTensorsJSON.parse(bytes)
-        } catch let error as SafeTensorsJSON.ParseError {
+            json = try StrictJSON.parse(bytes)
+        } catch let error as StrictJSON.ParseError {
             throw SafeTensorsError.malformedHeader(path: path, reason: "header is not valid JSON: \(error.message) at byte \(8 + error.offset)")
         }
         guard case .object(let entries) = json else {
@@ -31,7 +31,7 @@ extension SafeTensorsFile {
         return header
     }
 
-    private static func parseMetadata(_ value: SafeTensorsJSON, path: String) throws -> [String: String] {
+    private static func parseMetadata(_ value: StrictJSON, path: String) throws -> [String: String] {
         switch value {
         case .null:
             return [:]
@@ -49,10 +49,10 @@ extension SafeTensorsFile {
         }
     }
 
-    private static func parseDescriptor(_ value: SafeTensorsJSON, name: String, path: String) throws -> Descriptor {
+    private static func parseDescriptor(_ value: StrictJSON, name: String, path: String) throws -> Descriptor {
         func invalid(_ reason: String) -> SafeTensorsError { .invalidTensor(path: path, tensor: name, reason: reason) }
         guard case .object(let members) = value else { throw invalid("header entry is \(value.kind), not an object") }
-        func field(_ key: String) throws -> SafeTensorsJSON {
+        func field(_ key: String) throws -> StrictJSON {
             guard let member = members.first(where: { $0.key == key }) else { throw invalid("header entry has no '\(key)'") }
             return member.value
         }
@@ -78,7 +78,7 @@ extension SafeTensorsFile {
     }
 
     /// The elements of a JSON array of non-negative integers, or an error naming `field` and the offending entry.
-    private static func naturals(_ value: SafeTensorsJSON, _ field: String, _ invalid: (String) -> SafeTensorsError) throws -> [Int] {
+    private static func naturals(_ value: StrictJSON, _ field: String, _ invalid: (String) -> SafeTensorsError) throws -> [Int] {
         guard case .array(let elements) = value else { throw invalid("\(field) is \(value.kind), not an array") }
         return try elements.map { element in
             guard case .integer(let integer) = element, integer >= 0 else {

@@ -8,7 +8,7 @@ extension UNetBenchmark {
         let (o, d) = (settings.options, settings.downsampling)
         let gib = { (bytes: Int) in String(format: "%.1f GiB", Double(bytes) / 1_073_741_824) }
         return """
-            UNet \(config.blockOutChannels) (seeded random weights), fp32, \(ThreadPool.shared.threadCount) thread(s); \
+            UNet \(config.blockOutChannels) (seeded random weights), \(settings.precision.rawValue), \(ThreadPool.shared.threadCount) thread(s); \
             ToMe ratio \(o.ratio), maxDownsample \(o.maxDownsample), sx \(o.sx), sy \(o.sy), \
             \(o.useRandom ? "random" : "no-random"); ToDo factor \(d.factor), \(d.method.rawValue), \
             maxDownsample \(d.maxDownsample); median of \(settings.steps) step(s) after \(settings.warmup) \
@@ -61,7 +61,7 @@ extension UNetBenchmark {
     public func json(_ rows: [UNetBenchmarkRow]) throws -> String {
         let o = settings.options
         let document: [String: Any] = [
-            "threads": ThreadPool.shared.threadCount, "steps": settings.steps, "clock": settings.clock.rawValue, "warmup": settings.warmup,
+            "threads": ThreadPool.shared.threadCount, "precision": settings.precision.rawValue, "steps": settings.steps, "clock": settings.clock.rawValue, "warmup": settings.warmup,
             "memory_budget_bytes": settings.memoryBudgetBytes, "block_out_channels": config.blockOutChannels,
             "options": ["ratio": o.ratio, "max_downsample": o.maxDownsample, "sx": o.sx, "sy": o.sy,
                         "use_random": o.useRandom, "seed": o.seed, "merge_attention": o.mergeAttention,

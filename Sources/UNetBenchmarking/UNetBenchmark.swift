@@ -27,7 +27,7 @@ public final class UNetBenchmark {
         try settings.validate()
         self.settings = settings
         self.config = config
-        model = try UNet2DConditionModel(config: config, seed: weightSeed)
+        model = try UNet2DConditionModel(config: config, seed: weightSeed, precision: settings.precision)
         flopModel = UNetFLOPModel(config: config)
     }
 

@@ -1,5 +1,6 @@
 import DiffusionPatch
 import Foundation
+import TensorCore
 
 /// What a ``UNetBenchmark`` runs.
 public struct UNetBenchmarkSettings: Sendable {
@@ -23,6 +24,8 @@ public struct UNetBenchmarkSettings: Sendable {
     public var clock = UNetBenchmarkClock.wall
     /// Text tokens of the cross-attention context (CLIP's 77).
     public var contextTokens = 77
+    /// The precision the model's linear and convolution weights are packed in.
+    public var precision = Precision.fp32
 
     /// The defaults: 512² at batches 1 and 2, tomesd's columns, ratio 0.5, 3 steps after 1 warm-up, and a memory budget
     /// of three quarters of the physical memory.

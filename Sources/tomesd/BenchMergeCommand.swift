@@ -8,24 +8,40 @@ import ToMeCUDA
 /// table or as JSON (what `Benchmarks/python/merge_vs_tomesd.py` reads).
 let benchMergeCommand = Subcommand(
     name: "bench merge",
-    usage: "bench merge [--grids 64,96,128] [--batch 2] [--channels 320] [--ratio 0.5] [--repeat 5] "
-        + "[--kernel scalar|avx2|avx512|avx512bf16|neon] [--device cpu|cuda[:N]] [--json]",
-    flags: ["json"]
+    summary: "time token matching, merging and unmerging on square token grids",
+    details: "Times match + merge + unmerge (tomesd's bipartite_soft_matching_random2d, then m, then u) on "
+        + "[B, g·g, C] inputs for each grid g, and reports the median times and the peak extra memory, as a table "
+        + "or as JSON (what Benchmarks/python/merge_vs_tomesd.py reads).",
+    options: [
+        .value("grids", "G,...", default: "64,96,128", "grid sizes g (g × g tokens), each in 1...4096"),
+        .value("batch", "B", default: "2", "batch size"),
+        .value("channels", "C", default: "320", "channels per token"),
+        .value("ratio", "R", default: "0.5", "fraction of the tokens to merge, in [0, 1)"),
+        .value("repeat", "N", default: "5", "timed runs per grid"),
+        .value("kernel", "scalar|avx2|avx512|avx512bf16|neon", "force one matching kernel (default: the best here)"),
+        deviceOption,
+        .flag("json", "print JSON instead of a table"),
+    ]
 ) { arguments in
-    let grids = try arguments.ints("grids") ?? [64, 96, 128]
-    let batch = try arguments.int("batch") ?? 2
-    let channels = try arguments.int("channels") ?? 320
-    let ratio = try arguments.double("ratio") ?? 0.5
-    let repeats = try arguments.int("repeat") ?? 5
+    let grids = try arguments.requiredInts("grids")
+    let batch = try arguments.requiredInt("batch", in: 1...256)
+    let channels = try arguments.requiredInt("channels", in: 1...65_536)
+    let ratio = try arguments.requiredDouble("ratio")
+    let repeats = try arguments.requiredInt("repeat", in: 1...10_000)
     let kernelName = arguments.string("kernel")
     let json = arguments.flag("json")
     let backend = try arguments.backend()
     try arguments.finish()
 
     guard grids.allSatisfy({ $0 >= 1 && $0 <= 4096 }) else { throw UsageError("option --grids expects sizes in 1...4096") }
-    guard batch >= 1, channels >= 1 else { throw UsageError("options --batch and --channels must be at least 1") }
+    // The input, merged and restored tensors and the matching's scores: about 4 copies of the largest input.
+    let largest = CheckedSize.product([4 * MemoryLayout<Float>.stride, batch, grids.max() ?? 1, grids.max() ?? 1, channels])
+    guard let largest, largest <= CheckedSize.physicalMemoryBytes else {
+        throw UsageError("options --grids, --batch and --channels: the largest input needs about "
+            + (largest.map { CheckedSize.describe(bytes: $0) } ?? "more bytes than can be counted")
+            + ", more than this machine's \(CheckedSize.describe(bytes: CheckedSize.physicalMemoryBytes)) of memory")
+    }
     guard ratio >= 0, ratio < 1 else { throw UsageError("option --ratio must be in [0, 1), got \(ratio)") }
-    guard repeats >= 1 else { throw UsageError("option --repeat must be at least 1, got \(repeats)") }
     if case .cuda(let device) = backend {
         guard kernelName == nil else { throw UsageError("option --kernel selects a CPU kernel; not with --device cuda") }
         return try benchmarkCUDAMerge(device: device, grids: grids, batch: batch, channels: channels, ratio: ratio,

@@ -9,40 +9,66 @@ import UNetBenchmarking
 /// Downsampling's columns instead of Token Merging's.
 let benchUNetCommand = Subcommand(
     name: "bench unet",
-    usage: "bench unet [--resolutions 512,768,1024] [--batch 1,2,4] [--ratio 0.5] [--max-downsample N] "
-        + "[--steps N] [--warmup N] [--columns vanilla,tome,tome-memory-efficient,memory-efficient] [--memory-budget GiB] [--cpu-time] [--json]"
-        + " [--method tome|todo] [--downsample-factor F] [--downsample-method M] [--columns ...,todo,todo-memory-efficient]",
-    flags: ["json", "cpu-time"]
+    summary: "tomesd's benchmark table: an SD 1.5-sized UNet with and without Token Merging",
+    details: "Times an SD 1.5-sized UNet with seeded random weights per resolution and batch size, with and without "
+        + "Token Merging, and prints tomesd's table row by row as Markdown, or JSON (what "
+        + "Benchmarks/python/unet_tome_vs_diffusers.py reads). Cells that would need more than --memory-budget are "
+        + "skipped. --cpu-time reports CPU time ÷ threads instead of wall time, for machines shared with other work.",
+    options: {
+        let defaults = UNetBenchmarkSettings()
+        let list = { (values: [Int]) in values.map(String.init).joined(separator: ",") }
+        return [
+            .value("resolutions", "PX,...", default: list(defaults.resolutions), "image sizes in pixels (square)"),
+            .value("batch", "B,...", default: list(defaults.batches), "batch sizes"),
+            .value("ratio", "R", default: "\(defaults.options.ratio)", "Token Merging ratio of the ToMe columns"),
+            .value("max-downsample", "N", default: "\(defaults.options.maxDownsample)",
+                   "Token Merging's max downsample of the ToMe columns: 1, 2, 4 or 8"),
+            .precision,
+            .value("steps", "N", default: "\(defaults.steps)", "timed UNet forwards per cell (the median is reported)"),
+            .value("warmup", "N", default: "\(defaults.warmup)", "untimed forwards per cell first"),
+            .value("method", "tome|todo", default: "tome", "todo: measure Token Downsampling's columns (vanilla, todo, "
+                + "todo-memory-efficient) unless --columns says otherwise"),
+            .value("downsample-factor", "F", default: "\(defaults.downsampling.factor)",
+                   "Token Downsampling's factor of the ToDo columns (their max downsample is --max-downsample's)"),
+            .value("downsample-method", ResizeMethod.allCases.map(\.rawValue).joined(separator: "|"),
+                   default: defaults.downsampling.method.rawValue, "Token Downsampling's resize of the ToDo columns"),
+            .value("columns", "NAME,...", default: defaults.columns.map(\.rawValue).joined(separator: ","),
+                   "the columns to measure, from " + UNetBenchmarkColumn.allCases.map(\.rawValue).joined(separator: ", ")),
+            .value("memory-budget", "GiB", "skip cells estimated to need more (default: 75% of the physical memory)"),
+            .flag("cpu-time", "report CPU time ÷ threads instead of wall time"),
+            .flag("json", "print JSON instead of a Markdown table"),
+        ]
+    }()
 ) { arguments in
     var settings = UNetBenchmarkSettings()
-    settings.resolutions = try arguments.ints("resolutions") ?? settings.resolutions
-    settings.batches = try arguments.ints("batch") ?? settings.batches
-    settings.options.ratio = try arguments.double("ratio") ?? settings.options.ratio
-    settings.options.maxDownsample = try arguments.int("max-downsample") ?? settings.options.maxDownsample
+    settings.resolutions = try arguments.requiredInts("resolutions")
+    settings.batches = try arguments.requiredInts("batch")
+    settings.options.ratio = try arguments.requiredDouble("ratio")
+    settings.options.maxDownsample = try arguments.requiredInt("max-downsample")
+    settings.steps = try arguments.requiredInt("steps", in: 1...10_000)
+    settings.warmup = try arguments.requiredInt("warmup", in: 0...10_000)
+    settings.precision = try parsePrecision(try arguments.required("precision"))
     // ToDo: `--method todo` makes its columns the default; its options apply to the ToDo columns.
-    let method = arguments.string("method") ?? "tome"
+    let method = try arguments.required("method")
     guard method == "tome" || method == "todo" else { throw UsageError("option --method expects tome or todo, got '\(method)'") }
-    if method == "todo" { settings.columns = UNetBenchmarkColumn.todoTable }
     settings.downsampling.maxDownsample = settings.options.maxDownsample
-    settings.downsampling.factor = try arguments.int("downsample-factor") ?? settings.downsampling.factor
-    if let name = arguments.string("downsample-method") {
-        guard let resize = ResizeMethod(rawValue: name) else {
-            throw UsageError("option --downsample-method expects one of "
-                + ResizeMethod.allCases.map(\.rawValue).joined(separator: ", ") + ", got '\(name)'")
-        }
-        settings.downsampling.method = resize
+    settings.downsampling.factor = try arguments.requiredInt("downsample-factor")
+    let resizeName = try arguments.required("downsample-method")
+    guard let resize = ResizeMethod(rawValue: resizeName) else {
+        throw UsageError("option --downsample-method expects one of "
+            + ResizeMethod.allCases.map(\.rawValue).joined(separator: ", ") + ", got '\(resizeName)'")
     }
-    settings.steps = try arguments.int("steps") ?? settings.steps
-    settings.warmup = try arguments.int("warmup") ?? settings.warmup
-    if let names = arguments.string("columns") {
-        settings.columns = try names.split(separator: ",", omittingEmptySubsequences: false).map { name in
-            guard let column = UNetBenchmarkColumn(rawValue: String(name)) else {
-                throw UsageError("option --columns: '\(name)' is not one of "
-                    + UNetBenchmarkColumn.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            return column
+    settings.downsampling.method = resize
+    let columnsGiven = arguments.isGiven("columns")
+    let columnNames = try arguments.required("columns")
+    settings.columns = try columnNames.split(separator: ",", omittingEmptySubsequences: false).map { name in
+        guard let column = UNetBenchmarkColumn(rawValue: String(name)) else {
+            throw UsageError("option --columns: '\(name)' is not one of "
+                + UNetBenchmarkColumn.allCases.map(\.rawValue).joined(separator: ", "))
         }
+        return column
     }
+    if method == "todo", !columnsGiven { settings.columns = UNetBenchmarkColumn.todoTable }
     if let budget = try arguments.double("memory-budget") {
         guard budget > 0, budget < 1_048_576 else { throw UsageError("option --memory-budget expects GiB > 0, got \(budget)") }
         settings.memoryBudgetBytes = Int(budget * 1_073_741_824)

@@ -8,21 +8,32 @@ import ToMeCUDAParity
 /// over built-in hard cases and, optionally, tomesd fixture files; optionally times it.
 let checkCUDACommand = Subcommand(
     name: "check-cuda",
-    usage: "check-cuda [--device D] [--fixtures DIR] [--large] [--bench] [--bench-only] [--grids 64,128] "
-        + "[--repeats R] [--profile] [--match-rows 64|128] [--match-splits S]",
-    flags: ["large", "bench", "bench-only", "profile"]
+    summary: "check the CUDA backend against the CPU (identical plans, equal outputs); optionally time it",
+    details: "Runs built-in hard cases (and, with --fixtures, tomesd fixture files) on the CPU and on a CUDA GPU and "
+        + "checks that the merge plans are identical and the outputs equal. Exit code 1 when a case disagrees.",
+    options: [
+        .value("device", "N", default: "0", "the CUDA device index"),
+        .value("fixtures", "DIR", "also check the tomesd fixture files in DIR"),
+        .flag("large", "include the large synthetic cases"),
+        .flag("bench", "also time match + merge + unmerge on the GPU"),
+        .flag("bench-only", "only time, skip the checks"),
+        .value("grids", "G,...", default: "64,128", "grid sizes to time (at least 2)"),
+        .value("repeats", "R", default: "20", "timed runs per grid"),
+        .flag("profile", "also time each kernel (synchronised)"),
+        .value("match-rows", "64|128", default: "0", "rows per matching block (0: chosen by the device)"),
+        .value("match-splits", "S", default: "0", "column splits of the matching (0: chosen by the device)"),
+    ]
 ) { arguments in
-    let index = try arguments.int("device") ?? 0
+    let index = try arguments.requiredInt("device")
     let fixtures = arguments.string("fixtures")
     let large = arguments.flag("large"), profile = arguments.flag("profile")
     let benchOnly = arguments.flag("bench-only")
     let bench = arguments.flag("bench") || benchOnly
-    let grids = try arguments.ints("grids") ?? [64, 128]
-    let repeats = try arguments.int("repeats") ?? 20
-    let matchRows = try arguments.int("match-rows") ?? 0, matchSplits = try arguments.int("match-splits") ?? 0
+    let grids = try arguments.requiredInts("grids")
+    let repeats = try arguments.requiredInt("repeats", in: 1...10_000)
+    let matchRows = try arguments.requiredInt("match-rows"), matchSplits = try arguments.requiredInt("match-splits")
     try arguments.finish()
-    guard repeats >= 1 else { throw UsageError("option --repeats must be at least 1, got \(repeats)") }
-    guard grids.allSatisfy({ $0 >= 2 }) else { throw UsageError("option --grids needs sizes of at least 2") }
+    guard grids.allSatisfy({ $0 >= 2 && $0 <= 4096 }) else { throw UsageError("option --grids needs sizes in 2...4096") }
     guard [0, 64, 128].contains(matchRows) else { throw UsageError("option --match-rows must be 64 or 128") }
     guard matchSplits >= 0 else { throw UsageError("option --match-splits must not be negative") }
     CUDAKernels.setMatchTuning(rows: matchRows, splits: matchSplits)

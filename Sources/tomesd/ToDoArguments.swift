@@ -5,9 +5,21 @@ import TensorCore
 /// Token Merging, `--method tome`, the default), with `--downsample-factor F`, `--downsample-method M` and the
 /// shared `--max-downsample N`, and `--timestep-threshold-stop T` (downsample only while timestep / 1000 > T).
 enum ToDoArguments {
-    /// The usage text of the options.
-    static let usage = "[--method tome|todo] [--downsample-factor F] [--downsample-method "
-        + ResizeMethod.allCases.map(\.rawValue).joined(separator: "|") + "] [--timestep-threshold-stop T]"
+    /// The options, declared once for every command that patches a UNet (`--max-downsample` is Token Merging's
+    /// declaration, shared).
+    static let options: [CommandOption] = {
+        let defaults = ToDoOptions.defaults
+        return [
+            .value("method", "tome|todo", default: "tome", "the token reduction: tome (Token Merging, with --ratio) or "
+                + "todo (Token Downsampling: self-attention's keys and values from a downsampled token grid)"),
+            .value("downsample-factor", "F", default: "\(defaults.factor)",
+                   "with --method todo: shrink the key/value grid by F on each axis, 1 to \(ToDoOptions.maxFactor)"),
+            .value("downsample-method", ResizeMethod.allCases.map(\.rawValue).joined(separator: "|"),
+                   default: defaults.method.rawValue, "with --method todo: how the grid is shrunk (PyTorch's modes)"),
+            .value("timestep-threshold-stop", "T", "with --method todo: downsample only while timestep / 1000 > T, "
+                + "in [0, 1] (default: at every timestep)"),
+        ]
+    }()
 
     /// The Token Merging options that `--method todo` does not take.
     private static let tomeOnly = ["ratio", "sx", "sy"]
@@ -25,21 +37,18 @@ enum ToDoArguments {
         guard method == "tome" || method == "todo" else {
             throw UsageError("option --method expects tome or todo, got '\(method)'")
         }
+        guard method == "todo" else {
+            for name in ["downsample-factor", "downsample-method", "timestep-threshold-stop"] where arguments.isGiven(name) {
+                throw UsageError("option --\(name) goes with --method todo")
+            }
+            return nil
+        }
+        for name in tomeOnly + tomeOnlyFlags where arguments.isGiven(name) {
+            throw UsageError("option --\(name) goes with --method tome (Token Merging), not --method todo")
+        }
         let factor = try arguments.int("downsample-factor")
         let resizeName = arguments.string("downsample-method")
         let threshold = try arguments.double("timestep-threshold-stop")
-        guard method == "todo" else {
-            if factor != nil { throw UsageError("option --downsample-factor goes with --method todo") }
-            if threshold != nil { throw UsageError("option --timestep-threshold-stop goes with --method todo") }
-            if resizeName != nil { throw UsageError("option --downsample-method goes with --method todo") }
-            return nil
-        }
-        for name in tomeOnly where arguments.string(name) != nil {
-            throw UsageError("option --\(name) goes with --method tome (Token Merging), not --method todo")
-        }
-        for name in tomeOnlyFlags where arguments.flag(name) {
-            throw UsageError("option --\(name) goes with --method tome (Token Merging), not --method todo")
-        }
         var resize = ResizeMethod.nearestExact
         if let resizeName {
             guard let chosen = ResizeMethod(rawValue: resizeName) else {

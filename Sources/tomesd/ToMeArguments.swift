@@ -3,13 +3,24 @@ import DiffusionPatch
 /// The Token Merging options of `tomesd unet` (tomesd's `apply_patch` arguments): `--ratio R` switches the patch
 /// on, the others need it.
 enum ToMeArguments {
-    /// The options that take no value.
-    static let flags: Set<String> = ["no-random", "merge-attention", "no-merge-attention", "merge-cross-attention",
-                                     "merge-mlp"]
-    /// The usage text of the options. `--seed` is not among them: each command lists it once, as it seeds the
-    /// command's own randomness (weights, noise) and the random partitions alike.
-    static let usage = "[--ratio R [--max-downsample N] [--sx N] [--sy N] [--no-random] "
-        + "[--merge-attention|--no-merge-attention] [--merge-cross-attention] [--merge-mlp]]"
+    /// The options, declared once for every command that patches a UNet. `--seed` is not among them: each command
+    /// declares it, as it seeds the command's own randomness (weights, noise) and the random partitions alike.
+    static let options: [CommandOption] = {
+        let defaults = ToMeOptions.defaults
+        return [
+            .value("ratio", "R", "switches Token Merging on: the fraction of tokens to merge, in [0, 1) (tomesd's ratio; "
+                + "off without it, and the options below need it)"),
+            .value("max-downsample", "N", default: "\(defaults.maxDownsample)",
+                   "merge in the blocks downsampled at most N times: 1, 2, 4 or 8"),
+            .value("sx", "N", default: "\(defaults.sx)", "cell width: one destination token per sx × sy cell"),
+            .value("sy", "N", default: "\(defaults.sy)", "cell height"),
+            .flag("no-random", "take the destination token at the same place in every cell (default: a random one)"),
+            .flag("merge-attention", "merge before self-attention (the default)"),
+            .flag("no-merge-attention", "do not merge before self-attention"),
+            .flag("merge-cross-attention", "merge before cross-attention too (default: off)"),
+            .flag("merge-mlp", "merge before the feed-forward layer too (default: off)"),
+        ]
+    }()
 
     /// The command-line name of each ``ToMeOptions`` property, for error messages.
     private static let optionNames = ["ratio": "--ratio", "maxDownsample": "--max-downsample", "sx": "--sx", "sy": "--sy"]
@@ -21,8 +32,8 @@ enum ToMeArguments {
     static func parse(_ arguments: inout Arguments) throws -> ToMeOptions? {
         guard !ToDoArguments.isSelected(&arguments) else { return nil }  // the shared options are ToDo's then
         let ratio = try arguments.double("ratio")
-        let maxDownsample = try arguments.int("max-downsample")
-        let sx = try arguments.int("sx"), sy = try arguments.int("sy")
+        let maxDownsample = try arguments.requiredInt("max-downsample")
+        let sx = try arguments.requiredInt("sx"), sy = try arguments.requiredInt("sy")
         let seed = try arguments.seed()
         let noRandom = arguments.flag("no-random")
         let (attention, noAttention) = (arguments.flag("merge-attention"), arguments.flag("no-merge-attention"))
@@ -31,17 +42,16 @@ enum ToMeArguments {
             throw UsageError("options --merge-attention and --no-merge-attention exclude each other")
         }
         guard let ratio else {
-            let given = [("--max-downsample", maxDownsample != nil), ("--sx", sx != nil), ("--sy", sy != nil),
-                         ("--no-random", noRandom), ("--merge-attention", attention),
-                         ("--no-merge-attention", noAttention), ("--merge-cross-attention", crossAttention),
-                         ("--merge-mlp", mlp)].first { $0.1 }
-            if let given { throw UsageError("option \(given.0) needs --ratio (Token Merging is off without it)") }
+            let needsRatio = options.map(\.name).filter { $0 != "ratio" }
+            if let given = needsRatio.first(where: { arguments.isGiven($0) }) {
+                throw UsageError("option --\(given) needs --ratio (Token Merging is off without it)")
+            }
             return nil
         }
         do {
-            return try ToMeOptions(ratio: ratio, maxDownsample: maxDownsample ?? 1, sx: sx ?? 2, sy: sy ?? 2,
-                                   useRandom: !noRandom, mergeAttention: !noAttention,
-                                   mergeCrossAttention: crossAttention, mergeMLP: mlp, seed: seed ?? 0)
+            return try ToMeOptions(ratio: ratio, maxDownsample: maxDownsample, sx: sx, sy: sy, useRandom: !noRandom,
+                                   mergeAttention: !noAttention, mergeCrossAttention: crossAttention, mergeMLP: mlp,
+                                   seed: seed)
         } catch PatchError.invalidOption(let option, let reason) {
             throw UsageError("option \(optionNames[option] ?? option): \(reason)")
         }

@@ -7,41 +7,58 @@ import TensorCore
 /// the output sample (NCHW, float32), printing the load time, the wall and CPU time of each forward and the peak
 /// memory.
 /// `--config FILE [--seed S]` builds the model from a config.json with seeded random weights instead of `--model`.
+/// `--precision bf16` packs the linear and convolution weights as bfloat16 (fp32 by default).
 /// `--ratio R` and the other ToMe options (``ToMeArguments``) patch it with Token Merging; `--seed` seeds that too.
 /// `--method todo` and the ToDo options (``ToDoArguments``) patch it with Token Downsampling instead.
 let unetCommand = Subcommand(
     name: "unet",
-    usage: "unet (--model DIR | --config FILE) [--seed S] --inputs FILE --output FILE [--attention standard|memory-efficient] [--repeat N] "
-        + ToMeArguments.usage + " " + ToDoArguments.usage,
-    flags: ToMeArguments.flags
+    summary: "run a diffusers UNet on inputs from a safetensors file, timed, optionally with Token Merging",
+    details: "Reads sample [B, C, H, W], timestep and encoder_hidden_states (and, for SDXL, text_embeds and time_ids) "
+        + "from --inputs, runs the UNet of --model (or one built from --config with seeded random weights) --repeat "
+        + "times, and writes the output \"sample\" (NCHW, float32) to --output, with the load time, the wall and CPU "
+        + "time of each forward and the peak memory. --ratio patches the UNet with Token Merging.",
+    options: [
+        .value("model", "DIR", "a diffusers UNet folder (config.json and diffusion_pytorch_model.safetensors); "
+            + "give --model or --config"),
+        .value("config", "FILE", "a UNet config.json: build the model with seeded random weights instead of --model"),
+        .value("seed", "S", default: "0", "seeds the random weights of --config and the Token Merging partitions"),
+        .value("inputs", "FILE", required: true, "safetensors file with the UNet's inputs (NCHW, as diffusers takes them)"),
+        .value("output", "FILE", required: true, "safetensors file to write: the output \"sample\""),
+        .value("attention", "standard|memory-efficient", default: AttentionImplementation.memoryEfficient.rawValue,
+               "how attention is computed (memory-efficient: in tiles, never the whole score matrix)"),
+        .precision,
+        .value("repeat", "N", default: "1", "forwards to run and time"),
+    ] + ToMeArguments.options + ToDoArguments.options
 ) { arguments in
     let modelPath = arguments.string("model")
     let configPath = arguments.string("config")
+    let seedGiven = arguments.isGiven("seed")
     let seed = try arguments.seed()
     let todo = try ToDoArguments.parse(&arguments)
     let tome = try ToMeArguments.parse(&arguments)
     let inputsPath = try arguments.required("inputs")
     let outputPath = try arguments.required("output")
-    let attentionName = arguments.string("attention") ?? AttentionImplementation.memoryEfficient.rawValue
+    let attentionName = try arguments.required("attention")
     guard let attention = AttentionImplementation(rawValue: attentionName) else {
         throw UsageError("option --attention expects standard or memory-efficient, got '\(attentionName)'")
     }
-    let repeats = try arguments.int("repeat") ?? 1
-    guard repeats >= 1 else { throw UsageError("option --repeat must be at least 1, got \(repeats)") }
+    let precision = try parsePrecision(try arguments.required("precision"))
+    let repeats = try arguments.requiredInt("repeat", in: 1...10_000)
     guard (modelPath == nil) != (configPath == nil) else { throw UsageError("give exactly one of --model and --config") }
-    guard seed == nil || configPath != nil || tome != nil else { throw UsageError("option --seed goes with --config or --ratio") }
+    guard !seedGiven || configPath != nil || tome != nil else { throw UsageError("option --seed goes with --config or --ratio") }
     try arguments.finish()
-    // Inputs: the model folder, or the config file's folder (the files beside it); and the inputs file.
-    let modelInput = modelPath ?? configPath.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+    // Inputs: every file of the model folder, or the config file alone (a --config run reads nothing beside it);
+    // and the inputs file.
+    let modelInput = modelPath ?? configPath
     let outputFile = try prepareOutput(outputPath, option: "--output", inputs: [modelInput, inputsPath].compactMap { $0 })
 
     let loadStart = ProcessMetrics.now(), loadCPUStart = ProcessMetrics.cpuSeconds()
     let model: UNet2DConditionModel
     if let modelPath {
-        model = try UNet2DConditionModel.load(from: URL(fileURLWithPath: modelPath))
+        model = try UNet2DConditionModel.load(from: URL(fileURLWithPath: modelPath), precision: precision)
     } else {
         let config = try UNetConfig.load(from: URL(fileURLWithPath: configPath!))
-        model = try UNet2DConditionModel(config: config, seed: seed ?? 0)
+        model = try UNet2DConditionModel(config: config, seed: seed, precision: precision)
     }
     model.attentionImplementation = attention
     let patch = try tome.map { try applyPatch(model, options: $0) }

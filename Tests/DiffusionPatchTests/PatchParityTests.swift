@@ -31,6 +31,36 @@ final class PatchParityTests: XCTestCase {
         }
     }
 
+    /// The patch on bf16 models (``Precision/bf16``), unchanged: the same merges as tomesd's, and patched outputs
+    /// within bfloat16 error of tomesd-patched diffusers fp32 (relative L2 ≤ 2e-2, about twice PyTorch's own bf16
+    /// error on these UNets; the metric is computed from the fp32 hidden states, so plans only move where bf16
+    /// weights change which tokens are most similar).
+    func testPatchWorksOnTheBF16Path() throws {
+        let file = try PatchFixtures.cases()
+        var models: [String: UNet2DConditionModel] = [:]
+        var worst = 0.0
+        for name in PatchFixtures.caseNames(file) {
+            let testCase = try PatchCase(file, name)
+            let model = try models[testCase.modelFolder]
+                ?? UNet2DConditionModel.load(from: PatchFixtures.url("sd/\(testCase.modelFolder)"), precision: .bf16)
+            models[testCase.modelFolder] = model
+            removePatch(model)
+            let patch = try applyPatch(model, options: testCase.options)
+            let output = try testCase.run(model)
+            let statistics = patch.statistics
+            XCTAssertEqual([statistics.blockCalls, statistics.mergingCalls, statistics.tokensMerged], testCase.merges, name)
+            var difference = 0.0, reference = 0.0
+            for (a, e) in zip(output.scalars, testCase.patched.scalars) {
+                difference += Double(a - e) * Double(a - e)
+                reference += Double(e) * Double(e)
+            }
+            let error = (difference / reference).squareRoot()
+            worst = max(worst, error)
+            XCTAssertLessThanOrEqual(error, 2e-2, "\(name): bf16 patched against tomesd fp32")
+        }
+        XCTAssertGreaterThan(worst, 1e-4, "the models must really run in bf16")
+    }
+
     func testSDXLMergesNothingAtMaxDownsampleOneAndMergesAtTwo() throws {
         let file = try PatchFixtures.cases()
         let model = try PatchFixtures.model("unet-sdxl")

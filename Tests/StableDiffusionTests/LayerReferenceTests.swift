@@ -81,6 +81,47 @@ final class LayerReferenceTests: XCTestCase {
         XCTAssertGreaterThan(260, ScaledDotProductAttention.queryTile, "the self case must span several query tiles")
     }
 
+    /// Memory-efficient attention with bfloat16 products (``Precision/bf16``) on every bfloat16 kernel variant: within
+    /// bfloat16 rounding of torch's fp32 output (relative L2 ≤ 1e-2), visibly not fp32 (≥ 1e-5), and the same bits
+    /// on every variant.
+    func testBF16AttentionMatchesTorchWithinBFloat16Rounding() throws {
+        let saved = BF16GEMMKernel.active
+        defer { BF16GEMMKernel.setActive(saved) }
+        for (name, heads) in [("cross", 2), ("self", 2), ("d40", 2), ("d80", 1)] {
+            let q = try file.tensor("attention.\(name).q"), k = try file.tensor("attention.\(name).k")
+            let v = try file.tensor("attention.\(name).v")
+            let expected = try file.tensor("attention.\(name).out")
+            let width = q.shape[2]
+            let geometry = ScaledDotProductAttention.Geometry(
+                batch: q.shape[0], heads: heads, headDim: width / heads, queries: q.shape[1], keys: k.shape[1],
+                queryStride: width, keyStride: width, valueStride: width, outputStride: width)
+            var first: [Float]?
+            for kernel in BF16GEMMKernel.available {
+                BF16GEMMKernel.setActive(kernel)
+                var out = Tensor(zeros: q.shape)
+                q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
+                    out.withUnsafeMutableBufferPointer { op in
+                        ScaledDotProductAttention.compute(geometry, q: qp.baseAddress!, k: kp.baseAddress!, v: vp.baseAddress!,
+                                                          out: op.baseAddress!, implementation: .memoryEfficient, precision: .bf16)
+                    }
+                } } }
+                var difference = 0.0, reference = 0.0
+                for (a, e) in zip(out.scalars, expected.scalars) {
+                    difference += Double(a - e) * Double(a - e)
+                    reference += Double(e) * Double(e)
+                }
+                let error = (difference / reference).squareRoot()
+                XCTAssertLessThanOrEqual(error, 1e-2, "\(name) attention, bf16 on \(kernel)")
+                XCTAssertGreaterThanOrEqual(error, 1e-5, "\(name) attention, bf16 on \(kernel): products not in bfloat16")
+                if let first {
+                    XCTAssertEqual(zip(out.scalars, first).filter { $0.bitPattern != $1.bitPattern }.count, 0, "\(name) on \(kernel)")
+                } else {
+                    first = out.scalars
+                }
+            }
+        }
+    }
+
     func testGELU() throws {
         let x = try file.tensor("gelu.x")
         var levels: [Int] = []

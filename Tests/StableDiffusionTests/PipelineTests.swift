@@ -15,7 +15,7 @@ final class PipelineTests: XCTestCase {
         let pipeline = try StableDiffusionPipeline(folder: PipelineFixtures.folder(style))
         let reference = try PipelineFixtures.tensors(style)
         for testCase in try PipelineFixtures.cases(style).cases {
-            let result = try pipeline.generate(try configuration(testCase, reference))
+            let result = try pipeline.generate(try PipelineFixtures.configuration(testCase, reference))
             let label = "\(style) \(testCase.name)"
             assertClose(result.latents.scalars, try reference.tensor("\(testCase.name).latents").scalars, tolerance: 1e-3,
                         "\(label) final latents")
@@ -24,21 +24,6 @@ final class PipelineTests: XCTestCase {
             assertImagesMatch(result.images[0], expected, width: testCase.width, height: testCase.height, label)
             XCTAssertEqual(result.timings.unetSteps, testCase.steps + (testCase.scheduler == "pndm" ? 1 : 0), label)
         }
-    }
-
-    private func configuration(_ testCase: PipelineFixtures.Case, _ reference: SafeTensorsFile) throws -> GenerationConfiguration {
-        var configuration = GenerationConfiguration(prompt: testCase.prompt)
-        configuration.negativePrompt = testCase.negativePrompt
-        configuration.width = testCase.width
-        configuration.height = testCase.height
-        configuration.steps = testCase.steps
-        configuration.guidanceScale = testCase.guidance
-        configuration.seed = testCase.seed
-        configuration.scheduler = try XCTUnwrap(SchedulerPreset(rawValue: testCase.scheduler))
-        if testCase.initialLatents {
-            configuration.initialLatents = try reference.tensor("\(testCase.name).initial_latents")
-        }
-        return configuration
     }
 
     /// A prompt over 77 tokens is truncated as diffusers truncates it, and the dropped text is reported.
@@ -104,6 +89,17 @@ final class PipelineTests: XCTestCase {
         check({ $0.width = 20 }, "width", "multiple of 8, got 20")
         check({ $0.height = 0 }, "height", "got 0")
         check({ $0.steps = 0 }, "steps", "at least 1")
+        check({ $0.width = 100_000 }, "width", "at most 8192, got 100000")
+        check({ $0.steps = Int.max }, "steps", "at most 100000")
+        // The largest image accepted by size alone is refused before anything is allocated when its activations
+        // cannot fit (on a machine with the memory for it, this part of the test has nothing to refuse).
+        let latent = 8192 / pipeline.vaeScaleFactor
+        let needed = max(pipeline.vae.config.estimatedDecodeActivationBytes(height: 8192, width: 8192) ?? .max,
+                         pipeline.unet.config.estimatedActivationBytes(batch: 2, height: latent, width: latent,
+                                                                       attention: pipeline.unet.attentionImplementation) ?? .max)
+        if needed > CheckedSize.physicalMemoryBytes {
+            check({ $0.width = 8192; $0.height = 8192 }, "width and height", "more than this machine's")
+        }
         check({ $0.guidanceScale = .nan }, "guidance scale", "finite")
         check({ $0.initialLatents = Tensor(zeros: [1, 4, 5, 4]) }, "initial latents", "expected shape [1, 4, 4, 4]")
         check({ $0.initialLatents = try! Tensor(shape: [1, 4, 4, 4], scalars: [.nan] + Array(repeating: 0, count: 63)) },
@@ -133,8 +129,10 @@ final class PipelineTests: XCTestCase {
             XCTAssertEqual($0 as? PipelineError, .missingComponent(folder: folder.path, component: "model_index.json",
                                                                    reason: "not a diffusers pipeline folder"))
         }
-        XCTAssertThrowsError(try StableDiffusionPipeline(folder: folder.appendingPathComponent("nowhere"))) {
-            XCTAssertTrue("\($0)".contains("model_index.json"))
+        // A folder that is not there is named as such, not as one missing its model_index.json.
+        let nowhere = folder.appendingPathComponent("nowhere")
+        XCTAssertThrowsError(try StableDiffusionPipeline(folder: nowhere)) {
+            XCTAssertEqual($0 as? WeightError, .missingFile(path: nowhere.path, reason: "does not exist"))
         }
     }
 

@@ -1,3 +1,4 @@
+import CEmbeddedResources
 import Foundation
 @testable import StableDiffusion
 import TestSupport
@@ -39,6 +40,15 @@ final class TokenizerTests: XCTestCase {
             XCTAssertEqual(encoded.truncatedIDs, Array(encodings.content[index].dropFirst(75)), "\(name): truncated part", file: file, line: line)
             XCTAssertEqual(tokenizer.decode(encodings.content[index]), encodings.decoded[index], "\(name): decode", file: file, line: line)
         }
+    }
+
+    /// The merges compiled into the binary (the built-in demo's tokenizer) are the committed .gz byte for byte:
+    /// fails when the .gz changed and `Scripts/embed-resources.sh` was not run.
+    func testEmbeddedMergesAreTheCommittedFile() throws {
+        let file = try Data(contentsOf: TestFiles.packageFile("Sources/StableDiffusion/Resources/clip_merges.txt.gz"))
+        let embedded = Data(bytes: tomesd_clip_merges_gz(), count: tomesd_clip_merges_gz_length())
+        XCTAssertEqual(embedded.count, file.count)
+        XCTAssertTrue(embedded == file, "Sources/CEmbeddedResources/clip_merges.c is stale: run Scripts/embed-resources.sh")
     }
 
     func testFullCLIPVocabularyMatchesTransformers() throws {

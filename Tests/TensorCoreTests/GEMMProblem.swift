@@ -11,6 +11,8 @@ struct GEMMProblem {
     let a: [Float], b: [Float], bias: [Float]?
     private(set) var c: [Float]
     private(set) var initialC: [Float]
+    /// The precision ``packB(pool:)`` packs B with; with `.bf16` the reference rounds A and B to bfloat16 first.
+    var precision: Precision = .fp32
     /// What the padding columns of C hold; they must still hold it after the product.
     static let sentinel: Float = 12345
 
@@ -56,7 +58,8 @@ struct GEMMProblem {
     }
 
     func packB(pool: ThreadPool) -> PackedMatrix {
-        b.withUnsafeBufferPointer { PackedMatrix(k: k, n: n, b: $0.baseAddress!, ldb: ldb, transposed: transB, pool: pool) }
+        b.withUnsafeBufferPointer { PackedMatrix(k: k, n: n, b: $0.baseAddress!, ldb: ldb, transposed: transB,
+                                                     precision: precision, pool: pool) }
     }
 
     mutating func runPacked(pool: ThreadPool) { run(packed: packB(pool: pool), pool: pool) }
@@ -85,8 +88,8 @@ struct GEMMProblem {
             for j in 0..<n {
                 var sum = 0.0, magnitude = 0.0
                 for p in 0..<k {
-                    let x = Double(transA ? a[p * lda + i] : a[i * lda + p])
-                    let y = Double(transB ? b[j * ldb + p] : b[p * ldb + j])
+                    let x = Double(rounded(transA ? a[p * lda + i] : a[i * lda + p]))
+                    let y = Double(rounded(transB ? b[j * ldb + p] : b[p * ldb + j]))
                     sum += x * y
                     magnitude += abs(x * y)
                 }
@@ -106,5 +109,17 @@ struct GEMMProblem {
         }
         XCTAssertEqual(failures, 0, "\(label): \(failures) wrong elements", file: file, line: line)
         XCTAssertTrue(paddingOfCIsUntouched, "\(label): wrote C outside the matrix", file: file, line: line)
+    }
+
+    /// `x` as the product sees it: itself, or in bfloat16 the nearest bfloat16 value (ties to even).
+    private func rounded(_ x: Float) -> Float {
+        precision == .bf16 ? GEMMProblem.bfloat16(x) : x
+    }
+
+    /// Round to nearest even on the top 16 bits: an independent reference for finite, normal inputs.
+    static func bfloat16(_ x: Float) -> Float {
+        let bits = x.bitPattern
+        let rounded = (bits &+ 0x7fff &+ ((bits >> 16) & 1)) & 0xffff_0000
+        return Float(bitPattern: rounded)
     }
 }

@@ -71,8 +71,8 @@ final class SafeTensorsMalformedTests: XCTestCase {
     // MARK: The JSON
 
     func testHeaderThatIsNotJSON() throws {
-        try assertRejected(header: "", header("header is not valid JSON: unexpected end of the header at byte 8"))
-        try assertRejected(header: "{\"a\":", header("header is not valid JSON: unexpected end of the header at byte 13"))
+        try assertRejected(header: "", header("header is not valid JSON: unexpected end of the text at byte 8"))
+        try assertRejected(header: "{\"a\":", header("header is not valid JSON: unexpected end of the text at byte 13"))
         try assertRejected(header: "{} x", header("header is not valid JSON: unexpected characters after the JSON value at byte 11"))
         try assertRejected(header: "{}\0", header("header is not valid JSON: unexpected characters after the JSON value at byte 10"))
         try assertRejected(header: "{'a':1}", header("header is not valid JSON: expected a string key at byte 9"))

@@ -61,14 +61,16 @@ final class SafeTensorsWriterTests: XCTestCase {
             XCTAssertEqual(error as? OutputFileError, .cannotCreate(
                 path: missingFolder.path, reason: "the folder \(missingFolder.deletingLastPathComponent().path) does not exist"))
         }
-        let folder = temporaryURL("occupied")
+        // A private parent, so the leftover check below sees only this test's files (not other processes' in /tmp).
+        let parent = temporaryURL("parent")
+        let folder = parent.appendingPathComponent("occupied")
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("inner"), withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        defer { try? FileManager.default.removeItem(at: parent) }
         XCTAssertThrowsError(try SafeTensors.write(["x": Tensor(zeros: [1])], to: folder)) { error in
             XCTAssertEqual(error as? OutputFileError, .notRegularFile(path: folder.path, kind: "a directory"))
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["inner"])
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.deletingLastPathComponent().path)
-            .filter { $0.hasSuffix(".tmp") }, [], "no temporary file left behind")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent.path), ["occupied"],
+                       "no temporary file left behind")
     }
 }

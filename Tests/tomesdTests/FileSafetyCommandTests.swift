@@ -82,7 +82,7 @@ final class FileSafetyCommandTests: XCTestCase {
         let inputs = folder.appendingPathComponent("inputs.safetensors").path
         try SafeTensors.write(["sample": Tensor(zeros: [1, 4, 8, 8])], to: URL(fileURLWithPath: inputs))
         for (source, output) in [(["--model", model.path], weights), (["--model", folder.path], config),
-                                 (["--config", config], weights), (["--model", model.path], inputs)] {
+                                 (["--config", config], config), (["--model", model.path], inputs)] {
             try assertRefused(["unet"] + source + ["--inputs", inputs, "--output", output],
                               naming: ["option --output", output, "same file as the input"], leaving: folder)
         }

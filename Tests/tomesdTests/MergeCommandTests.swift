@@ -40,6 +40,15 @@ final class MergeCommandTests: XCTestCase {
         let mismatch = try runTool(base + ["--height", "7", "--width", "8", "--ratio", "0.5"])
         XCTAssertEqual(mismatch.status, 1, mismatch.stderr)
         XCTAssertTrue(mismatch.stderr.contains("7×8") || mismatch.stderr.contains("56"), mismatch.stderr)
+        // A huge grid is compared with the file's tokens before anything is built (it once allocated 2 GB first),
+        // an overflowing one too.
+        for (height, width) in [("46341", "46340"), ("9223372036854775807", "2")] {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let huge = try runTool(base + ["--height", height, "--width", width, "--ratio", "0.5"])
+            XCTAssertEqual(huge.status, 1, huge.stderr)
+            XCTAssertTrue(huge.stderr.contains("\(height)×\(width) grid") && huge.stderr.contains("has 64 tokens"), huge.stderr)
+            XCTAssertLessThan(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, 10, "refused before building anything")
+        }
         let missing = try runTool(["merge", "--input", "/nonexistent.safetensors", "--height", "8", "--width", "8",
                                    "--ratio", "0.5", "--output", output])
         XCTAssertEqual(missing.status, 1, missing.stderr)

@@ -34,6 +34,37 @@ final class PipelineCommandTests: XCTestCase {
                     try reference.tensor("ddim.g7.5.latents").scalars, tolerance: 1e-3, "CLI --save-latents")
     }
 
+    /// `--precision bf16` through the command line: the final latents of the explicit-latents case `ddim.g7.5`
+    /// within PyTorch's own bf16 error of diffusers fp32 (networks bf16, scheduler fp32, as ours).
+    func testGeneratesInBF16WithinPyTorchsBF16Error() throws {
+        let reference = try PipelineFixtures.tensors("sd1")
+        let folder = try Fixtures.temporaryDirectory(for: self)
+        let initial = folder.appendingPathComponent("initial.safetensors")
+        try SafeTensors.write(["latents": try reference.tensor("ddim.g7.5.initial_latents")], to: initial)
+        let final = folder.appendingPathComponent("final.safetensors")
+        let testCase = try XCTUnwrap(try PipelineFixtures.cases("sd1").cases.first { $0.name == "ddim.g7.5" })
+        var arguments = ["generate", "--model", PipelineFixtures.folder("sd1").path, "--prompt", testCase.prompt,
+                         "--width", "\(testCase.width)", "--height", "\(testCase.height)", "--steps", "\(testCase.steps)",
+                         "--guidance", "\(testCase.guidance)", "--seed", "\(testCase.seed)", "--scheduler", testCase.scheduler,
+                         "--precision", "bf16", "--latents", initial.path, "--save-latents", final.path,
+                         "--output", folder.appendingPathComponent("out.png").path]
+        if let negative = testCase.negativePrompt { arguments += ["--negative-prompt", negative] }
+        let run = try runTool(arguments)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let ours = try SafeTensorsFile(contentsOf: final).tensor("latents").scalars
+        let expected = try reference.tensor("ddim.g7.5.latents").scalars
+        var difference = 0.0, norm = 0.0
+        for (a, e) in zip(ours, expected) {
+            difference += Double(a - e) * Double(a - e)
+            norm += Double(e) * Double(e)
+        }
+        let bars = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.url("bf16_reference.json"))) as? [String: Any]
+        let bar = try XCTUnwrap((bars?["pipeline-sd1-bf16-models"] as? [String: Double])?["ddim.g7.5"])
+        let error = (difference / norm).squareRoot()
+        XCTAssertLessThanOrEqual(error, bar, "CLI bf16 latents against diffusers fp32")
+        XCTAssertGreaterThan(error, 1e-5, "the run must really be bf16")
+    }
+
     /// Without --model the built-in demo runs and says that it paints noise and how to get real images.
     func testBuiltInDemoExplainsItself() throws {
         let image = try Fixtures.temporaryDirectory(for: self).appendingPathComponent("demo.png")
@@ -68,11 +99,18 @@ final class PipelineCommandTests: XCTestCase {
              "option --width must be a positive multiple of 8, got 20"),
             (["generate", "--model", model, "--prompt", "a", "--steps", "0", "--output", image], "option --steps must be at least 1"),
             (base + ["--scheduler", "lms", "--output", image], "option --scheduler expects one of pndm, ddim, euler, euler-a"),
+            (["generate", "--model", model, "--prompt", "a", "--width", "100000", "--height", "100000", "--output", image],
+             "option --width must be at most 8192, got 100000"),
+            (["generate", "--model", model, "--prompt", "a", "--height", "100001", "--output", image],
+             "option --height must be a positive multiple of 8, got 100001"),
+            (["generate", "--model", model, "--prompt", "a", "--steps", "9223372036854775807", "--output", image],
+             "option --steps must be at most 100000"),
             (base + ["--output", folder.appendingPathComponent("missing/out.png").path], "does not exist"),
             (base + ["--output", folder.path], "is a directory"),
             (base + ["--output", image, "--save-latents", "/dev/null/latents.safetensors"], "option --save-latents"),
             (base + ["--output", image, "--sx", "3"], "option --sx needs --ratio"),
             (["generate", "--output", image], "missing required option --prompt"),
+            (base + ["--precision", "fp16", "--output", image], "option --precision expects fp32 or bf16, got 'fp16'"),
         ]
         for (arguments, message) in usageCases {
             let run = try runTool(arguments)

@@ -38,10 +38,12 @@ typedef enum ck_isa {
     CK_ISA_AVX2 = 1,
     CK_ISA_AVX512 = 2,
     CK_ISA_NEON = 3,
+    /// x86-64 with AVX-512F and AVX512-BF16 (`vdpbf16ps`): bfloat16 GEMM only (ck_bgemm.h).
+    CK_ISA_AVX512BF16 = 4,
 } ck_isa;
 
 /// Number of `ck_isa` values (for iterating over every variant).
-#define CK_ISA_COUNT 4
+#define CK_ISA_COUNT 5
 
 /// One SGEMM kernel variant: its register tile and its block function.
 typedef struct ck_sgemm_kernel {

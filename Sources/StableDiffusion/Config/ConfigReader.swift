@@ -13,13 +13,19 @@ struct ConfigReader {
     }
 
     /// A reader over the JSON object in `data`; `path` names the file in errors.
-    /// - Throws: ``ConfigError/unreadable(path:reason:)`` when `data` is not a JSON object.
+    /// - Throws: ``ConfigError/unreadable(path:reason:)`` when `data` is not a JSON object (a duplicate key
+    ///   included: the message names it).
     init(json data: Data, path: String) throws {
+        let value: JSONValue
         do {
-            self.init(path: path, values: try JSONDecoder().decode([String: JSONValue].self, from: data))
+            value = try JSONValue.parse(data)
         } catch {
-            throw ConfigError.unreadable(path: path, reason: "not a JSON object: \(error)")
+            throw ConfigError.unreadable(path: path, reason: "not valid JSON: \(error)")
         }
+        guard case .object(let values) = value else {
+            throw ConfigError.unreadable(path: path, reason: "not a JSON object")
+        }
+        self.init(path: path, values: values)
     }
 
     /// The raw value of `key`; nil when absent or null.

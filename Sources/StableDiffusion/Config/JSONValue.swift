@@ -1,6 +1,12 @@
-/// Any JSON value: configuration files are read into these first, so that each key can be checked and converted
-/// with an error that names it.
-enum JSONValue: Decodable, Equatable, CustomStringConvertible {
+import Foundation
+import TensorCore
+
+/// Any JSON value: configuration and tokenizer files are read into these first, so that each key can be checked
+/// and converted with an error that names it.
+///
+/// Every JSON file is parsed by TensorCore's ``StrictJSON`` (``parse(_:)``): a duplicate key anywhere is an error
+/// naming the key, never a silent choice of one of the values.
+enum JSONValue: Equatable, CustomStringConvertible {
     case null
     case bool(Bool)
     case number(Double)
@@ -8,20 +14,24 @@ enum JSONValue: Decodable, Equatable, CustomStringConvertible {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
+    /// Parses `data` with ``StrictJSON``, accepting Python's `NaN` / `Infinity` literals as Python's `json` (which
+    /// diffusers and transformers read these files with) does.
+    /// - Throws: ``StrictJSON/ParseError`` (duplicate keys included, naming the key).
+    static func parse(_ data: Data) throws -> JSONValue {
+        JSONValue(try StrictJSON.parse(bytes: data, allowsNonFiniteNumbers: true))
+    }
+
+    /// The same value with numbers as `Double`s (an object's keys are unique: ``StrictJSON`` rejects duplicates).
+    init(_ json: StrictJSON) {
+        switch json {
+        case .null: self = .null
+        case .bool(let value): self = .bool(value)
+        case .integer(let value): self = .number(Double(value))
+        case .number(let text): self = .number(Double(text) ?? .nan)
+        case .string(let value): self = .string(value)
+        case .array(let values): self = .array(values.map(JSONValue.init))
+        case .object(let members):
+            self = .object(Dictionary(members.map { ($0.key, JSONValue($0.value)) }, uniquingKeysWith: { _, last in last }))
         }
     }
 

@@ -1,31 +1,21 @@
 import Foundation
 
-extension CodingUserInfoKey {
-    /// The path of the file being decoded, used in configuration error messages.
-    public static let configPath = CodingUserInfoKey(rawValue: "StableDiffusion.configPath")!
-}
-
-extension UNetConfig: Decodable, ConfigFile {
+extension UNetConfig: ConfigFile {
     /// Decodes and validates a configuration from JSON `data`; `path` names it in errors.
+    ///
+    /// Reads diffusers' `config.json` keys, rejecting any key or value this implementation does not support, then
+    /// validates the result (``validate(path:)``).
     /// - Throws: ``ConfigError``.
     public static func decode(_ data: Data, path: String) throws -> UNetConfig {
-        let decoder = JSONDecoder()
-        decoder.userInfo[.configPath] = path
-        do {
-            return try decoder.decode(UNetConfig.self, from: data)
-        } catch let error as ConfigError {
-            throw error
-        } catch {
-            throw ConfigError.unreadable(path: path, reason: "not a JSON object: \(error)")
-        }
+        var reader = try ConfigReader(json: data, path: path)
+        var config = UNetConfig()
+        try config.read(&reader)
+        try config.validate(path: path)
+        return config
     }
 
-    /// Decodes diffusers' `config.json` keys, rejecting any key or value this implementation does not support,
-    /// then validates the result (``validate(path:)``).
-    public init(from decoder: Decoder) throws {
-        let path = decoder.userInfo[.configPath] as? String ?? "config.json"
-        var reader = ConfigReader(path: path, values: try [String: JSONValue](from: decoder))
-        self.init()
+    private mutating func read(_ reader: inout ConfigReader) throws {
+        let path = reader.path
         try reader.require("_class_name", in: [.null, .string("UNet2DConditionModel")])
         try readBlockTypes(&reader)
         let blocks = downBlockTypes.count
@@ -61,7 +51,6 @@ extension UNetConfig: Decodable, ConfigFile {
         try readAdditionEmbedding(&reader)
         try Self.requireDefaults(&reader, blocks: blocks)
         try reader.finish()
-        try validate(path: path)
     }
 
     private mutating func readBlockTypes(_ reader: inout ConfigReader) throws {

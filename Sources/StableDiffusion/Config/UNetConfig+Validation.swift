@@ -1,3 +1,5 @@
+import TensorCore
+
 extension UNetConfig {
     /// Checks that the configuration describes a UNet this implementation can build: consistent block counts,
     /// positive sizes, and channel counts that `normNumGroups` divides (every GroupNorm's, skip concatenations
@@ -24,6 +26,7 @@ extension UNetConfig {
                               ("norm_num_groups", [normNumGroups])] {
             if let bad = values.first(where: { $0 < 1 }) { throw invalid(key, "must be positive, got \(bad)") }
         }
+        try checkLimits(path: path)
         for (block, heads) in attentionHeads.enumerated() where heads > blockOutChannels[block] {
             throw invalid("attention_head_dim", "\(heads) heads for the \(blockOutChannels[block]) channels of block \(block)")
         }
@@ -44,6 +47,32 @@ extension UNetConfig {
         }
         for channels in groupNormChannelCounts where channels % normNumGroups != 0 {
             throw invalid("norm_num_groups", "\(normNumGroups) groups do not divide a GroupNorm of \(channels) channels")
+        }
+        try ConfigLimits.checkFits(minimumParameterCount.flatMap { CheckedSize.product([MemoryLayout<Float>.stride, $0]) },
+                                   "the weights (\(minimumParameterCount.map { "at least \($0) parameters" } ?? "too many parameters to count"))",
+                                   keys: "block_out_channels, layers_per_block, transformer_layers_per_block, cross_attention_dim",
+                                   path: path)
+    }
+
+    /// Checks every size against ``ConfigLimits``, before anything is computed from it.
+    private func checkLimits(path: String) throws {
+        try ConfigLimits.check([downBlockTypes.count], atMost: ConfigLimits.levels, key: "down_block_types", path: path)
+        for (key, values) in [("block_out_channels", blockOutChannels), ("cross_attention_dim", crossAttentionDim),
+                              ("in_channels", [inChannels]), ("out_channels", [outChannels]),
+                              ("time_embedding_dim", [timeEmbeddingDim ?? 1]),
+                              ("addition_time_embed_dim", [textTimeEmbedding?.timeEmbedDim ?? 1]),
+                              ("projection_class_embeddings_input_dim", [textTimeEmbedding?.projectionInputDim ?? 1])] {
+            try ConfigLimits.check(values, atMost: ConfigLimits.channels, key: key, path: path)
+        }
+        for (key, values) in [("layers_per_block", layersPerBlock), ("transformer_layers_per_block", transformerLayersPerBlock)] {
+            try ConfigLimits.check(values, atMost: ConfigLimits.layers, key: key, path: path)
+        }
+        for (key, value) in [("conv_in_kernel", convInKernel), ("conv_out_kernel", convOutKernel), ("downsample_padding", downsamplePadding)] {
+            try ConfigLimits.check([value], atMost: ConfigLimits.kernel, key: key, path: path)
+        }
+        if let sampleSize {
+            guard sampleSize >= 1 else { throw ConfigError.invalid(path: path, key: "sample_size", reason: "must be positive, got \(sampleSize)") }
+            try ConfigLimits.check([sampleSize], atMost: ConfigLimits.sampleSize, key: "sample_size", path: path)
         }
     }
 

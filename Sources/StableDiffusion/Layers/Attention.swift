@@ -11,6 +11,9 @@ package final class Attention {
     package let headDim: Int
     /// Width of the context tokens (the query width for self-attention).
     package let contextDim: Int
+    /// The precision of the products (the scope's): with `.bf16`, memory-efficient attention computes `Q Kᵀ` and
+    /// `P V` in bfloat16 with an fp32 softmax.
+    let precision: Precision
     let toQ: Linear
     let toK: Linear
     let toV: Linear
@@ -23,6 +26,7 @@ package final class Attention {
         self.heads = heads
         self.headDim = headDim
         contextDim = crossAttentionDim ?? queryDim
+        precision = scope.precision
         let inner = heads * headDim
         toQ = Linear(scope("to_q"), inFeatures: queryDim, outFeatures: inner, bias: false)
         toK = Linear(scope("to_k"), inFeatures: contextDim, outFeatures: inner, bias: false)
@@ -42,7 +46,8 @@ package final class Attention {
         let geometry = ScaledDotProductAttention.Geometry(
             batch: x.shape[0], heads: heads, headDim: headDim, queries: x.shape[1], keys: source.shape[1],
             queryStride: inner, keyStride: inner, valueStride: inner, outputStride: inner)
-        let attended = ScaledDotProductAttention.attend(q, k, v, geometry: geometry, implementation: implementation)
+        let attended = ScaledDotProductAttention.attend(q, k, v, geometry: geometry, implementation: implementation,
+                                                        precision: precision)
         return try toOut(attended)
     }
 }

@@ -6,8 +6,8 @@ import TensorCore
 /// At load the weight is transposed (and reordered where the method needs it) and packed (``PackedMatrix``) as the
 /// right operand of GEMMs, in one of three forms (``Method``): a 1×1 convolution is one GEMM on the feature map itself; a stride-1
 /// "same" convolution of enough input channels is a sum of k² GEMMs over shifted views of a zero-padded copy of the
-/// input (no patch matrix); anything else gathers patches (im2col) tile by tile. The bias is added by the GEMM
-/// epilogue.
+/// input (no patch matrix); anything else gathers patches (im2col) tile by tile. The weight is packed in the scope's
+/// ``ParameterScope/precision`` (fp32 or bfloat16); the bias (fp32) is added by the GEMM epilogue.
 package final class Conv2d {
     /// Zero padding on each side, in pixels.
     package struct Padding: Equatable, Sendable {
@@ -62,7 +62,7 @@ package final class Conv2d {
         method = scope.withParameter("weight", shape: [outChannels, inChannels, kernelSize, kernelSize],
                                      role: .weight(fanIn: fanIn)) { stored in
             Method(stored.baseAddress!, inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize,
-                   stride: stride, padding: padding, workspace: scope.workspace)
+                   stride: stride, padding: padding, precision: scope.precision, workspace: scope.workspace)
         }
         bias = scope.parameter("bias", shape: [outChannels], role: .bias(fanIn: fanIn))
     }
@@ -128,10 +128,11 @@ package final class Conv2d {
         /// form packs the transpose of an `[out × …]` matrix read in place: the stored weight itself for 1×1, else
         /// its `[out, k, k, in]` reordering, made in `workspace`.
         init(_ stored: UnsafePointer<Float>, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int,
-             padding: Padding, workspace: ConversionWorkspace) {
+             padding: Padding, precision: Precision, workspace: ConversionWorkspace) {
             let taps = kernelSize * kernelSize
             if kernelSize == 1 && stride == 1 && padding == .uniform(0) {
-                self = .pointwise(PackedMatrix(k: inChannels, n: outChannels, b: stored, ldb: inChannels, transposed: true))
+                self = .pointwise(PackedMatrix(k: inChannels, n: outChannels, b: stored, ldb: inChannels, transposed: true,
+                                               precision: precision))
                 return
             }
             let block = taps * inChannels
@@ -141,11 +142,13 @@ package final class Conv2d {
                 if stride == 1 && padding == .uniform(kernelSize / 2) && inChannels >= Method.minimumShiftedTapChannels {
                     // Tap t's [in × out] weight: columns t·in ..< (t+1)·in of the [out × k²·in] matrix, transposed.
                     return .shiftedTaps((0..<taps).map {
-                        PackedMatrix(k: inChannels, n: outChannels, b: patchMajor + $0 * inChannels, ldb: block, transposed: true)
+                        PackedMatrix(k: inChannels, n: outChannels, b: patchMajor + $0 * inChannels, ldb: block, transposed: true,
+                                     precision: precision)
                     })
                 }
                 // [k²·in × out], rows in (tap, channel) order, as the gathered patches.
-                return .patches(PackedMatrix(k: block, n: outChannels, b: patchMajor, ldb: block, transposed: true))
+                return .patches(PackedMatrix(k: block, n: outChannels, b: patchMajor, ldb: block, transposed: true,
+                                             precision: precision))
             }
         }
     }

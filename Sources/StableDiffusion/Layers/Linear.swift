@@ -2,8 +2,8 @@ import TensorCore
 
 /// A fully connected layer over the last dimension, `y = x Wᵀ + b`, as PyTorch's `nn.Linear` (weight `[out, in]`).
 ///
-/// The weight is packed once at load into the GEMM kernel's panel layout (``PackedMatrix``), and the bias is added
-/// by the GEMM epilogue. diffusers' 1×1 convolutions (Transformer2D's `proj_in` / `proj_out` without
+/// The weight is packed once at load into the GEMM kernel's panel layout (``PackedMatrix``), in the scope's
+/// ``ParameterScope/precision`` (fp32 or bfloat16), and the bias (fp32) is added by the GEMM epilogue. diffusers' 1×1 convolutions (Transformer2D's `proj_in` / `proj_out` without
 /// `use_linear_projection`) are the same map on NHWC data; `storedAsConvolution` reads their 4-D weights.
 package final class Linear {
     /// The module path, for error messages.
@@ -27,7 +27,8 @@ package final class Linear {
         let shape = storedAsConvolution ? [outFeatures, inFeatures, 1, 1] : [outFeatures, inFeatures]
         // The stored [out, in] is Wᵀ's transpose: packed as such, straight from the source's buffer.
         weight = scope.withParameter("weight", shape: shape, role: .weight(fanIn: inFeatures)) {
-            PackedMatrix(k: inFeatures, n: outFeatures, b: $0.baseAddress!, ldb: max(inFeatures, 1), transposed: true)
+            PackedMatrix(k: inFeatures, n: outFeatures, b: $0.baseAddress!, ldb: max(inFeatures, 1), transposed: true,
+                         precision: scope.precision)
         }
         self.bias = bias ? scope.parameter("bias", shape: [outFeatures], role: .bias(fanIn: inFeatures)) : nil
     }

@@ -33,9 +33,15 @@ enum ScaledDotProductAttention {
     /// Key rows per block of the memory-efficient form (a multiple of the 64-key panels).
     static let keyTile = 256
 
-    /// Writes the attention output of `q`, `k`, `v` into `out`.
+    /// Writes the attention output of `q`, `k`, `v` into `out`. With `precision` `.bf16` the memory-efficient form
+    /// computes its two products in bfloat16 (``memoryEfficientBF16(_:q:k:v:out:)``); the standard form stays fp32.
     static func compute(_ g: Geometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                        out: UnsafeMutablePointer<Float>, implementation: AttentionImplementation) {
+                        out: UnsafeMutablePointer<Float>, implementation: AttentionImplementation,
+                        precision: Precision = .fp32) {
+        if precision == .bf16 && implementation == .memoryEfficient {
+            memoryEfficientBF16(g, q: q, k: k, v: v, out: out)
+            return
+        }
         let panels = TensorStorage(count: g.batch * g.heads * panelFloats(g), zeroed: false)
         let values = TensorStorage(count: g.batch * g.heads * g.keys * g.headDim, zeroed: false)
         packKeysAndValues(g, k: k, v: v, panels: panels.pointer, values: values.pointer)
@@ -45,7 +51,7 @@ enum ScaledDotProductAttention {
         }
     }
 
-    private static func scale(_ g: Geometry) -> Float { 1 / Float(g.headDim).squareRoot() }
+    static func scale(_ g: Geometry) -> Float { 1 / Float(g.headDim).squareRoot() }
 
     /// Floats of one head's packed keys (whole 64-key panels of `d` rows).
     private static func panelFloats(_ g: Geometry) -> Int {
@@ -114,7 +120,7 @@ enum ScaledDotProductAttention {
     }
 
     /// The first element of head `h` of batch item `b` in Q and the output.
-    private static func heads(_ g: Geometry, b: Int, h: Int, q: UnsafePointer<Float>,
+    static func heads(_ g: Geometry, b: Int, h: Int, q: UnsafePointer<Float>,
                               out: UnsafeMutablePointer<Float>) -> (UnsafePointer<Float>, UnsafeMutablePointer<Float>) {
         let column = h * g.headDim
         return (q + b * g.queries * g.queryStride + column, out + b * g.queries * g.outputStride + column)

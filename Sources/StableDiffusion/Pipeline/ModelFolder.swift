@@ -31,7 +31,7 @@ enum ModelFolder {
     static func requireFolder(_ url: URL) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw WeightError.missingFile(path: url.path, reason: "no such folder")
+            throw WeightError.missingFile(path: url.path, reason: "does not exist")
         }
         guard isDirectory.boolValue else { throw WeightError.missingFile(path: url.path, reason: "not a folder") }
     }

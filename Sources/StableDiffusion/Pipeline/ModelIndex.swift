@@ -15,22 +15,27 @@ struct ModelIndex {
     let componentClasses: [String: String]
 
     /// Reads `folder/model_index.json` and checks that every required component is listed and has its subfolder.
-    /// - Throws: ``PipelineError/missingComponent(folder:component:reason:)`` for a missing index, component or
+    /// - Throws: ``WeightError/missingFile(path:reason:)`` when `folder` does not exist or is not a folder;
+    ///   ``PipelineError/missingComponent(folder:component:reason:)`` for a missing index, component or
     ///   subfolder; ``PipelineError/unsupportedPipeline(path:reason:)`` for an unreadable index or another
     ///   pipeline class.
     init(folder: URL) throws {
+        try ModelFolder.requireFolder(folder)
         let url = folder.appendingPathComponent("model_index.json")
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw PipelineError.missingComponent(folder: folder.path, component: "model_index.json",
                                                  reason: "not a diffusers pipeline folder")
         }
-        let values: [String: JSONValue]
+        let parsed: JSONValue
         do {
-            values = try JSONDecoder().decode([String: JSONValue].self, from: try RegularFile.contents(atPath: url.path))
+            parsed = try JSONValue.parse(try RegularFile.contents(atPath: url.path))
         } catch let error as FileReadError {
             throw PipelineError.unsupportedPipeline(path: url.path, reason: "cannot read: \(error.reason)")
         } catch {
-            throw PipelineError.unsupportedPipeline(path: url.path, reason: "not a readable JSON object: \(error)")
+            throw PipelineError.unsupportedPipeline(path: url.path, reason: "not readable JSON: \(error)")
+        }
+        guard case .object(let values) = parsed else {
+            throw PipelineError.unsupportedPipeline(path: url.path, reason: "not a JSON object")
         }
         guard case .string(let name)? = values["_class_name"] else {
             throw PipelineError.unsupportedPipeline(path: url.path, reason: "no _class_name")

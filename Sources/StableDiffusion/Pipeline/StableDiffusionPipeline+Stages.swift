@@ -3,12 +3,19 @@ import TensorCore
 
 /// The encoded prompts of one generation.
 struct EncodedPrompts {
-    /// `[1, 77, D]` without guidance; `[2, 77, D]` with it, the unconditional item first (as diffusers).
+    /// `[n, 77, D]` without guidance; `[2n, 77, D]` with it, the n unconditional items first (as diffusers), for n
+    /// images per prompt.
     let embeddings: Tensor
-    /// Whether ``embeddings`` holds the unconditional item too.
+    /// Whether ``embeddings`` holds the unconditional items too.
     let guided: Bool
     let truncatedPrompt: String?
     let truncatedNegativePrompt: String?
+
+    /// The prompts for `count` images: each embedding repeated `count` times, as diffusers' `num_images_per_prompt`.
+    func repeated(_ count: Int) throws -> EncodedPrompts {
+        EncodedPrompts(embeddings: try embeddings.repeatingItems(count), guided: guided, truncatedPrompt: truncatedPrompt,
+                       truncatedNegativePrompt: truncatedNegativePrompt)
+    }
 }
 
 extension StableDiffusionPipeline {
@@ -18,16 +25,13 @@ extension StableDiffusionPipeline {
         let negative = configuration.usesGuidance ? tokenizer.encode(configuration.negativePrompt ?? "") : nil
         let ids = (negative.map { [$0.ids] } ?? []) + [prompt.ids]
         let embeddings = try textEncoder()(ids)
-        func truncated(_ encoded: TokenizedPrompt?) -> String? {
-            guard let encoded, !encoded.truncatedIDs.isEmpty else { return nil }
-            return tokenizer.decode(encoded.truncatedIDs)
-        }
+        func truncated(_ encoded: TokenizedPrompt?) -> String? { encoded.flatMap(tokenizer.truncatedText) }
         return EncodedPrompts(embeddings: embeddings, guided: negative != nil, truncatedPrompt: truncated(prompt),
                               truncatedNegativePrompt: truncated(negative))
     }
 
-    /// The scheduler's model output for `latents` (NCHW) at `timestep`: one UNet call, on a batch of 2 with
-    /// guidance, combined as diffusers does (`uncond + scale · (cond − uncond)`).
+    /// The scheduler's model output for `latents` (NCHW, n items) at `timestep`: one UNet call, on a batch of 2n
+    /// with guidance, combined as diffusers does (`uncond + scale · (cond − uncond)`).
     func predictNoise(_ latents: Tensor, timestep: Float, scheduler: any Scheduler, prompts: EncodedPrompts,
                       guidanceScale: Float) throws -> Tensor {
         let batch = prompts.guided ? try Tensor.concatenated([latents, latents], axis: 0) : latents

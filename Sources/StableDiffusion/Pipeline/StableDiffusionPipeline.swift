@@ -1,8 +1,8 @@
 import TensorCore
 
 /// Stable Diffusion text-to-image, as diffusers' `StableDiffusionPipeline`: a CLIP tokenizer and text encoder, a
-/// UNet, a VAE decoder and a scheduler, loaded from a diffusers model folder (``init(folder:)``) or built with
-/// seeded random weights (``builtInDemo(seed:)``).
+/// UNet, a VAE decoder and a scheduler, loaded from a diffusers model folder (``init(folder:precision:)``) or built with
+/// seeded random weights (``builtInDemo(seed:precision:)``).
 ///
 /// ```swift
 /// let pipeline = try StableDiffusionPipeline(folder: URL(fileURLWithPath: "stable-diffusion-v1-5"))
@@ -10,6 +10,11 @@ import TensorCore
 /// let result = try pipeline.generate(prompt: "a photograph of an astronaut riding a horse", steps: 20, seed: 42)
 /// try result.images[0].writePNG(to: URL(fileURLWithPath: "astronaut.png"))
 /// ```
+///
+/// The same pipeline does image-to-image, as diffusers' `StableDiffusionImg2ImgPipeline`
+/// (``generate(prompt:image:strength:negativePrompt:steps:guidanceScale:seed:scheduler:imagesPerPrompt:progress:)``
+/// or ``GenerationConfiguration/initImage``), and several images per prompt in one batch
+/// (``GenerationConfiguration/imagesPerPrompt``).
 ///
 /// A seed gives diffusers' result on CPU (`generator=torch.Generator().manual_seed(seed)`) up to float32
 /// rounding: the noise comes from ``TorchGenerator``. Generation runs on ``ThreadPool/shared``; a pipeline is not
@@ -54,8 +59,7 @@ public final class StableDiffusionPipeline {
     /// The part of `prompt` beyond the text encoder's token limit (77 tokens with the start and end tokens), which
     /// a generation drops as diffusers does; nil when the prompt fits.
     public func truncatedPart(of prompt: String) -> String? {
-        let truncated = tokenizer.encode(prompt).truncatedIDs
-        return truncated.isEmpty ? nil : tokenizer.decode(truncated)
+        tokenizer.truncatedText(tokenizer.encode(prompt))
     }
 
     /// The text encoder, loading it again if it was released.

@@ -4,6 +4,9 @@ import TensorCore
 public struct StageTimings: Sendable {
     /// Tokenizing and encoding the prompts (including loading a released text encoder).
     public var textEncoding = StageTime()
+    /// Image-to-image: encoding the init image with the VAE, sampling its latents and adding the noise (zero for
+    /// text-to-image, whose noise draw counts as denoising).
+    public var imageEncoding = StageTime()
     /// The denoising loop: every UNet call and scheduler step.
     public var denoising = StageTime()
     /// Decoding the latents into images.

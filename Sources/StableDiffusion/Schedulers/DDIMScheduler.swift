@@ -48,6 +48,16 @@ public struct DDIMScheduler: Scheduler {
 
     public func scaleModelInput(_ sample: Tensor) -> Tensor { sample }
 
+    public mutating func setBeginIndex(_ index: Int) throws {
+        try SchedulerChecks.beginIndex(index, count: trainTimesteps.count)
+        stepIndex = index
+    }
+
+    public func addNoise(to original: Tensor, noise: Tensor) throws -> Tensor {
+        try SchedulerChecks.stepIndex(stepIndex, count: trainTimesteps.count)
+        return try NoiseSchedule.addNoise(to: original, noise: noise, alphaCumprod: alphasCumprod[trainTimesteps[stepIndex]])
+    }
+
     public mutating func step<Noise: NoiseSource>(modelOutput: Tensor, sample: Tensor, noise: inout Noise) throws -> Tensor {
         try SchedulerChecks.stepIndex(stepIndex, count: trainTimesteps.count)
         let t = trainTimesteps[stepIndex], previous = t - stride

@@ -83,10 +83,25 @@ public struct DPMSolverMultistepScheduler: Scheduler {
         case let other: throw SchedulerError.unsupportedOption(name: "final_sigmas_type", value: other, scheduler: name)
         }
         sigmas = stepSigmas.map { Float($0) }
+        guard ids.allSatisfy(\.isFinite) else {
+            throw SchedulerError.unsupportedOption(name: "the noise schedule", value: "timesteps \(ids)", scheduler: name)
+        }
         timesteps = ids.map { Float(Int($0)) }  // int64 in diffusers
     }
 
     public func scaleModelInput(_ sample: Tensor) -> Tensor { sample }
+
+    public mutating func setBeginIndex(_ index: Int) throws {
+        try SchedulerChecks.beginIndex(index, count: timesteps.count)
+        stepIndex = index
+    }
+
+    /// `α_t · original + σ_t · noise` with α_t and σ_t of the next step's σ (diffusers' `add_noise`).
+    public func addNoise(to original: Tensor, noise: Tensor) throws -> Tensor {
+        try SchedulerChecks.stepIndex(stepIndex, count: timesteps.count)
+        let (alpha, sigma, _) = coefficients(stepIndex)
+        return try Elementwise.map(original, noise) { alpha * $0 + sigma * $1 }
+    }
 
     public mutating func step<Noise: NoiseSource>(modelOutput: Tensor, sample: Tensor, noise: inout Noise) throws -> Tensor {
         try SchedulerChecks.stepIndex(stepIndex, count: timesteps.count)
@@ -94,7 +109,8 @@ public struct DPMSolverMultistepScheduler: Scheduler {
         let firstOrderAtEnd = isLast && (eulerAtFinal || (lowerOrderFinal && timesteps.count < 15) || finalSigmaIsZero)
         let estimate = try cleanSampleEstimate(modelOutput, sample: sample)
         let result: Tensor
-        if order == 1 || stepIndex == 0 || firstOrderAtEnd {
+        // The first step taken is first order (diffusers' `lower_order_nums < 1`), whatever the begin index.
+        if order == 1 || previousEstimate == nil || firstOrderAtEnd {
             result = try firstOrderUpdate(estimate, sample: sample)
         } else {
             result = try secondOrderUpdate(estimate, previous: previousEstimate ?? estimate, sample: sample)

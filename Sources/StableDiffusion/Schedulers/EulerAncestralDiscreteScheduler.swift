@@ -15,6 +15,11 @@ public struct EulerAncestralDiscreteScheduler: EulerScheduler {
         schedule = try EulerSchedule(config: config, steps: steps, kind: .eulerAncestralDiscrete, allowsKarras: false)
     }
 
+    public mutating func setBeginIndex(_ index: Int) throws {
+        try SchedulerChecks.beginIndex(index, count: timesteps.count)
+        stepIndex = index
+    }
+
     public mutating func step<Noise: NoiseSource>(modelOutput: Tensor, sample: Tensor, noise: inout Noise) throws -> Tensor {
         try SchedulerChecks.stepIndex(stepIndex, count: timesteps.count)
         try Elementwise.checkShapes(sample, modelOutput)

@@ -1,3 +1,4 @@
+import TensorCore
 import Foundation
 
 /// The training noise schedule every scheduler starts from: betas, ᾱ (`alphas_cumprod`) and the noise levels
@@ -16,8 +17,12 @@ struct NoiseSchedule: Sendable {
     ///   trained betas of the wrong count.
     init(config: SchedulerConfig, scheduler: String, pinsLastAlphaForZeroSNR: Bool) throws {
         let count = config.numTrainTimesteps ?? 1000
-        guard count >= 2 else {
+        guard count >= 2, count <= ConfigLimits.trainTimesteps else {
             throw SchedulerError.unsupportedOption(name: "num_train_timesteps", value: "\(count)", scheduler: scheduler)
+        }
+        // Schedulers add the offset to timesteps before checking them against the schedule: keep that sum small.
+        if let offset = config.stepsOffset, !(-ConfigLimits.trainTimesteps...ConfigLimits.trainTimesteps).contains(offset) {
+            throw SchedulerError.unsupportedOption(name: "steps_offset", value: "\(offset)", scheduler: scheduler)
         }
         var betas: [Float]
         if let trained = config.trainedBetas {
@@ -41,6 +46,19 @@ struct NoiseSchedule: Sendable {
         if config.rescaleBetasZeroSnr ?? false, pinsLastAlphaForZeroSNR {
             alphasCumprod[count - 1] = 0x1p-24
         }
+        // Betas outside (0, 1), too small to change ᾱ in float32, or so many that ᾱ underflows, make noise levels
+        // (σ, ``sigmas``) of 0, infinity or NaN, which no scheduler can turn into timesteps. Zero-SNR rescaling makes the last ᾱ 0 on purpose.
+        for (timestep, alpha) in alphasCumprod.enumerated() {
+            let isZeroSNREnd = timestep == count - 1 && (config.rescaleBetasZeroSnr ?? false) && alpha == 0
+            let sigma = Self.sigma(alpha)
+            guard alpha.isFinite, alpha <= 1, sigma.isFinite && sigma > 0 || isZeroSNREnd else {
+                throw SchedulerError.unsupportedOption(
+                    name: config.trainedBetas == nil ? "beta_start, beta_end, beta_schedule, num_train_timesteps" : "trained_betas",
+                    value: "a noise schedule with alphas_cumprod[\(timestep)] = \(alpha) (betas must be in (0, 1), "
+                        + "and alphas_cumprod strictly between 0 and 1 in float32)",
+                    scheduler: scheduler)
+            }
+        }
         self.alphasCumprod = alphasCumprod
     }
 
@@ -49,7 +67,12 @@ struct NoiseSchedule: Sendable {
 
     /// σ of every training timestep, ascending: `((1 - ᾱ) / ᾱ) ** 0.5` in `Float`.
     var sigmas: [Float] {
-        alphasCumprod.map { ((1 - $0) / $0).squareRoot() }
+        alphasCumprod.map(Self.sigma)
+    }
+
+    /// σ of one ᾱ.
+    private static func sigma(_ alpha: Float) -> Float {
+        ((1 - alpha) / alpha).squareRoot()
     }
 
     /// `torch.cumprod` of a float32 tensor on CPU: the running product kept in `Double`, each entry rounded.
@@ -82,5 +105,15 @@ struct NoiseSchedule: Sendable {
         var alphas = [alphaBars[0]]
         for i in 1..<alphaBars.count { alphas.append(alphaBars[i] / alphaBars[i - 1]) }
         return alphas.map { 1 - $0 }
+    }
+}
+
+extension NoiseSchedule {
+    /// diffusers' `add_noise` of the DDPM-family schedulers (PNDM, DDIM) with ᾱ = `alphaCumprod`:
+    /// `ᾱ ** 0.5 · original + (1 − ᾱ) ** 0.5 · noise`.
+    /// - Throws: ``SchedulerError/invalidStep(_:)`` when the shapes differ.
+    static func addNoise(to original: Tensor, noise: Tensor, alphaCumprod: Float) throws -> Tensor {
+        let signal = alphaCumprod.squareRoot(), spread = (1 - alphaCumprod).squareRoot()
+        return try Elementwise.map(original, noise) { signal * $0 + spread * $1 }
     }
 }

@@ -8,7 +8,9 @@ import TensorCore
 public struct PNDMScheduler: Scheduler {
     public let timesteps: [Float]
     public let initNoiseSigma: Float = 1
-    public var stepIndex: Int { counter }
+    public var stepIndex: Int { beginIndex + counter }
+    /// The timestep index of the first step (``setBeginIndex(_:)``).
+    private var beginIndex = 0
     private let trainTimesteps: [Int]
     /// How many leading entries of `trainTimesteps` are Runge–Kutta steps (0 with `skip_prk_steps`).
     private let rungeKuttaCount: Int
@@ -19,7 +21,7 @@ public struct PNDMScheduler: Scheduler {
     private let prediction: PredictionType
     private let skipsRungeKutta: Bool
 
-    /// Steps taken so far (diffusers' `counter`).
+    /// Steps taken so far (diffusers' `counter`, which counts from 0 whatever the begin index).
     private var counter = 0
     /// Past model outputs (diffusers' `ets`), oldest first.
     private var history: [Tensor] = []
@@ -71,8 +73,18 @@ public struct PNDMScheduler: Scheduler {
 
     public func scaleModelInput(_ sample: Tensor) -> Tensor { sample }
 
+    public mutating func setBeginIndex(_ index: Int) throws {
+        try SchedulerChecks.beginIndex(index, count: trainTimesteps.count)
+        beginIndex = index
+    }
+
+    public func addNoise(to original: Tensor, noise: Tensor) throws -> Tensor {
+        try SchedulerChecks.stepIndex(stepIndex, count: trainTimesteps.count)
+        return try NoiseSchedule.addNoise(to: original, noise: noise, alphaCumprod: alphasCumprod[trainTimesteps[stepIndex]])
+    }
+
     public mutating func step<Noise: NoiseSource>(modelOutput: Tensor, sample: Tensor, noise: inout Noise) throws -> Tensor {
-        try SchedulerChecks.stepIndex(counter, count: trainTimesteps.count)
+        try SchedulerChecks.stepIndex(stepIndex, count: trainTimesteps.count)
         try Elementwise.checkShapes(sample, modelOutput)
         let result = counter < rungeKuttaCount
             ? try rungeKuttaStep(modelOutput, sample: sample)
@@ -84,7 +96,7 @@ public struct PNDMScheduler: Scheduler {
     /// diffusers' `step_prk`: four stages per timestep, weights 1/6, 1/3, 1/3, 1/6.
     private mutating func rungeKuttaStep(_ output: Tensor, sample: Tensor) throws -> Tensor {
         let half = stride / 2
-        let t = trainTimesteps[counter]
+        let t = trainTimesteps[stepIndex]
         let previous = t - (counter % 2 == 1 ? 0 : half)
         let groupTimestep = trainTimesteps[counter / 4 * 4]
         var update = output
@@ -104,7 +116,7 @@ public struct PNDMScheduler: Scheduler {
 
     /// diffusers' `step_plms`: Adams–Bashforth combinations of the last one to four model outputs.
     private mutating func multistepStep(_ output: Tensor, sample: Tensor) throws -> Tensor {
-        var t = trainTimesteps[counter], previous = t - stride
+        var t = trainTimesteps[stepIndex], previous = t - stride
         var sample = sample
         if counter != 1 {
             history = Array(history.suffix(3)) + [output]

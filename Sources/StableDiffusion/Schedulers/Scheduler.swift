@@ -13,6 +13,10 @@ import TensorCore
 /// }
 /// ```
 ///
+/// Image-to-image starts part-way down the schedule: ``setBeginIndex(_:)`` skips the noisiest steps and
+/// ``addNoise(to:noise:)`` noises the encoded image to the level of the first step taken (diffusers'
+/// `set_begin_index` and `add_noise`).
+///
 /// Every update is elementwise, so tensors may be in any layout as long as the model output and the sample
 /// share it. Results match diffusers' schedulers on CPU within float32 rounding (1e-5 and better).
 public protocol Scheduler: Sendable {
@@ -21,8 +25,18 @@ public protocol Scheduler: Sendable {
     var timesteps: [Float] { get }
     /// The standard deviation of the initial noise: the pipeline scales unit-normal latents by it.
     var initNoiseSigma: Float { get }
-    /// How many steps have been taken (the index into ``timesteps`` of the next one).
+    /// The index into ``timesteps`` of the next step: the begin index (0 unless ``setBeginIndex(_:)`` moved it)
+    /// plus the steps taken.
     var stepIndex: Int { get }
+    /// Begins the schedule at step `index` of ``timesteps`` instead of 0 (diffusers' `set_begin_index`, which
+    /// image-to-image uses to skip the first steps). Call it before the first ``step(modelOutput:sample:noise:)``.
+    /// - Throws: ``SchedulerError/invalidStep(_:)`` unless `index` is in `0 ..< timesteps.count`.
+    mutating func setBeginIndex(_ index: Int) throws
+    /// `original` with `noise` added at the noise level of the next step (``stepIndex``), as diffusers'
+    /// `add_noise` at that step's timestep: `√ᾱ · x + √(1 − ᾱ) · n` for PNDM and DDIM, `x + σ · n` for the Euler
+    /// samplers, `α_σ · x + σ_σ · n` for DPM-Solver.
+    /// - Throws: ``SchedulerError/invalidStep(_:)`` when the shapes differ.
+    func addNoise(to original: Tensor, noise: Tensor) throws -> Tensor
     /// The sample as the UNet should see it at the current step (Euler samplers divide by √(σ² + 1)).
     func scaleModelInput(_ sample: Tensor) -> Tensor
     /// One denoising step: the sample at the next timestep, given the model output at the current one.

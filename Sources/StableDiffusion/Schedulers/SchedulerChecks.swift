@@ -20,4 +20,11 @@ enum SchedulerChecks {
             throw SchedulerError.invalidStep("all \(count) steps were already taken")
         }
     }
+
+    /// Throws unless `index` names one of `count` timesteps (a begin index).
+    static func beginIndex(_ index: Int, count: Int) throws {
+        guard index >= 0, index < count else {
+            throw SchedulerError.invalidStep("begin index \(index) is outside 0..<\(count)")
+        }
+    }
 }

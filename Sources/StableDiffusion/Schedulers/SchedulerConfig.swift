@@ -9,7 +9,7 @@ import TensorCore
 /// `OtherScheduler.from_config(pipe.scheduler.config)`), build the other ``SchedulerKind`` from the same
 /// value: diffusers 0.42 passes on only the keys the file set, so options the file leaves out take the new
 /// class's defaults (Euler on SD 1.5's PNDM config gets `linspace` spacing, not PNDM's `leading`).
-public struct SchedulerConfig: Decodable, Equatable, Sendable {
+public struct SchedulerConfig: Equatable, Sendable {
     /// `_class_name`: which scheduler the file configures (for example `PNDMScheduler`).
     public var className: String?
     /// `num_train_timesteps`: length of the training noise schedule (1000).
@@ -77,39 +77,71 @@ public struct SchedulerConfig: Decodable, Equatable, Sendable {
     /// `use_dynamic_shifting` (DPM-Solver; rejected when true).
     public var useDynamicShifting: Bool?
 
-    enum CodingKeys: String, CodingKey {
-        case className = "_class_name"
-        case numTrainTimesteps = "num_train_timesteps", betaStart = "beta_start", betaEnd = "beta_end"
-        case betaSchedule = "beta_schedule", trainedBetas = "trained_betas", predictionType = "prediction_type"
-        case timestepSpacing = "timestep_spacing", stepsOffset = "steps_offset", setAlphaToOne = "set_alpha_to_one"
-        case skipPrkSteps = "skip_prk_steps", clipSample = "clip_sample", clipSampleRange = "clip_sample_range"
-        case thresholding, rescaleBetasZeroSnr = "rescale_betas_zero_snr", interpolationType = "interpolation_type"
-        case useKarrasSigmas = "use_karras_sigmas", useExponentialSigmas = "use_exponential_sigmas"
-        case useBetaSigmas = "use_beta_sigmas", useLuLambdas = "use_lu_lambdas", useFlowSigmas = "use_flow_sigmas"
-        case sigmaMin = "sigma_min", sigmaMax = "sigma_max", timestepType = "timestep_type"
-        case finalSigmasType = "final_sigmas_type", solverOrder = "solver_order", algorithmType = "algorithm_type"
-        case solverType = "solver_type", lowerOrderFinal = "lower_order_final", eulerAtFinal = "euler_at_final"
-        case lambdaMinClipped = "lambda_min_clipped", varianceType = "variance_type"
-        case useDynamicShifting = "use_dynamic_shifting"
-    }
-
     /// An empty configuration: every option at its class default.
     public init() {}
 
-    /// Parses the JSON of a `scheduler_config.json` (Python's `Infinity`/`NaN` literals allowed).
+    /// Parses the JSON of a `scheduler_config.json` (Python's `Infinity`/`NaN` literals allowed, a duplicate key
+    /// refused).
     /// - Parameter source: how errors name the data (usually the file path).
-    /// - Throws: ``SchedulerError/invalidConfig(source:reason:)``.
+    /// - Throws: ``SchedulerError/invalidConfig(source:reason:)`` naming the key.
     public init(json data: Data, source: String = "scheduler_config.json") throws {
-        let decoder = JSONDecoder()
-        decoder.allowsJSON5 = true
+        let invalid = { (reason: String) in SchedulerError.invalidConfig(source: source, reason: reason) }
+        let parsed: JSONValue
         do {
-            self = try decoder.decode(SchedulerConfig.self, from: data)
-        } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
-            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw SchedulerError.invalidConfig(source: source, reason: "\(key): \(context.debugDescription)")
+            parsed = try JSONValue.parse(data)
         } catch {
-            throw SchedulerError.invalidConfig(source: source, reason: "not a valid scheduler config (\(error))")
+            throw invalid("not valid JSON: \(error)")
         }
+        guard case .object(let values) = parsed else { throw invalid("not a JSON object") }
+        /// The value of `key`, nil when absent or null, converted by `convert` (nil: the wrong type).
+        func read<Value>(_ key: String, _ expected: String, _ convert: (JSONValue) -> Value?) throws -> Value? {
+            guard let value = values[key], value != .null else { return nil }
+            guard let converted = convert(value) else { throw invalid("\(key): expected \(expected), got \(value)") }
+            return converted
+        }
+        let number = { (value: JSONValue) -> Double? in if case .number(let number) = value { return number }; return nil }
+        let string = { (value: JSONValue) -> String? in value.string }
+        let bool = { (value: JSONValue) -> Bool? in value.bool }
+        let integer = { (value: JSONValue) -> Int? in value.integer }
+        self.init()
+        className = try read("_class_name", "a string", string)
+        numTrainTimesteps = try read("num_train_timesteps", "an integer", integer)
+        betaStart = try read("beta_start", "a number", number)
+        betaEnd = try read("beta_end", "a number", number)
+        betaSchedule = try read("beta_schedule", "a string", string)
+        trainedBetas = try read("trained_betas", "a list of numbers") { list in
+            list.array.flatMap { items in
+                let numbers = items.compactMap(number)
+                return numbers.count == items.count ? numbers : nil
+            }
+        }
+        predictionType = try read("prediction_type", "a string", string)
+        timestepSpacing = try read("timestep_spacing", "a string", string)
+        stepsOffset = try read("steps_offset", "an integer", integer)
+        setAlphaToOne = try read("set_alpha_to_one", "true or false", bool)
+        skipPrkSteps = try read("skip_prk_steps", "true or false", bool)
+        clipSample = try read("clip_sample", "true or false", bool)
+        clipSampleRange = try read("clip_sample_range", "a number", number)
+        thresholding = try read("thresholding", "true or false", bool)
+        rescaleBetasZeroSnr = try read("rescale_betas_zero_snr", "true or false", bool)
+        interpolationType = try read("interpolation_type", "a string", string)
+        useKarrasSigmas = try read("use_karras_sigmas", "true or false", bool)
+        useExponentialSigmas = try read("use_exponential_sigmas", "true or false", bool)
+        useBetaSigmas = try read("use_beta_sigmas", "true or false", bool)
+        useLuLambdas = try read("use_lu_lambdas", "true or false", bool)
+        useFlowSigmas = try read("use_flow_sigmas", "true or false", bool)
+        sigmaMin = try read("sigma_min", "a number", number)
+        sigmaMax = try read("sigma_max", "a number", number)
+        timestepType = try read("timestep_type", "a string", string)
+        finalSigmasType = try read("final_sigmas_type", "a string", string)
+        solverOrder = try read("solver_order", "an integer", integer)
+        algorithmType = try read("algorithm_type", "a string", string)
+        solverType = try read("solver_type", "a string", string)
+        lowerOrderFinal = try read("lower_order_final", "true or false", bool)
+        eulerAtFinal = try read("euler_at_final", "true or false", bool)
+        lambdaMinClipped = try read("lambda_min_clipped", "a number", number)
+        varianceType = try read("variance_type", "a string", string)
+        useDynamicShifting = try read("use_dynamic_shifting", "true or false", bool)
     }
 
     /// Reads `scheduler_config.json`.

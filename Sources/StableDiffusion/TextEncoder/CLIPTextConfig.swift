@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// The configuration of a ``CLIPTextModel``, as transformers writes it in `text_encoder/config.json`
 /// (`CLIPTextConfig`). Property names follow the JSON keys (`hidden_size` → ``hiddenSize``); a fresh value has
@@ -71,6 +72,16 @@ public struct CLIPTextConfig: Equatable, Sendable, ConfigFile {
         return config
     }
 
+    /// The parameter count of the text tower (token and position tables, then per layer the four attention
+    /// projections, the two MLP layers and two LayerNorms, then the final LayerNorm), or nil when it overflows.
+    public var parameterCount: Int? {
+        let width = hiddenSize
+        let layer = CheckedSize.sum([CheckedSize.product([4, width + 1, width]), CheckedSize.product([2, width, intermediateSize]),
+                                     intermediateSize + width, 4 * width])
+        return CheckedSize.sum([CheckedSize.product([vocabSize, width]), CheckedSize.product([maxPositionEmbeddings, width]),
+                                layer.flatMap { CheckedSize.product([numHiddenLayers, $0]) }, 2 * width])
+    }
+
     /// Checks that every size is positive, the heads divide the width and the epsilon is not negative.
     /// - Throws: ``ConfigError/invalid(path:key:reason:)`` naming the key.
     public func validate(path: String = "CLIP text configuration") throws {
@@ -79,6 +90,17 @@ public struct CLIPTextConfig: Equatable, Sendable, ConfigFile {
                              ("max_position_embeddings", maxPositionEmbeddings)] where value < 1 {
             throw ConfigError.invalid(path: path, key: key, reason: "must be positive, got \(value)")
         }
+        for (key, value, limit) in [("vocab_size", vocabSize, ConfigLimits.vocabulary), ("hidden_size", hiddenSize, ConfigLimits.channels),
+                                    ("intermediate_size", intermediateSize, 4 * ConfigLimits.channels),
+                                    ("num_hidden_layers", numHiddenLayers, ConfigLimits.layers),
+                                    ("num_attention_heads", numAttentionHeads, ConfigLimits.channels),
+                                    ("max_position_embeddings", maxPositionEmbeddings, ConfigLimits.positions)] {
+            try ConfigLimits.check([value], atMost: limit, key: key, path: path)
+        }
+        try ConfigLimits.checkFits(parameterCount.flatMap { CheckedSize.product([MemoryLayout<Float>.stride, $0]) },
+                                   "the weights (\(parameterCount.map { "\($0) parameters" } ?? "too many parameters to count"))",
+                                   keys: "vocab_size, hidden_size, intermediate_size, num_hidden_layers, max_position_embeddings",
+                                   path: path)
         guard hiddenSize % numAttentionHeads == 0 else {
             throw ConfigError.invalid(path: path, key: "num_attention_heads",
                                       reason: "\(numAttentionHeads) heads do not divide hidden_size \(hiddenSize)")

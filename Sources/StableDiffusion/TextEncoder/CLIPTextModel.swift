@@ -6,7 +6,7 @@ import TensorCore
 ///
 /// Parameter names are transformers' without the `text_model.` prefix that older checkpoints carry
 /// (`embeddings.token_embedding.weight`, `encoder.layers.0.self_attn.q_proj.weight`, `final_layer_norm.weight`);
-/// ``load(from:)`` reads either spelling.
+/// ``load(from:precision:)`` reads either spelling.
 public final class CLIPTextModel {
     /// The architecture.
     public let config: CLIPTextConfig
@@ -17,13 +17,14 @@ public final class CLIPTextModel {
     let layers: [CLIPEncoderLayer]
     let finalLayerNorm: LayerNorm
 
-    /// Builds the model of `config` with parameters from `parameters`.
+    /// Builds the model of `config` with parameters from `parameters`, its linear and convolution weights packed in
+    /// `precision` (``Precision``; bias, norms and the rest stay fp32).
     /// - Throws: ``ConfigError`` for an invalid configuration, or the source's error (``WeightError``) listing
     ///   every missing, unexpected or mis-shaped parameter.
-    package init(config: CLIPTextConfig, parameters: ParameterSource) throws {
+    package init(config: CLIPTextConfig, parameters: ParameterSource, precision: Precision = .fp32) throws {
         try config.validate()
         self.config = config
-        let root = ParameterScope(parameters)
+        let root = ParameterScope(parameters, precision: precision)
         let dim = config.hiddenSize
         tokenEmbedding = root("embeddings", "token_embedding").parameter("weight", shape: [config.vocabSize, dim],
                                                                          role: .weight(fanIn: dim))
@@ -34,10 +35,10 @@ public final class CLIPTextModel {
         try parameters.finish()
     }
 
-    /// Builds the model of `config` with seeded random parameters (``RandomParameterSource``).
+    /// Builds the model of `config` with seeded random parameters (``RandomParameterSource``), packed in `precision`.
     /// - Throws: ``ConfigError`` for an invalid configuration.
-    public convenience init(config: CLIPTextConfig, seed: UInt64) throws {
-        try self.init(config: config, parameters: RandomParameterSource(seed: seed))
+    public convenience init(config: CLIPTextConfig, seed: UInt64, precision: Precision = .fp32) throws {
+        try self.init(config: config, parameters: RandomParameterSource(seed: seed), precision: precision)
     }
 
     /// Encodes a batch of token sequences of equal length (at most `max_position_embeddings`): the last hidden

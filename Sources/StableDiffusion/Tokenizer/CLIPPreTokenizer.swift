@@ -35,16 +35,24 @@ enum CLIPPreTokenizer {
 
     /// The words of normalised text, in order (each becomes one BPE word ending in `</w>`).
     static func words(_ normalized: String) -> [String] {
-        let scalars = Array(normalized.unicodeScalars)
         var words: [String] = []
+        forEachWord(normalized) { words.append($0); return true }
+        return words
+    }
+
+    /// Calls `body` with each word of normalised text, in order, until it returns false: a prompt far over the
+    /// token limit is split only as far as the tokens kept.
+    static func forEachWord(_ normalized: String, _ body: (String) -> Bool) {
+        let scalars = Array(normalized.unicodeScalars)
         var index = 0
+        var proceed = true
         func take(_ count: Int) {
-            words.append(String(String.UnicodeScalarView(scalars[index..<index + count])))
+            proceed = body(String(String.UnicodeScalarView(scalars[index..<index + count])))
             index += count
         }
-        while index < scalars.count {
+        while proceed && index < scalars.count {
             if let name = specialTokenName(in: scalars, at: index) {
-                words += ["<|", name, "|>"]
+                proceed = body("<|") && body(name) && body("|>")
                 index += name.unicodeScalars.count + 4
             } else if let length = contractionLength(in: scalars, at: index) {
                 take(length)
@@ -58,7 +66,6 @@ enum CLIPPreTokenizer {
                 take(runLength(in: scalars, from: index) { !isWhitespace($0) && !isLetter($0) && !isNumber($0) })
             }
         }
-        return words
     }
 
     /// `startoftext` or `endoftext` when `<|name|>` starts at `index`.

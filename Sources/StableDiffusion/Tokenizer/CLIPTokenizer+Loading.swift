@@ -89,66 +89,62 @@ extension CLIPTokenizer {
     }
 
     /// Parses `vocab.json`: an object mapping each token to its id.
-    /// - Throws: ``TokenizerError/malformed(source:reason:)``.
+    /// - Throws: ``TokenizerError/malformed(source:reason:)`` (a duplicate token included, naming it).
     public static func parseVocabulary(_ data: Data, source: String) throws -> [String: Int] {
-        do {
-            return try JSONDecoder().decode([String: Int].self, from: data)
-        } catch {
-            throw TokenizerError.malformed(source: source, reason: "not a JSON object of token ids (\(error))")
-        }
+        try vocabulary(try JSONValue.parse(data, source: source), field: "the file", source: source)
     }
 
     /// The BPE model of a `tokenizers` `tokenizer.json`: `model.vocab`, `model.merges` (as `"a b"` strings or
     /// `["a", "b"]` pairs) and `added_tokens`. Its normaliser and pre-tokeniser are not read: transformers'
     /// `CLIPTokenizer` always uses CLIP's own.
-    /// - Throws: ``TokenizerError/malformed(source:reason:)``.
+    /// - Throws: ``TokenizerError/malformed(source:reason:)`` naming the field (or the duplicate key).
     public static func parseTokenizerJSON(_ data: Data, source: String) throws
         -> (vocabulary: [String: Int], merges: [(String, String)], addedTokens: [(token: AddedToken, id: Int)]) {
-        struct File: Decodable {
-            struct Model: Decodable {
-                let type: String?
-                let vocab: [String: Int]
-                let merges: [MergeEntry]
-            }
-            struct Added: Decodable {
-                let id: Int
-                let content: String
-                let normalized: Bool?
-                let special: Bool?
-            }
-            let model: Model
-            let added_tokens: [Added]?
+        let malformed = { (reason: String) in TokenizerError.malformed(source: source, reason: reason) }
+        let file = try JSONValue.parse(data, source: source)
+        guard let model = file["model"], case .object = model else { throw malformed("not a tokenizer.json with a BPE model (no \"model\" object)") }
+        if let type = model["type"], type != .null {
+            guard type.string == "BPE" else { throw malformed("model.type is \(type), a CLIP tokenizer needs BPE") }
         }
-        /// A merge written as `"a b"` or as `["a", "b"]`.
-        struct MergeEntry: Decodable {
-            let text: String?
-            let pair: [String]?
-            init(from decoder: Decoder) throws {
-                let container = try decoder.singleValueContainer()
-                text = try? container.decode(String.self)
-                pair = text == nil ? try container.decode([String].self) : nil
-            }
-        }
-        let file: File
-        do {
-            file = try JSONDecoder().decode(File.self, from: data)
-        } catch {
-            throw TokenizerError.malformed(source: source, reason: "not a tokenizer.json with a BPE model (\(error))")
-        }
-        if let type = file.model.type, type != "BPE" {
-            throw TokenizerError.malformed(source: source, reason: "model.type is \(type), a CLIP tokenizer needs BPE")
-        }
-        let merges = try file.model.merges.enumerated().map { index, entry -> (String, String) in
-            let parts = entry.pair ?? entry.text.map { $0.split(separator: " ", omittingEmptySubsequences: false).map(String.init) } ?? []
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw TokenizerError.malformed(source: source, reason: "model.merges[\(index)] is not two tokens")
+        guard let vocab = model["vocab"] else { throw malformed("model.vocab is missing") }
+        let vocabulary = try Self.vocabulary(vocab, field: "model.vocab", source: source)
+        guard let entries = model["merges"]?.array else { throw malformed("model.merges is not a list") }
+        let merges = try entries.enumerated().map { index, entry -> (String, String) in
+            let parts = entry.array.map { $0.compactMap(\.string) }
+                ?? entry.string.map { $0.split(separator: " ", omittingEmptySubsequences: false).map(String.init) } ?? []
+            guard parts.count == 2, entry.array?.count ?? 2 == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw malformed("model.merges[\(index)] is not two tokens")
             }
             return (parts[0], parts[1])
         }
-        let added = (file.added_tokens ?? []).map {
-            (token: AddedToken($0.content, normalized: $0.normalized ?? !($0.special ?? false)), id: $0.id)
+        var added: [(token: AddedToken, id: Int)] = []
+        if let list = file["added_tokens"], list != .null {
+            guard let items = list.array else { throw malformed("added_tokens is not a list") }
+            for (index, item) in items.enumerated() {
+                guard let id = item["id"]?.integer, let content = item["content"]?.string else {
+                    throw malformed("added_tokens[\(index)] needs an integer \"id\" and a string \"content\"")
+                }
+                let special = item["special"]?.bool ?? false
+                added.append((AddedToken(content, normalized: item["normalized"]?.bool ?? !special), id))
+            }
         }
-        return (file.model.vocab, merges, added)
+        return (vocabulary, merges, added)
+    }
+
+    /// A token → id object (`vocab.json`, `model.vocab`).
+    private static func vocabulary(_ value: JSONValue, field: String, source: String) throws -> [String: Int] {
+        guard case .object(let members) = value else {
+            throw TokenizerError.malformed(source: source, reason: "\(field) is not a JSON object of token ids")
+        }
+        var vocabulary: [String: Int] = [:]
+        vocabulary.reserveCapacity(members.count)
+        for (token, id) in members {
+            guard let id = id.integer else {
+                throw TokenizerError.malformed(source: source, reason: "\(field): the id of \(token.debugDescription) is \(id), not an integer")
+            }
+            vocabulary[token] = id
+        }
+        return vocabulary
     }
 
     private static func read(_ url: URL) throws -> Data {

@@ -63,32 +63,49 @@ public struct CLIPTokenizer: Sendable {
         self.maxLength = maxLength
     }
 
-    /// The prompt's token ids, framed and padded to ``maxLength``, and how many were cut off.
+    /// The prompt's token ids, framed and padded to ``maxLength``, and the start of what was cut off.
+    ///
+    /// The text is tokenised only as far as needed: words stop being split and encoded once the kept tokens and
+    /// ``TokenizedPrompt/truncatedIDs`` are complete, so a prompt of any length costs about as much as one at the
+    /// limit, with the same ids.
     public func encode(_ prompt: String) -> TokenizedPrompt {
-        let content = tokenIDs(prompt)
-        let kept = content.prefix(maxLength - 2)
-        var ids = [startTokenID] + kept + [endTokenID]
+        let keptCount = maxLength - 2
+        let content = tokenIDs(prompt, limit: keptCount + maxLength + 1)
+        var ids = [startTokenID] + content.prefix(keptCount) + [endTokenID]
         ids += repeatElement(padTokenID, count: maxLength - ids.count)
-        return TokenizedPrompt(ids: ids, truncatedIDs: Array(content.dropFirst(maxLength - 2)))
+        let truncated = content.dropFirst(keptCount)
+        return TokenizedPrompt(ids: ids, truncatedIDs: Array(truncated.prefix(maxLength)),
+                               truncatedMore: truncated.count > maxLength)
     }
 
     /// The ids of the text alone: no start, end or padding tokens, no truncation.
     public func tokenIDs(_ text: String) -> [Int] {
+        tokenIDs(text, limit: .max)
+    }
+
+    /// The ids of the text alone, stopping after the word that brings them to `limit` or more.
+    func tokenIDs(_ text: String, limit: Int) -> [Int] {
         var ids: [Int] = []
-        for piece in Self.split(Array(text.utf8), on: rawMatches) {
+        for piece in Self.split(Array(text.utf8), on: rawMatches) where ids.count < limit {
             switch piece {
             case .token(let id): ids.append(id)
             case .text(let bytes):
                 let normalized = CLIPPreTokenizer.normalize(String(decoding: bytes, as: UTF8.self))
-                for inner in Self.split(Array(normalized.utf8), on: normalizedMatches) {
+                for inner in Self.split(Array(normalized.utf8), on: normalizedMatches) where ids.count < limit {
                     switch inner {
                     case .token(let id): ids.append(id)
-                    case .text(let bytes): ids += bytePairIDs(String(decoding: bytes, as: UTF8.self))
+                    case .text(let bytes): appendBytePairIDs(String(decoding: bytes, as: UTF8.self), to: &ids, limit: limit)
                     }
                 }
             }
         }
         return ids
+    }
+
+    /// The text of what `encoded` cut off (its start followed by "…" when even more was cut), or nil when nothing.
+    public func truncatedText(_ encoded: TokenizedPrompt) -> String? {
+        guard !encoded.truncatedIDs.isEmpty else { return nil }
+        return decode(encoded.truncatedIDs) + (encoded.truncatedMore ? "…" : "")
     }
 
     /// Text for ids, as `tokenizer.decode` does: tokens joined, bytes restored, `</w>` read as a space, trimmed.
@@ -116,10 +133,12 @@ public struct CLIPTokenizer: Sendable {
         return String(decoding: spaced, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// BPE ids of normalised text with no whole-matched tokens in it.
-    private func bytePairIDs(_ normalized: String) -> [Int] {
-        CLIPPreTokenizer.words(normalized).flatMap { word in
-            encoding.symbols(of: word).map { vocabulary[$0] ?? unknownTokenID }
+    /// Appends the BPE ids of normalised text with no whole-matched tokens in it, word by word, until `ids` holds
+    /// `limit` or more.
+    private func appendBytePairIDs(_ normalized: String, to ids: inout [Int], limit: Int) {
+        CLIPPreTokenizer.forEachWord(normalized) { word in
+            ids += encoding.symbols(of: word).map { vocabulary[$0] ?? unknownTokenID }
+            return ids.count < limit
         }
     }
 
@@ -135,9 +154,11 @@ public struct CLIPTokenizer: Sendable {
         var pieces: [Piece] = []
         var textStart = 0, index = 0
         while index < text.count {
-            let match = tokens
-                .filter { !$0.bytes.isEmpty && text[index...].starts(with: $0.bytes) }
-                .max { $0.bytes.count < $1.bytes.count }
+            var match: (bytes: [UInt8], id: Int)?
+            for token in tokens where token.bytes.first == text[index] && token.bytes.count > match?.bytes.count ?? 0
+                && text[index...].starts(with: token.bytes) {
+                match = token
+            }
             if let match {
                 if textStart < index { pieces.append(.text(Array(text[textStart..<index]))) }
                 pieces.append(.token(match.id))
@@ -156,6 +177,9 @@ public struct CLIPTokenizer: Sendable {
 public struct TokenizedPrompt: Equatable, Sendable {
     /// Exactly ``CLIPTokenizer/maxLength`` ids: start, the prompt's tokens, end, padding.
     public let ids: [Int]
-    /// The prompt's tokens that did not fit (empty unless the prompt was too long); diffusers logs their text.
+    /// The first tokens of the prompt that did not fit, at most ``CLIPTokenizer/maxLength`` of them (empty unless
+    /// the prompt was too long); diffusers logs their text.
     public let truncatedIDs: [Int]
+    /// Whether more tokens were cut off than ``truncatedIDs`` holds.
+    public let truncatedMore: Bool
 }

@@ -5,9 +5,7 @@ extension JSONValue {
     /// Parses `data`, reporting failures as ``TokenizerError/malformed(source:reason:)`` naming `source`.
     static func parse(_ data: Data, source: String) throws -> JSONValue {
         do {
-            let decoder = JSONDecoder()
-            decoder.allowsJSON5 = true  // Python's json writes Infinity/NaN literals
-            return try decoder.decode(JSONValue.self, from: data)
+            return try parse(data)
         } catch {
             throw TokenizerError.malformed(source: source, reason: "not valid JSON (\(error))")
         }
@@ -22,6 +20,18 @@ extension JSONValue {
     /// The string, if this is one.
     var string: String? {
         if case .string(let value) = self { return value }
+        return nil
+    }
+
+    /// The integer, if this is a whole number that a `Double` holds exactly (|n| < 2^53).
+    var integer: Int? {
+        if case .number(let value) = self, value == value.rounded(), abs(value) < 9_007_199_254_740_992 { return Int(value) }
+        return nil
+    }
+
+    /// The elements, if this is an array.
+    var array: [JSONValue]? {
+        if case .array(let values) = self { return values }
         return nil
     }
 

@@ -97,6 +97,13 @@ extension UNet2DConditionModel {
             throw UNetInputError(input: "sample", reason: "expected [B, H, W, \(config.inChannels)] (NHWC, all ≥ 1), got \(sample.shape)")
         }
         let batch = sample.shape[0]
+        let bytes = config.estimatedActivationBytes(batch: batch, height: sample.shape[1], width: sample.shape[2],
+                                                    attention: attentionImplementation)
+        guard let bytes, bytes <= CheckedSize.physicalMemoryBytes else {
+            throw UNetInputError(input: "sample", reason: "\(sample.shape) is too large: the forward would need about "
+                + (bytes.map { CheckedSize.describe(bytes: $0) } ?? "more bytes than can be counted")
+                + ", more than this machine's \(CheckedSize.describe(bytes: CheckedSize.physicalMemoryBytes)) of memory")
+        }
         guard timesteps.count == 1 || timesteps.count == batch else {
             throw UNetInputError(input: "timestep", reason: "expected 1 or \(batch) values, got \(timesteps.count)")
         }

@@ -6,11 +6,12 @@ extension UNet2DConditionModel {
     public static let weightFileNames = ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"]
 
     /// Loads a diffusers UNet folder (`config.json` and a weight file from ``weightFileNames``), or a pipeline folder
-    /// whose `unet/` is one. Weights stored as F32, F16 or BF16 are converted to `Float` once, here.
+    /// whose `unet/` is one. Weights stored as F32, F16 or BF16 are read one at a time into a reused buffer and
+    /// packed in `precision` (bfloat16 panels take half the memory of fp32 ones; no fp32 copy of the model is kept).
     /// - Throws: ``WeightError`` for a missing file or weights that do not fit the configuration (listing every
     ///   missing, unexpected and mis-shaped tensor), ``ConfigError`` for the configuration, ``SafeTensorsError``
     ///   for a malformed or truncated weight file.
-    public static func load(from url: URL) throws -> UNet2DConditionModel {
+    public static func load(from url: URL, precision: Precision = .fp32) throws -> UNet2DConditionModel {
         let folder = try unetFolder(url)
         let config = try UNetConfig.load(from: folder.appendingPathComponent("config.json"))
         let fileManager = FileManager.default
@@ -20,7 +21,7 @@ extension UNet2DConditionModel {
                 + weightFileNames.joined(separator: ", ") + " (PyTorch .bin and sharded checkpoints are not supported)")
         }
         let file = try SafeTensorsFile(contentsOf: weights)
-        return try UNet2DConditionModel(config: config, parameters: SafeTensorsParameterSource(file: file))
+        return try UNet2DConditionModel(config: config, parameters: SafeTensorsParameterSource(file: file), precision: precision)
     }
 
     /// `url` itself when it holds `config.json`, else its `unet/` subfolder when that does.

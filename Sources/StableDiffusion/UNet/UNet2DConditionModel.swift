@@ -3,7 +3,7 @@ import TensorCore
 /// diffusers' `UNet2DConditionModel` for the SD 1.x, SD 2.x and SDXL families, on NHWC feature maps.
 ///
 /// Module and parameter names are diffusers' (`down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q`), so
-/// weights load without a mapping (see ``load(from:)``). Call it with ``callAsFunction(_:timesteps:encoderHiddenStates:textTime:)``.
+/// weights load without a mapping (see ``load(from:precision:)``). Call it with ``callAsFunction(_:timesteps:encoderHiddenStates:textTime:)``.
 /// Every ``BasicTransformerBlock`` is listed in ``transformerBlocks`` for token-reduction hooks.
 public final class UNet2DConditionModel {
     /// The architecture.
@@ -24,13 +24,14 @@ public final class UNet2DConditionModel {
     let convNormOut: GroupNorm
     let convOut: Conv2d
 
-    /// Builds the model of `config` with parameters from `parameters`.
+    /// Builds the model of `config` with parameters from `parameters`, its linear and convolution weights packed in
+    /// `precision` (``Precision``; bias, norms and the rest stay fp32).
     /// - Throws: ``ConfigError`` for an invalid configuration, or the source's error (``WeightError``) listing
     ///   every missing, unexpected or mis-shaped parameter.
-    package init(config: UNetConfig, parameters: ParameterSource) throws {
+    package init(config: UNetConfig, parameters: ParameterSource, precision: Precision = .fp32) throws {
         try config.validate()
         self.config = config
-        let root = ParameterScope(parameters)
+        let root = ParameterScope(parameters, precision: precision)
         let channels = config.blockOutChannels
         let embeddingDim = config.resolvedTimeEmbeddingDim
         convIn = Conv2d(root("conv_in"), inChannels: config.inChannels, outChannels: channels[0],
@@ -55,10 +56,10 @@ public final class UNet2DConditionModel {
         try parameters.finish()
     }
 
-    /// Builds the model of `config` with seeded random parameters (``RandomParameterSource``).
+    /// Builds the model of `config` with seeded random parameters (``RandomParameterSource``), packed in `precision`.
     /// - Throws: ``ConfigError`` for an invalid configuration.
-    public convenience init(config: UNetConfig, seed: UInt64) throws {
-        try self.init(config: config, parameters: RandomParameterSource(seed: seed))
+    public convenience init(config: UNetConfig, seed: UInt64, precision: Precision = .fp32) throws {
+        try self.init(config: config, parameters: RandomParameterSource(seed: seed), precision: precision)
     }
 
     /// Adds `hook` to every transformer block, after (inside) the hooks already there.

@@ -12,6 +12,8 @@ final class VAEAttention {
     let heads: Int
     /// How the attention is computed; memory-efficient unless changed.
     var implementation = AttentionImplementation.memoryEfficient
+    /// The precision of the attention products (the scope's; see ``Attention/precision``).
+    let precision: Precision
 
     /// An attention layer in `scope` on `channels` channels with heads of `headDim` channels.
     init(_ scope: ParameterScope, channels: Int, headDim: Int, groups: Int, eps: Float) throws {
@@ -21,6 +23,7 @@ final class VAEAttention {
         toV = Linear(scope("to_v"), inFeatures: channels, outFeatures: channels)
         toOut = Linear(scope("to_out", 0), inFeatures: channels, outFeatures: channels)
         heads = channels / headDim
+        precision = scope.precision
     }
 
     /// Attends over the pixels of `x` (`[B, H, W, C]`), whose pixels are the tokens in NHWC.
@@ -32,7 +35,8 @@ final class VAEAttention {
         let geometry = ScaledDotProductAttention.Geometry(
             batch: batch, heads: heads, headDim: channels / heads, queries: tokens, keys: tokens,
             queryStride: channels, keyStride: channels, valueStride: channels, outputStride: channels)
-        let attended = ScaledDotProductAttention.attend(q, k, v, geometry: geometry, implementation: implementation)
+        let attended = ScaledDotProductAttention.attend(q, k, v, geometry: geometry, implementation: implementation,
+                                                        precision: precision)
         var output = try x.reshaped([batch, tokens, channels])
         try toOut.accumulate(attended, into: &output)
         return try output.reshaped(x.shape)

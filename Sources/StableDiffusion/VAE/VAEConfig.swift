@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// The configuration of an ``AutoencoderKL``, as diffusers writes it in `vae/config.json`.
 ///
@@ -75,6 +76,22 @@ public struct VAEConfig: Equatable, Sendable, ConfigFile {
         return config
     }
 
+    /// A lower bound on the decoder's parameter count (the two 3×3 convolutions of each of its ResNets: `layers_per_block
+    /// + 1` per level and two in the middle block), or nil when it overflows.
+    public var minimumDecoderParameterCount: Int? {
+        let perLevel = blockOutChannels.map { CheckedSize.product([layersPerBlock + 1, 18, $0, $0]) }
+        let middle = blockOutChannels.last.flatMap { CheckedSize.product([2, 18, $0, $0]) }
+        return CheckedSize.sum(perLevel + [middle])
+    }
+
+    /// An estimate of the activation memory of decoding one `height × width` image, in bytes (nil: more than `Int`
+    /// holds): the working buffers of the full-resolution level (the 3×3 convolutions' unfolded inputs, a few
+    /// feature maps). Checked against physical memory before a generation starts.
+    public func estimatedDecodeActivationBytes(height: Int, width: Int) -> Int? {
+        guard let finest = blockOutChannels.first else { return nil }
+        return CheckedSize.product([MemoryLayout<Float>.stride, 8, height, width, finest])
+    }
+
     /// Checks that every size is positive, the scaling factor is a positive number and `norm_num_groups`
     /// divides every level's channels.
     /// - Throws: ``ConfigError/invalid(path:key:reason:)`` naming the key.
@@ -87,6 +104,15 @@ public struct VAEConfig: Equatable, Sendable, ConfigFile {
             if let bad = values.first(where: { $0 < 1 }) { throw invalid(key, "must be positive, got \(bad)") }
         }
         guard layersPerBlock >= 0 else { throw invalid("layers_per_block", "must not be negative, got \(layersPerBlock)") }
+        try ConfigLimits.check([blockOutChannels.count], atMost: ConfigLimits.levels, key: "block_out_channels", path: path)
+        for (key, values) in [("block_out_channels", blockOutChannels), ("in_channels", [inChannels]),
+                              ("out_channels", [outChannels]), ("latent_channels", [latentChannels])] {
+            try ConfigLimits.check(values, atMost: ConfigLimits.channels, key: key, path: path)
+        }
+        try ConfigLimits.check([layersPerBlock], atMost: ConfigLimits.layers, key: "layers_per_block", path: path)
+        try ConfigLimits.checkFits(minimumDecoderParameterCount.flatMap { CheckedSize.product([MemoryLayout<Float>.stride, $0]) },
+                                   "the decoder's weights (\(minimumDecoderParameterCount.map { "at least \($0) parameters" } ?? "too many parameters to count"))",
+                                   keys: "block_out_channels, layers_per_block", path: path)
         guard scalingFactor > 0 else { throw invalid("scaling_factor", "must be positive, got \(scalingFactor)") }
         if let channels = blockOutChannels.first(where: { $0 % normNumGroups != 0 }) {
             throw invalid("norm_num_groups", "\(normNumGroups) groups do not divide a level of \(channels) channels")

@@ -44,24 +44,28 @@ package struct ParameterScope {
     package let source: ParameterSource
     /// The dotted module path; empty at the root.
     package let path: String
+    /// The precision linear and convolution layers pack their weights in (the model's, set at the root).
+    package let precision: Precision
     /// Scratch memory for converting weights, shared by every scope of one model construction.
     let workspace: ConversionWorkspace
 
-    /// The root scope of `source`.
-    package init(_ source: ParameterSource) {
-        self.init(source: source, path: "", workspace: ConversionWorkspace())
+    /// The root scope of `source`, whose layers pack their weights in `precision`.
+    package init(_ source: ParameterSource, precision: Precision = .fp32) {
+        self.init(source: source, path: "", precision: precision, workspace: ConversionWorkspace())
     }
 
-    private init(source: ParameterSource, path: String, workspace: ConversionWorkspace) {
+    private init(source: ParameterSource, path: String, precision: Precision, workspace: ConversionWorkspace) {
         self.source = source
         self.path = path
+        self.precision = precision
         self.workspace = workspace
     }
 
     /// The scope of a child module, one path component per argument: `scope("down_blocks", 0)`.
     package func callAsFunction(_ components: CustomStringConvertible...) -> ParameterScope {
         let suffix = components.map(\.description).joined(separator: ".")
-        return ParameterScope(source: source, path: path.isEmpty ? suffix : path + "." + suffix, workspace: workspace)
+        return ParameterScope(source: source, path: path.isEmpty ? suffix : path + "." + suffix, precision: precision,
+                              workspace: workspace)
     }
 
     /// The full key of the parameter `name` in this scope.

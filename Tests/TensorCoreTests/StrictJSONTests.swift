@@ -1,15 +1,15 @@
 import XCTest
 @testable import TensorCore
 
-final class SafeTensorsJSONTests: XCTestCase {
-    private func parse(_ text: String) throws -> SafeTensorsJSON {
+final class StrictJSONTests: XCTestCase {
+    private func parse(_ text: String) throws -> StrictJSON {
         let bytes = Array(text.utf8)
-        return try bytes.withUnsafeBufferPointer { try SafeTensorsJSON.parse($0) }
+        return try bytes.withUnsafeBufferPointer { try StrictJSON.parse($0) }
     }
 
     private func assertFails(_ text: String, _ message: String, at offset: Int, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try parse(text), file: file, line: line) { error in
-            XCTAssertEqual(error as? SafeTensorsJSON.ParseError, .init(message: message, offset: offset), file: file, line: line)
+            XCTAssertEqual(error as? StrictJSON.ParseError, .init(message: message, offset: offset), file: file, line: line)
         }
     }
 
@@ -30,7 +30,7 @@ final class SafeTensorsJSONTests: XCTestCase {
     }
 
     func testMalformedText() {
-        assertFails("", "unexpected end of the header", at: 0)
+        assertFails("", "unexpected end of the text", at: 0)
         assertFails("{\"a\" 1}", "expected ':' after a key", at: 5)
         assertFails("{\"a\":1,}", "expected a string key", at: 7)
         assertFails("[1 2]", "expected ',' or ']' in an array", at: 3)
@@ -56,10 +56,23 @@ final class SafeTensorsJSONTests: XCTestCase {
         XCTAssertNoThrow(try parse(String(repeating: "[", count: 64) + String(repeating: "]", count: 64)))
     }
 
+    /// Python's `json` writes and reads `NaN`, `Infinity` and `-Infinity`; they are accepted only when asked for.
+    func testNonFiniteNumbersOnlyWhenAllowed() throws {
+        let text = Array("[NaN, Infinity, -Infinity, -1]".utf8)
+        XCTAssertEqual(try StrictJSON.parse(bytes: text, allowsNonFiniteNumbers: true),
+                       .array([.number("NaN"), .number("Infinity"), .number("-Infinity"), .integer(-1)]))
+        XCTAssertThrowsError(try StrictJSON.parse(bytes: text)) { error in
+            XCTAssertEqual(error as? StrictJSON.ParseError, .init(message: "unexpected character 'N'", offset: 1))
+        }
+        XCTAssertThrowsError(try StrictJSON.parse(bytes: Array("-Inf".utf8), allowsNonFiniteNumbers: true)) { error in
+            XCTAssertEqual(error as? StrictJSON.ParseError, .init(message: "invalid literal (expected '-Infinity')", offset: 4))
+        }
+    }
+
     func testInvalidUTF8InAString() {
         let bytes: [UInt8] = [0x22, 0xFF, 0x22]
-        XCTAssertThrowsError(try bytes.withUnsafeBufferPointer { try SafeTensorsJSON.parse($0) }) { error in
-            XCTAssertEqual(error as? SafeTensorsJSON.ParseError, .init(message: "invalid UTF-8 in a string", offset: 3))
+        XCTAssertThrowsError(try bytes.withUnsafeBufferPointer { try StrictJSON.parse($0) }) { error in
+            XCTAssertEqual(error as? StrictJSON.ParseError, .init(message: "invalid UTF-8 in a string", offset: 3))
         }
     }
 }

@@ -1,13 +1,15 @@
-/// A strict JSON parser for safetensors headers (RFC 8259), written for hostile input.
+/// The package's one JSON parser (RFC 8259), written for hostile input: safetensors headers, and every JSON file
+/// of a model folder (`config.json`, `scheduler_config.json`, the tokenizer's files, `model_index.json`).
 ///
-/// Foundation's `JSONSerialization` cannot report duplicate keys, blurs integers with floats and booleans in
-/// `NSNumber`, and differs between platforms; this parser does exactly what the header needs and no more: objects
-/// keep their keys in order and reject duplicates, integers are told apart from other numbers, nesting is limited,
-/// and every error carries the byte offset where parsing stopped. Text outside strings must be ASCII, and strings
-/// must be valid UTF-8 (as Rust's `from_utf8` requires of the whole header in the reference implementation).
-enum SafeTensorsJSON: Equatable {
-    case object([(key: String, value: SafeTensorsJSON)])
-    case array([SafeTensorsJSON])
+/// Foundation's `JSONSerialization` and `JSONDecoder` silently keep one value of a duplicate key (Python's `json`,
+/// which diffusers and transformers use, keeps the last: the same file would mean two different models), blur
+/// integers with floats and booleans in `NSNumber`, and differ between platforms. Here objects keep their keys in
+/// order and reject duplicates, integers are told apart from other numbers, nesting is limited, and every error
+/// carries the byte offset where parsing stopped. Text outside strings must be ASCII, and strings must be valid
+/// UTF-8 (as Rust's `from_utf8` requires of the whole header in the safetensors reference implementation).
+public enum StrictJSON: Equatable, Sendable {
+    case object([(key: String, value: StrictJSON)])
+    case array([StrictJSON])
     case string(String)
     /// A number written without fraction or exponent that fits in an `Int`.
     case integer(Int)
@@ -17,25 +19,39 @@ enum SafeTensorsJSON: Equatable {
     case null
 
     /// Why parsing stopped, and where (a byte offset into the parsed text).
-    struct ParseError: Error, Equatable {
-        let message: String
-        let offset: Int
+    public struct ParseError: Error, Equatable, CustomStringConvertible {
+        /// What is wrong (a duplicate key is named: `duplicate key 'name'`).
+        public let message: String
+        /// The byte offset where parsing stopped.
+        public let offset: Int
+
+        /// The message and the offset, for error messages.
+        public var description: String { "\(message) (at byte \(offset))" }
     }
 
-    /// The deepest nesting of arrays and objects accepted (a header needs 3).
-    static let maximumDepth = 64
+    /// The deepest nesting of arrays and objects accepted (a safetensors header needs 3, a tokenizer file 4).
+    public static let maximumDepth = 64
 
     /// Parses `bytes` (UTF-8) as one JSON value, optionally surrounded by whitespace.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> SafeTensorsJSON {
-        var parser = Parser(bytes: bytes)
+    /// - Parameter allowsNonFiniteNumbers: also accept Python's `NaN`, `Infinity` and `-Infinity` (what Python's
+    ///   `json` writes and reads; they become ``number(_:)`` with that text).
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, allowsNonFiniteNumbers: Bool = false) throws -> StrictJSON {
+        var parser = Parser(bytes: bytes, allowsNonFiniteNumbers: allowsNonFiniteNumbers)
         let value = try parser.value(depth: 0)
         parser.skipWhitespace()
         guard parser.position == bytes.count else { throw parser.error("unexpected characters after the JSON value") }
         return value
     }
 
+    /// ``parse(_:allowsNonFiniteNumbers:)`` over any contiguous bytes (`Data`, `[UInt8]`).
+    public static func parse<Bytes: Collection<UInt8>>(bytes: Bytes, allowsNonFiniteNumbers: Bool = false) throws -> StrictJSON {
+        let parsed = try bytes.withContiguousStorageIfAvailable { try parse($0, allowsNonFiniteNumbers: allowsNonFiniteNumbers) }
+        if let parsed { return parsed }
+        return try Array(bytes).withUnsafeBufferPointer { try parse($0, allowsNonFiniteNumbers: allowsNonFiniteNumbers) }
+    }
+
     /// A short description of the kind of value, for error messages ("a string", "the number 1.5").
-    var kind: String {
+    public var kind: String {
         switch self {
         case .object: return "an object"
         case .array: return "an array"
@@ -47,7 +63,7 @@ enum SafeTensorsJSON: Equatable {
         }
     }
 
-    static func == (lhs: SafeTensorsJSON, rhs: SafeTensorsJSON) -> Bool {
+    public static func == (lhs: StrictJSON, rhs: StrictJSON) -> Bool {
         switch (lhs, rhs) {
         case let (.object(a), .object(b)): return a.map(\.key) == b.map(\.key) && a.map(\.value) == b.map(\.value)
         case let (.array(a), .array(b)): return a == b
@@ -63,9 +79,10 @@ enum SafeTensorsJSON: Equatable {
 
 private struct Parser {
     let bytes: UnsafeBufferPointer<UInt8>
+    let allowsNonFiniteNumbers: Bool
     var position = 0
 
-    func error(_ message: String) -> SafeTensorsJSON.ParseError { .init(message: message, offset: position) }
+    func error(_ message: String) -> StrictJSON.ParseError { .init(message: message, offset: position) }
 
     var current: UInt8? { position < bytes.count ? bytes[position] : nil }
 
@@ -73,7 +90,7 @@ private struct Parser {
         while let byte = current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { position += 1 }
     }
 
-    mutating func expect(_ literal: String, _ value: SafeTensorsJSON) throws -> SafeTensorsJSON {
+    mutating func expect(_ literal: String, _ value: StrictJSON) throws -> StrictJSON {
         for byte in literal.utf8 {
             guard current == byte else { throw error("invalid literal (expected '\(literal)')") }
             position += 1
@@ -81,10 +98,10 @@ private struct Parser {
         return value
     }
 
-    mutating func value(depth: Int) throws -> SafeTensorsJSON {
-        guard depth < SafeTensorsJSON.maximumDepth else { throw error("nesting deeper than \(SafeTensorsJSON.maximumDepth) levels") }
+    mutating func value(depth: Int) throws -> StrictJSON {
+        guard depth < StrictJSON.maximumDepth else { throw error("nesting deeper than \(StrictJSON.maximumDepth) levels") }
         skipWhitespace()
-        guard let byte = current else { throw error("unexpected end of the header") }
+        guard let byte = current else { throw error("unexpected end of the text") }
         switch byte {
         case UInt8(ascii: "{"): return try object(depth: depth)
         case UInt8(ascii: "["): return try array(depth: depth)
@@ -92,14 +109,18 @@ private struct Parser {
         case UInt8(ascii: "t"): return try expect("true", .bool(true))
         case UInt8(ascii: "f"): return try expect("false", .bool(false))
         case UInt8(ascii: "n"): return try expect("null", .null)
+        case UInt8(ascii: "N") where allowsNonFiniteNumbers: return try expect("NaN", .number("NaN"))
+        case UInt8(ascii: "I") where allowsNonFiniteNumbers: return try expect("Infinity", .number("Infinity"))
+        case UInt8(ascii: "-") where allowsNonFiniteNumbers && position + 1 < bytes.count && bytes[position + 1] == UInt8(ascii: "I"):
+            return try expect("-Infinity", .number("-Infinity"))
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
         default: throw error("unexpected character '\(Unicode.Scalar(byte))'")
         }
     }
 
-    mutating func object(depth: Int) throws -> SafeTensorsJSON {
+    mutating func object(depth: Int) throws -> StrictJSON {
         position += 1
-        var members: [(key: String, value: SafeTensorsJSON)] = []
+        var members: [(key: String, value: StrictJSON)] = []
         var keys = Set<String>()
         skipWhitespace()
         if current == UInt8(ascii: "}") { position += 1; return .object(members) }
@@ -109,7 +130,7 @@ private struct Parser {
             let keyOffset = position
             let key = try string()
             guard keys.insert(key).inserted else {
-                throw SafeTensorsJSON.ParseError(message: "duplicate key '\(key)'", offset: keyOffset)
+                throw StrictJSON.ParseError(message: "duplicate key '\(key)'", offset: keyOffset)
             }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
@@ -124,9 +145,9 @@ private struct Parser {
         }
     }
 
-    mutating func array(depth: Int) throws -> SafeTensorsJSON {
+    mutating func array(depth: Int) throws -> StrictJSON {
         position += 1
-        var elements: [SafeTensorsJSON] = []
+        var elements: [StrictJSON] = []
         skipWhitespace()
         if current == UInt8(ascii: "]") { position += 1; return .array(elements) }
         while true {
@@ -140,7 +161,7 @@ private struct Parser {
         }
     }
 
-    mutating func number() throws -> SafeTensorsJSON {
+    mutating func number() throws -> StrictJSON {
         let start = position
         func digits() -> Int {
             let first = position

@@ -1,0 +1,257 @@
+// AVX-512 bfloat16 GEMM kernels, both with a 12x32 register tile (24 zmm accumulators):
+//   avx512bf16 — `vdpbf16ps` on bfloat16 pairs: A pairs broadcast from memory, two B vectors per pair of depths;
+//   avx512     — for AVX-512 CPUs without BF16: each B pair widened to two fp32 vectors (odd and even depth),
+//                A packed as fp32 values already rounded to bfloat16, FMA odd then even (the `vdpbf16ps` order).
+// Edge tiles are written with masked loads and stores, so C is never touched outside the block.
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include "bgemm_internal.h"
+
+#define MR 12
+#define NR 32
+#define AVX512 __attribute__((target("avx512f")))
+#define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+// Writes the mr x nr corner of the accumulated tile to C through the epilogue.
+AVX512 __attribute__((always_inline))
+static inline void store_tile(__m512 acc[MR][2], float *c, int64_t ldc, int64_t mr, int64_t nr,
+                              const ck_sgemm_epilogue *epilogue, const float *bias) {
+    const int full = nr == NR;
+    const __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
+    const __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
+    const __m512 alpha = _mm512_set1_ps(epilogue->alpha);
+    const __m512 beta = _mm512_set1_ps(epilogue->beta);
+    const int read_c = epilogue->beta != 0;
+    __m512 bias0 = _mm512_setzero_ps(), bias1 = _mm512_setzero_ps();
+    if (bias) {
+        bias0 = _mm512_maskz_loadu_ps(m0, bias);
+        bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
+    }
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i++) {
+        if (i < mr) {
+            float *row = c + i * ldc;
+            __m512 r0 = _mm512_fmadd_ps(acc[i][0], alpha, bias0);
+            __m512 r1 = _mm512_fmadd_ps(acc[i][1], alpha, bias1);
+            if (read_c) {
+                r0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, row), beta, r0);
+                r1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, row + 16), beta, r1);
+            }
+            if (full) {
+                _mm512_storeu_ps(row, r0);
+                _mm512_storeu_ps(row + 16, r1);
+            } else {
+                _mm512_mask_storeu_ps(row, m0, r0);
+                _mm512_mask_storeu_ps(row + 16, m1, r1);
+            }
+        }
+    }
+}
+
+// MARK: vdpbf16ps
+
+AVX512BF16 __attribute__((always_inline))
+static inline void tile_bf16(int64_t pairs, const uint32_t *a, const uint16_t *b, float *c, int64_t ldc,
+                             int64_t mr, int64_t nr, const ck_sgemm_epilogue *epilogue, const float *bias) {
+    __m512 acc[MR][2];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i++) {
+        acc[i][0] = _mm512_setzero_ps();
+        acc[i][1] = _mm512_setzero_ps();
+    }
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i++) {
+        if (i < mr) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    }
+#pragma clang loop unroll_count(4)
+    for (int64_t q = 0; q < pairs; q++) {
+        const __m512bh b0 = (__m512bh)_mm512_load_si512(b);
+        const __m512bh b1 = (__m512bh)_mm512_load_si512(b + 32);
+#pragma clang loop unroll(full)
+        for (int i = 0; i < MR; i++) {
+            const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
+            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
+            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+        }
+        a += MR;
+        b += 2 * NR;
+    }
+    store_tile(acc, c, ldc, mr, nr, epilogue, bias);
+}
+
+AVX512BF16
+static void block_bf16(int64_t mc, int64_t nc, int64_t kc, const void *packed_a, const uint16_t *packed_b,
+                       float *c, int64_t ldc, const ck_sgemm_epilogue *epilogue) {
+    const int64_t pairs = (kc + 1) / 2;
+    const uint32_t *a = packed_a;
+    for (int64_t j = 0; j < nc; j += NR) {
+        const float *bias = epilogue->bias ? epilogue->bias + j : 0;
+        for (int64_t i = 0; i < mc; i += MR) {
+            tile_bf16(pairs, a + i * pairs, packed_b + j * 2 * pairs, c + i * ldc + j, ldc,
+                      ck_min64(MR, mc - i), ck_min64(NR, nc - j), epilogue, bias);
+        }
+    }
+}
+
+// The 16x16 transpose of 32-bit words: `columns[c]` holds word c of every row, in row order. Four shuffle stages,
+// as in the classic 4x4-blocked transpose.
+AVX512BF16 __attribute__((always_inline))
+static inline void transpose_16x16(const __m512i rows[16], __m512i columns[16]) {
+    __m512i t[16], u[16];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(rows[i], rows[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(rows[i], rows[i + 1]);
+    }
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 16; i += 4) {
+        u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    // u[4g + j], 128-bit lane L: word 4L + j of rows 4g .. 4g+3.
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 4; j++) {
+        const __m512i even = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x88);   // lanes 0, 2 of rows 0-3 and 4-7
+        const __m512i odd = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xDD);    // lanes 1, 3
+        const __m512i even8 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x88);
+        const __m512i odd8 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xDD);
+        columns[j] = _mm512_shuffle_i32x4(even, even8, 0x88);
+        columns[8 + j] = _mm512_shuffle_i32x4(even, even8, 0xDD);
+        columns[4 + j] = _mm512_shuffle_i32x4(odd, odd8, 0x88);
+        columns[12 + j] = _mm512_shuffle_i32x4(odd, odd8, 0xDD);
+    }
+}
+
+// Rounds the `used` (<= 16) rows at `m` (row stride `ld`) from depth p0 on (up to 32 depths, `kc` in all) to
+// bfloat16 pairs and transposes them: `columns[t]` holds pair p0/2 + t of every row (rows past `used` zero).
+AVX512BF16 __attribute__((always_inline))
+static inline void convert_and_transpose(const float *m, int64_t ld, int64_t used, int64_t p0, int64_t kc,
+                                         __m512i columns[16]) {
+    const int64_t left = kc - p0;
+    const __mmask16 lo = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+    const __mmask16 hi = left >= 32 ? (__mmask16)0xFFFF : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
+    __m512i words[16];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 16; i++) {
+        words[i] = _mm512_setzero_si512();
+        if (i < used) {
+            const float *row = m + i * ld + p0;
+            const __m512 x0 = _mm512_maskz_loadu_ps(lo, row);
+            const __m512 x1 = _mm512_maskz_loadu_ps(hi, row + 16);
+            words[i] = (__m512i)_mm512_cvtne2ps_pbh(x1, x0);
+        }
+    }
+    transpose_16x16(words, columns);
+}
+
+// Rows of A rounded 32 depths (16 pairs) at a time with `vcvtne2ps2bf16`, transposed in registers and stored 12
+// words (one pair of depths of the panel's 12 rows) at a time. A transposed A goes through the portable packing.
+AVX512BF16
+static void pack_a_bf16(const float *a, int64_t lda, int transposed, int64_t rows, int64_t kc, void *packed) {
+    if (transposed) {
+        ck_bgemm_pack_a_pairs(a, lda, transposed, rows, kc, MR, packed);
+        return;
+    }
+    const int64_t pairs = (kc + 1) / 2;
+    uint32_t *panel = packed;
+    for (int64_t first = 0; first < rows; first += MR) {
+        const int64_t used = ck_min64(MR, rows - first);
+        for (int64_t p0 = 0; p0 < kc; p0 += 32) {
+            __m512i columns[16];
+            convert_and_transpose(a + first * lda, lda, used, p0, kc, columns);
+            const int64_t count = ck_min64(16, pairs - p0 / 2);
+            uint32_t *out = panel + (p0 / 2) * MR;
+#pragma clang loop unroll(full)
+            for (int t = 0; t < 16; t++) {
+                if (t < count) _mm512_mask_storeu_epi32(out + t * MR, (__mmask16)0x0FFF, columns[t]);
+            }
+        }
+        panel += MR * pairs;
+    }
+}
+
+// ck_bgemm_pack_b for a transposed B (`b` holds the [n x kc] matrix B^T, row j = column j of B) and a panel width
+// that is a multiple of 16: each pair of depths of column j is two neighbouring floats of row j, so 16 rows are
+// rounded 32 depths at a time and transposed in registers, as A is.
+AVX512BF16
+void ck_bgemm_pack_b_transposed_avx512bf16(const float *b, int64_t ldb, int64_t n, int64_t kc, int32_t nr,
+                                           uint16_t *dst) {
+    const int64_t pairs = (kc + 1) / 2;
+    uint32_t *panel = (uint32_t *)dst;
+    for (int64_t first = 0; first < n; first += nr) {
+        for (int64_t group = 0; group < nr; group += 16) {
+            const int64_t used = first + group < n ? ck_min64(16, n - first - group) : 0;
+            for (int64_t p0 = 0; p0 < kc; p0 += 32) {
+                __m512i columns[16];
+                convert_and_transpose(b + (first + group) * ldb, ldb, used, p0, kc, columns);
+                const int64_t count = ck_min64(16, pairs - p0 / 2);
+                uint32_t *out = panel + (p0 / 2) * nr + group;
+#pragma clang loop unroll(full)
+                for (int t = 0; t < 16; t++) {
+                    if (t < count) _mm512_storeu_si512(out + t * nr, columns[t]);
+                }
+            }
+        }
+        panel += nr * pairs;
+    }
+}
+
+const ck_bgemm_kernel ck_bgemm_kernel_avx512bf16 = {CK_ISA_AVX512BF16, MR, NR, pack_a_bf16, block_bf16,
+                                                    "avx512bf16-12x32"};
+
+// MARK: widened (AVX-512F without BF16)
+
+AVX512 __attribute__((always_inline))
+static inline void tile_widened(int64_t pairs, const float *a, const uint16_t *b, float *c, int64_t ldc,
+                                int64_t mr, int64_t nr, const ck_sgemm_epilogue *epilogue, const float *bias) {
+    __m512 acc[MR][2];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i++) {
+        acc[i][0] = _mm512_setzero_ps();
+        acc[i][1] = _mm512_setzero_ps();
+    }
+    const __m512i high = _mm512_set1_epi32((int)0xFFFF0000u);
+#pragma clang loop unroll_count(2)
+    for (int64_t q = 0; q < pairs; q++) {
+        const __m512i w0 = _mm512_load_si512(b), w1 = _mm512_load_si512(b + 32);
+        const __m512 odd0 = _mm512_castsi512_ps(_mm512_and_si512(w0, high));
+        const __m512 odd1 = _mm512_castsi512_ps(_mm512_and_si512(w1, high));
+        const __m512 even0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16));
+        const __m512 even1 = _mm512_castsi512_ps(_mm512_slli_epi32(w1, 16));
+#pragma clang loop unroll(full)
+        for (int i = 0; i < MR; i++) {
+            const __m512 ao = _mm512_set1_ps(a[MR + i]);
+            acc[i][0] = _mm512_fmadd_ps(ao, odd0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(ao, odd1, acc[i][1]);
+            const __m512 ae = _mm512_set1_ps(a[i]);
+            acc[i][0] = _mm512_fmadd_ps(ae, even0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(ae, even1, acc[i][1]);
+        }
+        a += 2 * MR;
+        b += 2 * NR;
+    }
+    store_tile(acc, c, ldc, mr, nr, epilogue, bias);
+}
+
+AVX512
+static void block_widened(int64_t mc, int64_t nc, int64_t kc, const void *packed_a, const uint16_t *packed_b,
+                          float *c, int64_t ldc, const ck_sgemm_epilogue *epilogue) {
+    const int64_t pairs = (kc + 1) / 2;
+    const float *a = packed_a;
+    for (int64_t j = 0; j < nc; j += NR) {
+        const float *bias = epilogue->bias ? epilogue->bias + j : 0;
+        for (int64_t i = 0; i < mc; i += MR) {
+            tile_widened(pairs, a + i * 2 * pairs, packed_b + j * 2 * pairs, c + i * ldc + j, ldc,
+                         ck_min64(MR, mc - i), ck_min64(NR, nc - j), epilogue, bias);
+        }
+    }
+}
+
+static void pack_a_widened(const float *a, int64_t lda, int transposed, int64_t rows, int64_t kc, void *packed) {
+    ck_bgemm_pack_a_widened(a, lda, transposed, rows, kc, MR, packed);
+}
+
+const ck_bgemm_kernel ck_bgemm_kernel_avx512 = {CK_ISA_AVX512, MR, NR, pack_a_widened, block_widened, "avx512-12x32"};
+#endif
