@@ -1,9 +1,10 @@
 import DiffusionPatch
 import Foundation
+import TensorCore
 import UNetBenchmarking
 import XCTest
 
-/// tomesd's benchmark table (resolution × batch; Vanilla, ToMe, ToMe + memory-efficient attention) for an SD 1.5-sized UNet
+/// tomesd's benchmark table (resolution × batch; Vanilla, ToMe, ToMe + memory-efficient attention; or the ToDo columns) for an SD 1.5-sized UNet
 /// with seeded random weights. Run in release:
 ///
 ///     TOMESD_BENCHMARKS=1 swift test -c release --filter UNetBenchmarks
@@ -12,7 +13,10 @@ import XCTest
 /// weights), `TOMESD_BENCH_RESOLUTIONS` (default 512; tomesd's table has 512,768,1024), `TOMESD_BENCH_BATCHES`
 /// (default 1,2; tomesd's has 1,2,4), `TOMESD_BENCH_RATIO` (0.5), `TOMESD_BENCH_MAX_DOWNSAMPLE` (1),
 /// `TOMESD_BENCH_STEPS` (3), `TOMESD_BENCH_WARMUP` (1), `TOMESD_BENCH_COLUMNS` (vanilla, tome,
-/// tome-memory-efficient; memory-efficient adds the unpatched memory-efficient baseline), `TOMESD_MEMORY_BUDGET_GIB` (three quarters of the physical memory): a cell whose peak
+/// tome-memory-efficient; memory-efficient adds the unpatched memory-efficient baseline; todo and todo-memory-efficient
+/// add Token Downsampling's columns), `TOMESD_BENCH_METHOD=todo` (Vanilla, ToDo, ToDo + memory-efficient attention in
+/// place of the ToMe columns), `TOMESD_BENCH_DOWNSAMPLE_FACTOR` (2), `TOMESD_BENCH_DOWNSAMPLE_METHOD` (nearest-exact;
+/// the ToDo columns use `TOMESD_BENCH_MAX_DOWNSAMPLE` too), `TOMESD_MEMORY_BUDGET_GIB` (three quarters of the physical memory): a cell whose peak
 /// memory would exceed it reads "OOM", `TOMESD_BENCH_CPU_TIME=1` (report CPU time ÷ threads, for a machine shared
 /// with other work). `TOMESD_NUM_THREADS` sets the threads. `tomesd bench unet` prints the same.
 final class UNetBenchmarks: XCTestCase {
@@ -46,6 +50,12 @@ final class UNetBenchmarks: XCTestCase {
         settings.options.maxDownsample = try number("TOMESD_BENCH_MAX_DOWNSAMPLE").map(Int.init) ?? settings.options.maxDownsample
         settings.steps = try number("TOMESD_BENCH_STEPS").map(Int.init) ?? settings.steps
         settings.warmup = try number("TOMESD_BENCH_WARMUP").map(Int.init) ?? settings.warmup
+        settings.downsampling.maxDownsample = settings.options.maxDownsample
+        settings.downsampling.factor = try number("TOMESD_BENCH_DOWNSAMPLE_FACTOR").map(Int.init) ?? settings.downsampling.factor
+        if let name = environment["TOMESD_BENCH_DOWNSAMPLE_METHOD"] {
+            settings.downsampling.method = try XCTUnwrap(ResizeMethod(rawValue: name), "TOMESD_BENCH_DOWNSAMPLE_METHOD=\(name)")
+        }
+        if environment["TOMESD_BENCH_METHOD"] == "todo" { settings.columns = UNetBenchmarkColumn.todoTable }
         if environment["TOMESD_BENCH_CPU_TIME"] == "1" { settings.clock = .cpu }
         if let budget = try number("TOMESD_MEMORY_BUDGET_GIB") { settings.memoryBudgetBytes = Int(budget * 1_073_741_824) }
         if let names = environment["TOMESD_BENCH_COLUMNS"] {
@@ -66,6 +76,9 @@ final class UNetBenchmarks: XCTestCase {
                 XCTAssertGreaterThan(cell.medianSeconds ?? 0, 0)
                 if cell.column.isPatched, benchmark.settings.options.ratio > 0 {
                     XCTAssertGreaterThan(cell.tokensMergedPerStep ?? 0, 0, "\(row.resolution)² × \(row.batch): ToMe merges")
+                }
+                if cell.column.isDownsampled, benchmark.settings.downsampling.factor > 1 {
+                    XCTAssertNotNil(cell.overheadSeconds, "\(row.resolution)² × \(row.batch): ToDo ran")
                 }
             }
         }

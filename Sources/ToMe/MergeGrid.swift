@@ -16,13 +16,24 @@ public struct MergeGrid: Equatable, Sendable {
     /// where tomesd merges nothing: the block is downsampled more than `maxDownsample` or `r` is 0. A block with no
     /// tokens, or more tokens than the latent, is no UNet block and gets nil too. `ratio` is taken as validated.
     public init?(tokens: Int, latentHeight: Int, latentWidth: Int, ratio: Double, maxDownsample: Int) {
+        guard let level = MergeGrid.level(tokens: tokens, latentHeight: latentHeight, latentWidth: latentWidth) else {
+            return nil
+        }
+        r = MergeGrid.unclampedR(tokenCount: tokens, ratio: ratio)
+        guard MergeGrid.merges(downsample: level.downsample, maxDownsample: maxDownsample), r > 0 else { return nil }
+        (downsample, height, width) = level
+    }
+
+    /// tomesd's downsampling level `ceil(sqrt(H·W // N))` of a block with `tokens` tokens in a UNet call on a
+    /// `latentHeight × latentWidth` latent, and the grid `ceil(H / downsample) × ceil(W / downsample)` of that level
+    /// (Token Downsampling selects its blocks and grids by the same rule). nil for a block with no tokens or more
+    /// tokens than the latent.
+    public static func level(tokens: Int, latentHeight: Int, latentWidth: Int)
+        -> (downsample: Int, height: Int, width: Int)? {
         let latentTokens = latentHeight * latentWidth
         guard tokens >= 1, tokens <= latentTokens else { return nil }
-        downsample = Int(Double(latentTokens / tokens).squareRoot().rounded(.up))
-        r = MergeGrid.unclampedR(tokenCount: tokens, ratio: ratio)
-        guard MergeGrid.merges(downsample: downsample, maxDownsample: maxDownsample), r > 0 else { return nil }
-        height = (latentHeight + downsample - 1) / downsample
-        width = (latentWidth + downsample - 1) / downsample
+        let downsample = Int(Double(latentTokens / tokens).squareRoot().rounded(.up))
+        return (downsample, (latentHeight + downsample - 1) / downsample, (latentWidth + downsample - 1) / downsample)
     }
 
     /// tomesd's level rule: a block downsampled `downsample` times merges only when that is at most

@@ -5,28 +5,31 @@ import TensorCore
 extension UNetBenchmark {
     /// The settings as the table's heading: model, threads, patch, steps, budget and how to read the cells.
     public var heading: String {
-        let o = settings.options
+        let (o, d) = (settings.options, settings.downsampling)
         let gib = { (bytes: Int) in String(format: "%.1f GiB", Double(bytes) / 1_073_741_824) }
         return """
             \(settings.architecture.title)-shaped UNet \(config.blockOutChannels) (seeded random weights), \(settings.precision.rawValue), \(ThreadPool.shared.threadCount) thread(s); \
             ToMe ratio \(o.ratio), maxDownsample \(o.maxDownsample), sx \(o.sx), sy \(o.sy), \
-            \(o.useRandom ? "random" : "no-random"); median of \(settings.steps) step(s) after \(settings.warmup) \
+            \(o.useRandom ? "random" : "no-random"); ToDo factor \(d.factor), \(d.method.rawValue), \
+            maxDownsample \(d.maxDownsample); median of \(settings.steps) step(s) after \(settings.warmup) \
             warm-up; memory budget \(gib(settings.memoryBudgetBytes)).
             Cells: seconds per UNet step (\(settings.clock == .wall ? "wall clock" : "CPU time ÷ threads")) · \
             speed-up over Vanilla (FLOP-model prediction) · peak resident memory (weights included) · ToMe's own \
-            time (matching + merge + unmerge) as a share of the step.
+            time (matching + merge + unmerge; ToDo: resizing) as a share of the step.
             """
     }
 
     /// The table header, as Markdown.
     public var tableHeader: String {
-        let ratio = settings.options.ratio
+        let (ratio, factor) = (settings.options.ratio, settings.downsampling.factor)
         let titles = settings.columns.map { column -> String in
             switch column {
             case .vanilla: return "Vanilla"
             case .tome: return "ToMe \(ratio)"
             case .tomeMemoryEfficient: return "ToMe \(ratio) + memory-efficient attention"
             case .memoryEfficient: return "Memory-efficient attention"
+            case .todo: return "ToDo ×\(factor)"
+            case .todoMemoryEfficient: return "ToDo ×\(factor) + memory-efficient attention"
             }
         }
         return "| Resolution | Batch | " + titles.joined(separator: " | ") + " |\n|---|---|"
@@ -63,6 +66,9 @@ extension UNetBenchmark {
             "options": ["ratio": o.ratio, "max_downsample": o.maxDownsample, "sx": o.sx, "sy": o.sy,
                         "use_random": o.useRandom, "seed": o.seed, "merge_attention": o.mergeAttention,
                         "merge_cross_attention": o.mergeCrossAttention, "merge_mlp": o.mergeMLP],
+            "todo_options": ["downsample_factor": settings.downsampling.factor,
+                             "downsample_method": settings.downsampling.method.rawValue,
+                             "max_downsample": settings.downsampling.maxDownsample],
             "rows": rows.map { row -> [String: Any] in
                 ["resolution": row.resolution, "batch": row.batch, "cells": row.cells.map { cell -> [String: Any] in
                     var entry: [String: Any] = ["column": cell.column.rawValue, "flops": cell.flops,

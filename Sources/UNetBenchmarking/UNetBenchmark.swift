@@ -37,7 +37,10 @@ public final class UNetBenchmark {
     /// - Throws: the model's or the patch's errors.
     @discardableResult
     public func run(report: (UNetBenchmarkRow) -> Void = { _ in }) throws -> [UNetBenchmarkRow] {
-        defer { removePatch(model) }
+        defer {
+            removePatch(model)
+            removeTokenDownsampling(model)
+        }
         var rows: [UNetBenchmarkRow] = []
         for resolution in settings.resolutions.sorted() {
             for batch in settings.batches.sorted() {
@@ -57,8 +60,9 @@ public final class UNetBenchmark {
                          measured rows: [UNetBenchmarkRow]) throws -> UNetBenchmarkCell {
         let latent = resolution / 8
         let options = column.isPatched ? settings.options : nil
+        let downsampling = column.isDownsampled ? settings.downsampling : nil
         let flops = flopModel.flops(latentHeight: latent, latentWidth: latent, batch: batch,
-                                    contextTokens: settings.contextTokens, options: options)
+                                    contextTokens: settings.contextTokens, options: options, downsampling: downsampling)
         let baseline = ProcessMetrics.residentBytes() ?? 0
         let predicted = predictedPeak(column, resolution: resolution, batch: batch, baseline: baseline, rows: rows)
         var cell = UNetBenchmarkCell(column: column, flops: flops, predictedPeakBytes: predicted, baselineBytes: baseline)
@@ -68,9 +72,12 @@ public final class UNetBenchmark {
         model.attentionImplementation = column.attention
         let patch = try options.map { try applyPatch(model, options: $0) }
         if patch == nil { removePatch(model) }
+        let downsamplingPatch = try downsampling.map { try applyTokenDownsampling(model, options: $0) }
+        if downsamplingPatch == nil { removeTokenDownsampling(model) }
         ProcessMetrics.resetPeak()
         for _ in 0..<settings.warmup { _ = try inputs.run(model) }
         patch?.resetStatistics()
+        downsamplingPatch?.resetStatistics()
         var runs: [Double] = [], cpu: [Double] = []
         for _ in 0..<settings.steps {
             let (start, cpuStart) = (ProcessMetrics.now(), ProcessMetrics.cpuSeconds())
@@ -82,6 +89,9 @@ public final class UNetBenchmark {
         if let statistics = patch?.statistics {
             cell.overheadSeconds = statistics.overheadSeconds / Double(settings.steps)
             cell.tokensMergedPerStep = statistics.tokensMerged / settings.steps
+        }
+        if let statistics = downsamplingPatch?.statistics {
+            cell.overheadSeconds = statistics.overheadSeconds / Double(settings.steps)
         }
         guard (cell.peakBytes ?? 0) <= settings.memoryBudgetBytes else { return cell }
         cell.stepSeconds = runs

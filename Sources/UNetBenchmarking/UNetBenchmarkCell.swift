@@ -16,7 +16,7 @@ public struct UNetBenchmarkCell: Sendable {
     public internal(set) var cpuSeconds: [Double]?
     /// Peak resident memory while the cell ran; nil when it did not run.
     public internal(set) var peakBytes: Int?
-    /// The patch's planning, merging and unmerging time per step (ToMe columns).
+    /// The patch's planning, merging and unmerging time per step (ToMe columns), or resizing time (ToDo columns).
     public internal(set) var overheadSeconds: Double?
     /// Tokens the patch merged per step (ToMe columns).
     public internal(set) var tokensMergedPerStep: Int?

@@ -12,6 +12,8 @@ public struct UNetBenchmarkSettings: Sendable {
     public var columns = UNetBenchmarkColumn.tomesdTable
     /// The patch of the ToMe columns (tomesd's defaults with ratio 0.5).
     public var options = ToMeOptions.defaults
+    /// The patch of the ToDo columns (the reference's defaults: factor 2, nearest-exact, maxDownsample 1).
+    public var downsampling = ToDoOptions.defaults
     /// Timed steps per cell (the median is reported).
     public var steps = 3
     /// Untimed steps per cell first.
@@ -49,6 +51,7 @@ public struct UNetBenchmarkSettings: Sendable {
         guard memoryBudgetBytes > 0 else { throw invalid("memoryBudget", "\(memoryBudgetBytes) bytes must be positive") }
         guard contextTokens >= 1 else { throw invalid("contextTokens", "\(contextTokens) must be at least 1") }
         try options.validate()
+        try downsampling.validate()
     }
 }
 

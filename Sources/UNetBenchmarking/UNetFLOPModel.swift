@@ -2,7 +2,7 @@ import DiffusionPatch
 import StableDiffusion
 import ToMe
 
-/// A FLOP count of one UNet forward, with or without Token Merging: 2 FLOPs per multiply-add of every convolution,
+/// A FLOP count of one UNet forward, with or without Token Merging and Token Downsampling: 2 FLOPs per multiply-add of every convolution,
 /// linear layer and attention product (norms, activations, softmax and the timestep embedding are left out; they
 /// are well under 1 % of an SD UNet). The ratio of two counts is the speed-up ToMe can give at best when every
 /// FLOP costs the same; tomesd's SD 1.5 figures (×1.12 at 512² batch 2, ×1.39 at 1024²) come out of it.
@@ -16,11 +16,11 @@ public struct UNetFLOPModel {
     }
 
     /// FLOPs of one forward on a `batch × latentHeight × latentWidth` latent with `contextTokens` text tokens,
-    /// patched with `options` (nil: unpatched).
+    /// patched with Token Merging `options` and/or Token Downsampling `downsampling` (nil: not patched with it).
     public func flops(latentHeight: Int, latentWidth: Int, batch: Int, contextTokens: Int = 77,
-                      options: ToMeOptions? = nil) -> Double {
+                      options: ToMeOptions? = nil, downsampling: ToDoOptions? = nil) -> Double {
         var count = Counter(config: config, latentHeight: latentHeight, latentWidth: latentWidth,
-                            contextTokens: contextTokens, options: options)
+                            contextTokens: contextTokens, options: options, downsampling: downsampling)
         count.forward()
         return 2 * count.multiplyAdds * Double(batch)
     }
@@ -31,14 +31,17 @@ private struct Counter {
     let config: UNetConfig
     let latentHeight: Int, latentWidth: Int, contextTokens: Int
     let options: ToMeOptions?
+    let downsampling: ToDoOptions?
     var multiplyAdds = 0.0
 
-    init(config: UNetConfig, latentHeight: Int, latentWidth: Int, contextTokens: Int, options: ToMeOptions?) {
+    init(config: UNetConfig, latentHeight: Int, latentWidth: Int, contextTokens: Int, options: ToMeOptions?,
+         downsampling: ToDoOptions?) {
         self.config = config
         self.latentHeight = latentHeight
         self.latentWidth = latentWidth
         self.contextTokens = contextTokens
         self.options = options
+        self.downsampling = downsampling
     }
 
     /// Tokens of the feature map `level` times downsampled (stride-2 convolutions with padding 1: `ceil(n / 2)`).
@@ -101,14 +104,23 @@ private struct Counter {
         let selfTokens = options?.mergeAttention == true ? n - merged : n
         let crossTokens = options?.mergeCrossAttention == true ? n - merged : n
         let mlpTokens = options?.mergeMLP == true ? n - merged : n
+        let keyValueTokens = keyValueGrid(n).map { $0.height * $0.width } ?? selfTokens
         let (channels, context, width) = (Double(c), Double(contextTokens), Double(config.crossAttentionDim[block]))
         for _ in 0..<config.transformerLayersPerBlock[block] {
-            let s = Double(selfTokens), x = Double(crossTokens), m = Double(mlpTokens)
-            multiplyAdds += 4 * s * channels * channels + 2 * s * s * channels           // attn1: q, k, v, out; QKᵀ, AV
+            let s = Double(selfTokens), x = Double(crossTokens), m = Double(mlpTokens), kv = Double(keyValueTokens)
+            multiplyAdds += 2 * s * channels * channels + 2 * kv * channels * channels  // attn1: q, out; k, v
+                + 2 * s * kv * channels                                                   //        QKᵀ, AV
             multiplyAdds += 2 * x * channels * channels + 2 * context * width * channels  // attn2: q, out; k, v
                 + 2 * x * context * channels                                              //        QKᵀ, AV
             multiplyAdds += 12 * m * channels * channels                                  // GEGLU ff: c→8c, 4c→c
         }
+    }
+
+    /// The key/value grid Token Downsampling gives a block of `n` tokens (nil: none, or where it would fail).
+    func keyValueGrid(_ n: Int) -> (height: Int, width: Int)? {
+        guard let grid = downsampling?.keyValueGrid(tokens: n, latentHeight: latentHeight, latentWidth: latentWidth),
+              grid.height * grid.width == n, grid.keyValueHeight >= 1, grid.keyValueWidth >= 1 else { return nil }
+        return (grid.keyValueHeight, grid.keyValueWidth)
     }
 
     /// Tokens a block of `n` tokens merges under the patch (0 unpatched, and where tomesd would fail).

@@ -6,7 +6,8 @@ import UNetBenchmarking
 /// `tomesd bench unet`: tomesd's benchmark table for an SD 1.5- or (`--architecture sdxl`) SDXL-shaped UNet with seeded
 /// random weights (``UNetBenchmark``),
 /// row by row as Markdown, or as JSON (what `Benchmarks/python/unet_tome_vs_diffusers.py` reads). `--cpu-time` reports
-/// CPU time ÷ threads instead of wall time, for machines shared with other work.
+/// CPU time ÷ threads instead of wall time, for machines shared with other work. `--method todo` measures Token
+/// Downsampling's columns instead of Token Merging's.
 let benchUNetCommand = Subcommand(
     name: "bench unet",
     summary: "tomesd's benchmark table: an SD 1.5- or SDXL-sized UNet with and without Token Merging",
@@ -29,6 +30,12 @@ let benchUNetCommand = Subcommand(
             .precision,
             .value("steps", "N", default: "\(defaults.steps)", "timed UNet forwards per cell (the median is reported)"),
             .value("warmup", "N", default: "\(defaults.warmup)", "untimed forwards per cell first"),
+            .value("method", "tome|todo", default: "tome", "todo: measure Token Downsampling's columns (vanilla, todo, "
+                + "todo-memory-efficient) unless --columns says otherwise"),
+            .value("downsample-factor", "F", default: "\(defaults.downsampling.factor)",
+                   "Token Downsampling's factor of the ToDo columns (their max downsample is --max-downsample's)"),
+            .value("downsample-method", ResizeMethod.allCases.map(\.rawValue).joined(separator: "|"),
+                   default: defaults.downsampling.method.rawValue, "Token Downsampling's resize of the ToDo columns"),
             .value("columns", "NAME,...", default: defaults.columns.map(\.rawValue).joined(separator: ","),
                    "the columns to measure, from " + UNetBenchmarkColumn.allCases.map(\.rawValue).joined(separator: ", ")),
             .value("memory-budget", "GiB", "skip cells estimated to need more (default: 75% of the physical memory)"),
@@ -51,6 +58,18 @@ let benchUNetCommand = Subcommand(
     settings.steps = try arguments.requiredInt("steps", in: 1...10_000)
     settings.warmup = try arguments.requiredInt("warmup", in: 0...10_000)
     settings.precision = try parsePrecision(try arguments.required("precision"))
+    // ToDo: `--method todo` makes its columns the default; its options apply to the ToDo columns.
+    let method = try arguments.required("method")
+    guard method == "tome" || method == "todo" else { throw UsageError("option --method expects tome or todo, got '\(method)'") }
+    settings.downsampling.maxDownsample = settings.options.maxDownsample
+    settings.downsampling.factor = try arguments.requiredInt("downsample-factor")
+    let resizeName = try arguments.required("downsample-method")
+    guard let resize = ResizeMethod(rawValue: resizeName) else {
+        throw UsageError("option --downsample-method expects one of "
+            + ResizeMethod.allCases.map(\.rawValue).joined(separator: ", ") + ", got '\(resizeName)'")
+    }
+    settings.downsampling.method = resize
+    let columnsGiven = arguments.isGiven("columns")
     let columnNames = try arguments.required("columns")
     settings.columns = try columnNames.split(separator: ",", omittingEmptySubsequences: false).map { name in
         guard let column = UNetBenchmarkColumn(rawValue: String(name)) else {
@@ -59,6 +78,7 @@ let benchUNetCommand = Subcommand(
         }
         return column
     }
+    if method == "todo", !columnsGiven { settings.columns = UNetBenchmarkColumn.todoTable }
     if let budget = try arguments.double("memory-budget") {
         guard budget > 0, budget < 1_048_576 else { throw UsageError("option --memory-budget expects GiB > 0, got \(budget)") }
         settings.memoryBudgetBytes = Int(budget * 1_073_741_824)
@@ -68,6 +88,8 @@ let benchUNetCommand = Subcommand(
     try arguments.finish()
     do {
         try settings.validate()
+    } catch PatchError.invalidToDoOption(let option, let reason) {
+        throw UsageError("option \(["factor": "--downsample-factor"][option] ?? "--max-downsample"): \(reason)")
     } catch PatchError.invalidOption(let option, let reason) {
         let names = ["resolutions": "--resolutions", "batches": "--batch", "ratio": "--ratio",
                      "maxDownsample": "--max-downsample", "steps": "--steps", "warmup": "--warmup"]

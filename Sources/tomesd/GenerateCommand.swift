@@ -48,7 +48,7 @@ let generateCommand = Subcommand(
         .value("scheduler", SchedulerPreset.allCases.map(\.rawValue).joined(separator: "|"),
                "the sampler (default: the model's scheduler_config.json class)"),
         .precision,
-    ] + ToMeArguments.options + [
+    ] + ToMeArguments.options + ToDoArguments.options + [
         .value("latents", "FILE", "start from this initial noise instead of drawing it from --seed (diffusers' "
             + "latents=; unit variance, before the scheduler's init_noise_sigma)"),
         .value("save-initial-latents", "FILE", "write this run's initial noise: --latents FILE replays the run exactly"),
@@ -74,6 +74,7 @@ private struct GenerateRequest {
     let precision: Precision
     var configuration: GenerationConfiguration
     let tome: ToMeOptions?
+    let todo: ToDoOptions?
     let latentsInput: URL?
     /// `--output`, prepared (see ``OutputFile``) before anything is loaded: one file per image, numbered when there
     /// are several (``ImageOutputNames``).
@@ -96,6 +97,7 @@ private struct GenerateRequest {
         let explicitSize = arguments.isGiven("width") || arguments.isGiven("height")
         configuration.steps = try arguments.requiredInt("steps")
         configuration.guidanceScale = Float(try arguments.requiredDouble("guidance"))
+        todo = try ToDoArguments.parse(&arguments)
         tome = try ToMeArguments.parse(&arguments)
         configuration.seed = try arguments.seed()
         if let name = arguments.string("scheduler") {
@@ -160,6 +162,7 @@ private struct GenerateRequest {
         try pipeline.validate(configuration)
         let patch = try tome.map { try applyPatch(pipeline.unet, options: $0) }
         if let patch { ToMeArguments.noticeIfIdle(patch, model: pipeline.unet) }
+        let downsampling = try todo.map { try applyTokenDownsampling(pipeline.unet, options: $0) }
         if let dropped = pipeline.truncatedPart(of: configuration.prompt) {
             fputs("warning: the prompt is longer than the text encoder's \(pipeline.tokenizer.maxLength) tokens; "
                   + "this part is ignored (as diffusers does): \"\(dropped)\"\n", stderr)
@@ -197,7 +200,7 @@ private struct GenerateRequest {
         if let latentsOutput { try SafeTensors.write(["latents": result.latents], into: latentsOutput) }
         if interrupts.isInterrupted { Self.exitStopped("while writing") }
         try OutputFile.commit(outputs + [initialLatentsOutput, latentsOutput].compactMap { $0 })
-        report(result, patch: patch)
+        report(result, patch: patch, downsampling: downsampling)
     }
 
     /// The pipeline of `--model`, or the built-in demo with a note on what it is.
@@ -220,7 +223,7 @@ private struct GenerateRequest {
         return pipeline
     }
 
-    private func report(_ result: GenerationResult, patch: ToMePatch?) {
+    private func report(_ result: GenerationResult, patch: ToMePatch?, downsampling: ToDoPatch?) {
         let timings = result.timings
         func describe(_ time: StageTime) -> String { String(format: "%.2f s (CPU %.2f s)", time.wall, time.cpu) }
         let steps = timings.unetSteps == 1 ? "1 UNet step" : "\(timings.unetSteps) UNet steps"
@@ -228,6 +231,9 @@ private struct GenerateRequest {
         print("text encoder \(describe(timings.textEncoding)), \(encoding)\(steps) \(describe(timings.denoising)), "
               + "VAE decode \(describe(timings.decoding))")
         if let patch { print(ToMeArguments.summary(patch.statistics, forwards: max(timings.unetSteps, 1))) }
+        if let downsampling {
+            print(ToDoArguments.summary(downsampling.statistics, forwards: max(timings.unetSteps, 1)))
+        }
         print(String(format: "peak resident memory: %.1f MiB", Double(ProcessMetrics.lifetimePeakBytes()) / 1048576))
         print("wrote " + (outputs + [initialLatentsOutput, latentsOutput].compactMap { $0 }).map(\.path)
             .joined(separator: ", "))

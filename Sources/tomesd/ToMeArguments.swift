@@ -27,11 +27,12 @@ enum ToMeArguments {
     /// The command-line name of each ``ToMeOptions`` property, for error messages.
     private static let optionNames = ["ratio": "--ratio", "maxDownsample": "--max-downsample", "sx": "--sx", "sy": "--sy"]
 
-    /// The options given, or nil without `--ratio` (run unpatched). `--seed` is shared with the command (it also
+    /// The options given, or nil without `--ratio` (run unpatched) or with `--method todo`. `--seed` is shared with the command (it also
     /// seeds random weights), so it alone does not need `--ratio`.
     /// - Throws: ``UsageError`` for a bad value, both `--merge-attention` and `--no-merge-attention`, or a ToMe
     ///   option without `--ratio`.
     static func parse(_ arguments: inout Arguments) throws -> ToMeOptions? {
+        guard !ToDoArguments.isSelected(&arguments) else { return nil }  // the shared options are ToDo's then
         let ratio = try arguments.double("ratio")
         let maxDownsampleText = try arguments.required("max-downsample")
         let followsModel = maxDownsampleText == "auto"

@@ -9,6 +9,7 @@ import TensorCore
 /// `--config FILE [--seed S]` builds the model from a config.json with seeded random weights instead of `--model`.
 /// `--precision bf16` packs the linear and convolution weights as bfloat16 (fp32 by default).
 /// `--ratio R` and the other ToMe options (``ToMeArguments``) patch it with Token Merging; `--seed` seeds that too.
+/// `--method todo` and the ToDo options (``ToDoArguments``) patch it with Token Downsampling instead.
 let unetCommand = Subcommand(
     name: "unet",
     summary: "run a diffusers UNet on inputs from a safetensors file, timed, optionally with Token Merging",
@@ -27,12 +28,13 @@ let unetCommand = Subcommand(
                "how attention is computed (memory-efficient: in tiles, never the whole score matrix)"),
         .precision,
         .value("repeat", "N", default: "1", "forwards to run and time"),
-    ] + ToMeArguments.options
+    ] + ToMeArguments.options + ToDoArguments.options
 ) { arguments in
     let modelPath = arguments.string("model")
     let configPath = arguments.string("config")
     let seedGiven = arguments.isGiven("seed")
     let seed = try arguments.seed()
+    let todo = try ToDoArguments.parse(&arguments)
     let tome = try ToMeArguments.parse(&arguments)
     let inputsPath = try arguments.required("inputs")
     let outputPath = try arguments.required("output")
@@ -61,6 +63,7 @@ let unetCommand = Subcommand(
     model.attentionImplementation = attention
     let patch = try tome.map { try applyPatch(model, options: $0) }
     if let patch { ToMeArguments.noticeIfIdle(patch, model: model) }
+    let downsampling = try todo.map { try applyTokenDownsampling(model, options: $0) }
     print(String(format: "loaded in %.3f s (cpu %.3f s)", ProcessMetrics.seconds(since: loadStart), ProcessMetrics.cpuSeconds() - loadCPUStart))
 
     let inputs = try UNetCommandInputs(URL(fileURLWithPath: inputsPath))
@@ -74,6 +77,7 @@ let unetCommand = Subcommand(
         print(String(format: "forward %d: %.3f s (cpu %.3f s)", run, ProcessMetrics.seconds(since: start), ProcessMetrics.cpuSeconds() - cpuStart))
     }
     if let patch { print(ToMeArguments.summary(patch.statistics, forwards: repeats)) }
+    if let downsampling { print(ToDoArguments.summary(downsampling.statistics, forwards: repeats)) }
     try SafeTensors.write(["sample": try output.permuted([0, 3, 1, 2])], into: outputFile)
     try outputFile.commit()
     if forwardPeakKnown, let forwardPeak = ProcessMetrics.resettablePeakBytes() {

@@ -19,8 +19,9 @@ final class UNetHookTests: XCTestCase {
                 assertMatchesReference(try testCase.run(model), testCase.expected, "\(folder) \(name) hooked")
                 assertMatchesReference(try XCTUnwrap(hook.firstInput), try cases.tensor("\(name).hooked.first_input"),
                                        "\(folder) \(name): the first block's input as the hook saw it")
-                let latent = TokenReductionContext(latentHeight: testCase.sample.shape[1], latentWidth: testCase.sample.shape[2])
-                XCTAssertEqual(Set(hook.contexts), [latent], "\(folder) \(name): latent size handed to the hook")
+                let latent = TokenReductionContext(latentHeight: testCase.sample.shape[1], latentWidth: testCase.sample.shape[2],
+                                                   timestep: testCase.timesteps.first)
+                XCTAssertEqual(Set(hook.contexts), [latent], "\(folder) \(name): latent size and timestep handed to the hook")
                 XCTAssertEqual(hook.contexts.count, model.transformerBlocks.count, "\(folder) \(name): one plan per block call")
             }
         }

@@ -48,6 +48,27 @@ final class UNetBenchmarkTests: XCTestCase {
         XCTAssertTrue(benchmark.tableHeader.hasPrefix("| Resolution | Batch | Vanilla | ToMe 0.5 | ToMe 0.5 + memory-efficient"))
     }
 
+    func testToDoColumns() throws {
+        let benchmark = try tinyBenchmark {
+            $0.columns = UNetBenchmarkColumn.todoTable
+            $0.resolutions = [64]
+            $0.downsampling.maxDownsample = 2
+        }
+        let rows = try benchmark.run()
+        for row in rows {
+            XCTAssertEqual(row.cells.map(\.column), [.vanilla, .todo, .todoMemoryEfficient])
+            XCTAssertGreaterThan(try XCTUnwrap(row.predictedSpeedUp(.todo)), 1)
+            XCTAssertEqual(row.predictedSpeedUp(.todo), row.predictedSpeedUp(.todoMemoryEfficient))
+            XCTAssertNotNil(row.cell(.todo)?.overheadSeconds)
+            XCTAssertNil(row.cell(.vanilla)?.overheadSeconds)
+            XCTAssertGreaterThan(try XCTUnwrap(row.speedUp(.todo, clock: .cpu)), 0)
+        }
+        XCTAssertTrue(benchmark.tableHeader.hasPrefix("| Resolution | Batch | Vanilla | ToDo ×2 | ToDo ×2 + memory-efficient"))
+        XCTAssertTrue(benchmark.heading.contains("ToDo factor 2, nearest-exact, maxDownsample 2"), benchmark.heading)
+        let document = try JSONSerialization.jsonObject(with: Data(try benchmark.json(rows).utf8)) as? [String: Any]
+        XCTAssertEqual((document?["todo_options"] as? [String: Any])?["downsample_factor"] as? Int, 2)
+    }
+
     func testCellsOverTheMemoryBudgetReadOOM() throws {
         let benchmark = try tinyBenchmark {
             $0.memoryBudgetBytes = 1

@@ -67,4 +67,25 @@ final class UNetFLOPModelTests: XCTestCase {
         macs += 9 * 4 * 8 * 4                                                         // conv_out
         XCTAssertEqual(model.flops(latentHeight: 2, latentWidth: 2, batch: 3, contextTokens: 1), 2 * 3 * macs)
     }
+
+    func testToDoShrinksOnlyTheKeysAndValuesOfSelfAttention() throws {
+        // The SD1 fixture UNet on a 4 × 4 latent: its three level-1 transformer blocks (down 0, up 2 twice) have
+        // n = 16 tokens of c = 8 channels; ToDo ×2 projects keys and values from kv = 4 of them. Per block,
+        // attn1 costs 4·n·c² + 2·n²·c unpatched and 2·n·c² + 2·kv·c² + 2·n·kv·c with ToDo.
+        let model = UNetFLOPModel(config: try UNetConfig.load(from: Fixtures.url("unet-sd1/config.json")))
+        let (n, kv, c) = (16.0, 4.0, 8.0)
+        let saved = 3 * ((4 * n * c * c + 2 * n * n * c) - (2 * n * c * c + 2 * kv * c * c + 2 * n * kv * c))
+        let vanilla = model.flops(latentHeight: 4, latentWidth: 4, batch: 2, contextTokens: 3)
+        let todo = model.flops(latentHeight: 4, latentWidth: 4, batch: 2, contextTokens: 3,
+                               downsampling: try ToDoOptions(factor: 2))
+        XCTAssertEqual(vanilla - todo, 2 * 2 * saved)
+        XCTAssertEqual(model.flops(latentHeight: 4, latentWidth: 4, batch: 2, contextTokens: 3,
+                                   downsampling: try ToDoOptions(factor: 1)), vanilla)
+        // ToMe and ToDo together save more than either alone.
+        let tome = try ToMeOptions(ratio: 0.5)
+        let both = model.flops(latentHeight: 4, latentWidth: 4, batch: 2, contextTokens: 3, options: tome,
+                               downsampling: try ToDoOptions(factor: 2))
+        XCTAssertLessThan(both, min(todo, model.flops(latentHeight: 4, latentWidth: 4, batch: 2, contextTokens: 3,
+                                                       options: tome)))
+    }
 }

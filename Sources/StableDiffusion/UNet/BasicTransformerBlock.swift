@@ -6,6 +6,8 @@ import TensorCore
 /// Its ``tokenReductionHooks`` are asked, per call, for plans that reduce tokens before each sub-layer and restore
 /// its output before the residual connection, exactly where tomesd's patched block merges and unmerges. Several
 /// hooks compose: their reductions apply in list order (the first hook's outermost), their restorations in reverse.
+/// Key/value reducers (Token Downsampling) take `norm1`'s full output, in list order, and feed only the keys and
+/// values of `attn1`; its queries are the (possibly merged) normalised tokens as before.
 public final class BasicTransformerBlock {
     /// The module path (`down_blocks.0.attentions.0.transformer_blocks.0`).
     public let name: String
@@ -37,9 +39,15 @@ public final class BasicTransformerBlock {
     func callAsFunction(_ x: Tensor, context: Tensor, state: UNetForwardState) throws -> Tensor {
         let plans = try tokenReductionHooks.map { try $0.plan(for: x, context: state.tokenContext) }
         var hidden = x
+        let keyValueReducers = plans.compactMap(\.selfAttentionKeysValues)
+        var keysValues: Tensor?
         hidden = try residual(hidden, plans.compactMap(\.selfAttention)) {
-            try attn1($0, implementation: state.attention)
-        } normalised: { try norm1($0) }
+            try attn1($0, context: keysValues, implementation: state.attention)
+        } normalised: {
+            let normalised = try norm1($0)
+            keysValues = try keyValueReducers.reduce(nil) { try $1.reduceKeysValues($0 ?? normalised) }
+            return normalised
+        }
         hidden = try residual(hidden, plans.compactMap(\.crossAttention)) {
             try attn2($0, context: context, implementation: state.attention)
         } normalised: { try norm2($0) }

@@ -6,11 +6,14 @@ public struct TokenReductionContext: Hashable, Sendable {
     public let latentHeight: Int
     /// Width of the latent the UNet was called with.
     public let latentWidth: Int
+    /// The UNet call's timestep (the first batch item's), nil where unknown.
+    public let timestep: Float?
 
-    /// A context for a UNet call on a `latentHeight` × `latentWidth` latent.
-    public init(latentHeight: Int, latentWidth: Int) {
+    /// A context for a UNet call on a `latentHeight` × `latentWidth` latent at `timestep`.
+    public init(latentHeight: Int, latentWidth: Int, timestep: Float? = nil) {
         self.latentHeight = latentHeight
         self.latentWidth = latentWidth
+        self.timestep = timestep
     }
 }
 
@@ -22,10 +25,16 @@ public protocol TokenReducer {
     func unmerge(_ tokens: Tensor) throws -> Tensor
 }
 
+/// Shrinks the tokens self-attention takes its keys and values from (Token Downsampling), leaving its queries and
+/// output alone.
+public protocol KeyValueReducer {
+    /// `[B, N, C]` → `[B, M, C]`: the tokens the keys and values of self-attention are projected from.
+    func reduceKeysValues(_ tokens: Tensor) throws -> Tensor
+}
+
 /// What to do around each sub-layer of one ``BasicTransformerBlock`` call: a reducer, or nil for nothing.
-/// tomesd's `compute_merge` returns the same six functions `(m_a, m_c, m_m, u_a, u_c, u_m)`. A method that reduces
-/// something else (say, only the keys and values of self-attention) would add its own optional reducer here, nil by
-/// default, so the hooks that do not use it stay as they are.
+/// tomesd's `compute_merge` returns the same six functions `(m_a, m_c, m_m, u_a, u_c, u_m)`; Token Downsampling
+/// uses the fourth, ``selfAttentionKeysValues``.
 public struct TokenReductionPlan {
     /// Around self-attention (`attn1`).
     public var selfAttention: (any TokenReducer)?
@@ -33,13 +42,18 @@ public struct TokenReductionPlan {
     public var crossAttention: (any TokenReducer)?
     /// Around the feed-forward network (`ff`).
     public var feedForward: (any TokenReducer)?
+    /// The source of self-attention's keys and values: applied to the block's normalised input (`norm1`'s output,
+    /// before any ``selfAttention`` reducer merges it, so it always sees the full token grid); nil: keys and values
+    /// come from the same tokens as the queries.
+    public var selfAttentionKeysValues: (any KeyValueReducer)?
 
     /// A plan with the given reducers (nil: leave that sub-layer alone).
     public init(selfAttention: (any TokenReducer)? = nil, crossAttention: (any TokenReducer)? = nil,
-                feedForward: (any TokenReducer)? = nil) {
+                feedForward: (any TokenReducer)? = nil, selfAttentionKeysValues: (any KeyValueReducer)? = nil) {
         self.selfAttention = selfAttention
         self.crossAttention = crossAttention
         self.feedForward = feedForward
+        self.selfAttentionKeysValues = selfAttentionKeysValues
     }
 
     /// Reduce nothing.

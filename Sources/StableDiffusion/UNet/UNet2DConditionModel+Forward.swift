@@ -43,7 +43,8 @@ extension UNet2DConditionModel {
         try validateInputs(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates, textTime: textTime)
         let (batch, height, width) = (sample.shape[0], sample.shape[1], sample.shape[2])
         let state = UNetForwardState(attention: attentionImplementation,
-                                     tokenContext: TokenReductionContext(latentHeight: height, latentWidth: width))
+                                     tokenContext: TokenReductionContext(latentHeight: height, latentWidth: width,
+                                                                                 timestep: timesteps.first))
         let embedding = silu(try timeEmbedding(batch: batch, timesteps: timesteps, textTime: textTime))
         let context = encoderHiddenStates
 

@@ -1,0 +1,42 @@
+import StableDiffusion
+import TensorCore
+
+/// Patches `model` with Token Downsampling (ToDo): in every transformer block at a selected level, self-attention
+/// takes its keys and values from the token grid shrunk by `factor` (see ``ToDoOptions`` and ``ToDoPatch``).
+/// A ToDo patch already applied is replaced in place; other token-reduction hooks (Token Merging) stay, so both
+/// methods can sit on one model. No weight changes; ``removeTokenDownsampling(_:)`` restores the model exactly.
+/// - Returns: the installed patch (its options and statistics).
+/// - Throws: ``PatchError/invalidToDoOption(option:reason:)`` for a bad option; the model is then left as it was.
+@discardableResult
+public func applyTokenDownsampling(_ model: some ToMePatchable, factor: Int = 2, method: ResizeMethod = .nearestExact,
+                                   maxDownsample: Int = 1) throws -> ToDoPatch {
+    try applyTokenDownsampling(model, options: ToDoOptions(factor: factor, method: method, maxDownsample: maxDownsample))
+}
+
+/// Patches `model` with Token Downsampling configured by `options` (see
+/// ``applyTokenDownsampling(_:factor:method:maxDownsample:)``).
+/// - Throws: ``PatchError/invalidToDoOption(option:reason:)`` for a bad option; the model is then left as it was.
+@discardableResult
+public func applyTokenDownsampling(_ model: some ToMePatchable, options: ToDoOptions) throws -> ToDoPatch {
+    let patch = try ToDoPatch(options: options)
+    for block in model.unet.transformerBlocks {
+        if let index = block.tokenReductionHooks.firstIndex(where: { $0 is ToDoPatch }) {
+            block.tokenReductionHooks[index] = patch
+            block.tokenReductionHooks.removeAll { $0 is ToDoPatch && $0 !== patch }
+        } else {
+            block.tokenReductionHooks.append(patch)
+        }
+    }
+    return patch
+}
+
+/// Removes Token Downsampling from `model`; other token-reduction hooks stay. Does nothing to an unpatched model.
+public func removeTokenDownsampling(_ model: some ToMePatchable) {
+    model.unet.removeTokenReductionHooks { $0 is ToDoPatch }
+}
+
+/// The Token Downsampling patch installed on `model`, if any.
+public func appliedTokenDownsampling(_ model: some ToMePatchable) -> ToDoPatch? {
+    model.unet.transformerBlocks.lazy.compactMap { $0.tokenReductionHooks.lazy.compactMap { $0 as? ToDoPatch }.first }
+        .first
+}
