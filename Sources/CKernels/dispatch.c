@@ -3,27 +3,6 @@
 #include "ck_gemm.h"
 #include "gemm_internal.h"
 
-static int isa_supported(ck_isa isa) {
-    switch (isa) {
-    case CK_ISA_SCALAR:
-        return 1;
-#if defined(__x86_64__)
-    case CK_ISA_AVX2:
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    case CK_ISA_AVX512:
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
-#endif
-#if defined(__aarch64__)
-    case CK_ISA_NEON:
-        return 1;
-#endif
-    default:
-        return 0;
-    }
-}
-
 static const ck_sgemm_kernel *compiled_kernel(ck_isa isa) {
     switch (isa) {
     case CK_ISA_SCALAR:
@@ -44,7 +23,7 @@ static const ck_sgemm_kernel *compiled_kernel(ck_isa isa) {
 }
 
 const ck_sgemm_kernel *ck_sgemm_kernel_for(ck_isa isa) {
-    return isa_supported(isa) ? compiled_kernel(isa) : 0;
+    return ck_isa_supported(isa) ? compiled_kernel(isa) : 0;
 }
 
 static const ck_sgemm_kernel *best_kernel(void) {

@@ -45,6 +45,10 @@ typedef enum ck_isa {
 /// Number of `ck_isa` values (for iterating over every variant).
 #define CK_ISA_COUNT 5
 
+/// Whether this build and this CPU can run code written for `isa` (the one place CPU features are checked for the
+/// GEMM families; the matching kernels have their own list in ck_match.h).
+int ck_isa_supported(ck_isa isa);
+
 /// One SGEMM kernel variant: its register tile and its block function.
 typedef struct ck_sgemm_kernel {
     ck_isa isa;
