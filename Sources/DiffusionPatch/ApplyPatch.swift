@@ -49,14 +49,7 @@ public func applyPatch(_ model: some ToMePatchable, options: ToMeOptions) throws
         || !model.unet.config.attentionDownsampleFactors.contains {
             MergeGrid.merges(downsample: $0, maxDownsample: options.maxDownsample)
         }
-    for block in model.unet.transformerBlocks {
-        if let index = block.tokenReductionHooks.firstIndex(where: { $0 is ToMePatch }) {
-            block.tokenReductionHooks[index] = patch
-            block.tokenReductionHooks.removeAll { $0 is ToMePatch && $0 !== patch }
-        } else {
-            block.tokenReductionHooks.append(patch)
-        }
-    }
+    model.install(patch)
     return patch
 }
 
@@ -68,8 +61,7 @@ public func removePatch(_ model: some ToMePatchable) {
 
 /// The Token Merging patch installed on `model`, if any.
 public func appliedPatch(_ model: some ToMePatchable) -> ToMePatch? {
-    model.unet.transformerBlocks.lazy.compactMap { $0.tokenReductionHooks.lazy.compactMap { $0 as? ToMePatch }.first }
-        .first
+    model.installedHook(ToMePatch.self)
 }
 
 /// A pipeline is patched through its UNet: `applyPatch(pipeline, ratio: 0.5)`, as tomesd's `apply_patch(pipe)`.

@@ -19,14 +19,7 @@ public func applyTokenDownsampling(_ model: some ToMePatchable, factor: Int = 2,
 @discardableResult
 public func applyTokenDownsampling(_ model: some ToMePatchable, options: ToDoOptions) throws -> ToDoPatch {
     let patch = try ToDoPatch(options: options)
-    for block in model.unet.transformerBlocks {
-        if let index = block.tokenReductionHooks.firstIndex(where: { $0 is ToDoPatch }) {
-            block.tokenReductionHooks[index] = patch
-            block.tokenReductionHooks.removeAll { $0 is ToDoPatch && $0 !== patch }
-        } else {
-            block.tokenReductionHooks.append(patch)
-        }
-    }
+    model.install(patch)
     return patch
 }
 
@@ -37,6 +30,5 @@ public func removeTokenDownsampling(_ model: some ToMePatchable) {
 
 /// The Token Downsampling patch installed on `model`, if any.
 public func appliedTokenDownsampling(_ model: some ToMePatchable) -> ToDoPatch? {
-    model.unet.transformerBlocks.lazy.compactMap { $0.tokenReductionHooks.lazy.compactMap { $0 as? ToDoPatch }.first }
-        .first
+    model.installedHook(ToDoPatch.self)
 }

@@ -1,0 +1,21 @@
+import StableDiffusion
+
+extension ToMePatchable {
+    /// Puts `hook` on every transformer block in the place of an earlier hook of its own type (one per block, so
+    /// re-applying a method keeps its place among the other reductions), or after the others where there is none.
+    func install<Hook: TokenReductionHook>(_ hook: Hook) {
+        for block in unet.transformerBlocks {
+            if let index = block.tokenReductionHooks.firstIndex(where: { $0 is Hook }) {
+                block.tokenReductionHooks[index] = hook
+                block.tokenReductionHooks.removeAll { $0 is Hook && $0 !== hook }
+            } else {
+                block.tokenReductionHooks.append(hook)
+            }
+        }
+    }
+
+    /// The first installed hook of type `Hook`, if any.
+    func installedHook<Hook: TokenReductionHook>(_ type: Hook.Type) -> Hook? {
+        unet.transformerBlocks.lazy.compactMap { $0.tokenReductionHooks.lazy.compactMap { $0 as? Hook }.first }.first
+    }
+}
