@@ -27,7 +27,7 @@ final class RegularFileTests: XCTestCase {
             (folder.file("missing.json"), "cannot open: No such file or directory"),
         ]
         for (path, reason) in cases {
-            assertFinishes(within: 2, path) {
+            assertFinishes(within: 30, path) {
                 XCTAssertThrowsError(try RegularFile.contents(atPath: path)) { error in
                     XCTAssertEqual(error as? FileReadError, FileReadError(path: path, reason: reason))
                 }
