@@ -23,23 +23,38 @@ public final class TensorStorage: @unchecked Sendable {
     /// Number of `Float`s in the buffer.
     public let count: Int
 
-    /// Allocates `count` floats; zero-filled when `zeroed` is true, otherwise uninitialised.
+    /// The bytes of the buffer (at least the `count` floats asked for; more when a larger freed one was reused).
+    private let allocatedBytes: Int
+
+    /// Allocates `count` floats; zero-filled when `zeroed` is true, otherwise uninitialised. A large buffer may be
+    /// one freed earlier by a tensor of about the same size (see ``FreedBufferCache``).
     public init(count: Int, zeroed: Bool = true) {
         self.count = count
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        let huge = bytes >= Self.hugePageThreshold
+        let requested = (bytes + 63) & ~63
+        let raw: UnsafeMutableRawPointer
+        if let cached = FreedBufferCache.shared.take(bytes: requested) {
+            (raw, allocatedBytes) = cached
+        } else {
+            (raw, allocatedBytes) = (Self.allocate(bytes: bytes, requested), requested)
+        }
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        if zeroed { pointer.initialize(repeating: 0, count: count) }
+    }
+
+    private static func allocate(bytes: Int, _ allocatedBytes: Int) -> UnsafeMutableRawPointer {
+        let huge = bytes >= hugePageThreshold
         var raw: UnsafeMutableRawPointer?
         // posix_memalign only fails on out-of-memory, where Swift's own allocator would trap as well.
-        if posix_memalign(&raw, huge ? Self.hugePageSize : 64, (bytes + 63) & ~63) != 0 || raw == nil {
+        if posix_memalign(&raw, huge ? hugePageSize : 64, allocatedBytes) != 0 || raw == nil {
             fatalError("TensorStorage: out of memory allocating \(bytes) bytes")
         }
         #if os(Linux)
         // Whole huge pages only: the tail stays on small pages, so no tensor holds memory past its end.
-        if huge { _ = madvise(raw, bytes & ~(Self.hugePageSize - 1), MADV_HUGEPAGE) }
+        if huge { _ = madvise(raw, bytes & ~(hugePageSize - 1), MADV_HUGEPAGE) }
         #endif
-        pointer = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
-        if zeroed { pointer.initialize(repeating: 0, count: count) }
+        return raw!
     }
 
-    deinit { free(pointer) }
+    deinit { FreedBufferCache.shared.give(UnsafeMutableRawPointer(pointer), bytes: allocatedBytes) }
 }

@@ -18,8 +18,9 @@ extension Conv2d {
         let (k, p, c) = (kernelSize, kernelSize / 2, inChannels)
         let (paddedHeight, paddedWidth) = (g.height + 2 * p, g.width + 2 * p)
         let imageFloats = paddedHeight * paddedWidth * c
-        let padded = UnsafeMutablePointer<Float>.allocate(capacity: g.batch * imageFloats)
-        defer { padded.deallocate() }
+        let paddedStorage = TensorStorage(count: g.batch * imageFloats, zeroed: false)  // reused across calls
+        defer { withExtendedLifetime(paddedStorage) {} }
+        let padded = paddedStorage.pointer
         copyPadded(input, g, into: padded)
 
         let rowsPerImage = (g.height - 1) * paddedWidth + g.width  // up to the last valid output pixel

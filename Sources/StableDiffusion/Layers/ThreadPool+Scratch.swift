@@ -8,9 +8,9 @@ extension ThreadPool {
     func forEachTask(_ tasks: Int, scratchCount: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
         let workers = min(threadCount, tasks)
         parallelFor(workers) { worker in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(scratchCount, 1))
-            defer { scratch.deallocate() }
-            for task in Swift.stride(from: worker, to: tasks, by: workers) { body(task, scratch) }
+            let scratch = TensorStorage(count: scratchCount, zeroed: false)  // large ones are reused across calls
+            for task in Swift.stride(from: worker, to: tasks, by: workers) { body(task, scratch.pointer) }
+            withExtendedLifetime(scratch) {}
         }
     }
 }
