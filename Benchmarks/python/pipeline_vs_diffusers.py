@@ -7,7 +7,7 @@ of each whole run (loading included).
 
 Both sides load the same diffusers folder: on first use the script writes one with diffusers' and transformers'
 own random initialisation (SD 1.5's UNet, VAE and CLIP ViT-L/14 text encoder configurations, CLIP's real
-vocabulary from Tests/Fixtures/sd/tokenizer/clip_merges.txt.gz, SD 1.5's PNDM scheduler), stored as F16 (about
+vocabulary from Sources/StableDiffusion/Resources/clip_merges.txt.gz, SD 1.5's PNDM scheduler), stored as F16 (about
 2 GB) under --folder, and both compute in float32. Each run is its own process, one after the other, with the same
 thread count; the prompt is the same and guidance is on (7.5), so every UNet call is a batch of 2; PNDM makes
 steps + 1 UNet calls.
@@ -61,7 +61,7 @@ def bytes_to_unicode():
 def write_tokenizer(folder):
     """vocab.json + merges.txt of CLIP ViT-L/14, built from the merge list as CLIP's tokenizer builds its vocabulary,
     with SD 1's tokenizer_config.json and special_tokens_map.json (from the tokenizer fixtures)."""
-    with gzip.open(os.path.join(ROOT, "Tests", "Fixtures", "sd", "tokenizer", "clip_merges.txt.gz"), "rt") as f:
+    with gzip.open(os.path.join(ROOT, "Sources", "StableDiffusion", "Resources", "clip_merges.txt.gz"), "rt") as f:
         lines = f.read().split("\n")
     merges = [tuple(line.split()) for line in lines[1:] if line]
     vocab = list(bytes_to_unicode().values())
@@ -102,6 +102,13 @@ def make_folder(folder):
     for name in ("vocab.json", "merges.txt") + TOKENIZER_SETTINGS:
         os.replace(os.path.join(tokenizer_folder, name), os.path.join(folder, "tokenizer", name))
     os.rmdir(tokenizer_folder)
+
+
+def ensure_folder(folder):
+    """Writes the SD 1.5-sized random pipeline to `folder` unless one is there already (about 2 GB)."""
+    if not os.path.exists(os.path.join(folder, "model_index.json")):
+        print(f"writing an SD 1.5-sized random pipeline to {folder} ...", file=sys.stderr, flush=True)
+        make_folder(folder)
 
 
 def diffusers_worker(folder, resolution, steps, threads, ratio):
@@ -145,16 +152,19 @@ def run_diffusers(folder, resolution, steps, threads, ratio):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_tomesd(binary, folder, resolution, steps, threads, ratio, output):
+def run_tomesd(binary, folder, resolution, steps, threads, ratio, output, extra=()):
+    """One `tomesd generate` run (guidance 7.5, seed 0; `extra` adds options): its printed stage times, UNet call
+    count, loading time and peak resident memory."""
     command = [binary, "generate", "--model", folder, "--prompt", PROMPT, "--width", str(resolution), "--height",
                str(resolution), "--steps", str(steps), "--guidance", "7.5", "--seed", "0", "--threads", str(threads),
-               "--output", output]
+               "--output", output, *extra]
     if ratio > 0:
         command += ["--ratio", str(ratio)]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     stage = r"([0-9.]+) s \(CPU ([0-9.]+) s\)"
-    match = re.search(rf"text encoder {stage}, (\d+) UNet steps {stage}, VAE decode {stage}", out)
-    if match is None:
+    match = re.search(rf"text encoder {stage}, (\d+) UNet steps? {stage}, VAE decode {stage}", out)
+    loaded = re.search(r"loaded in ([0-9.]+) s", out)
+    if match is None or loaded is None:
         raise RuntimeError(f"unexpected tomesd output:\n{out}")
     values = match.groups()
     peak = float(re.search(r"peak resident memory: ([0-9.]+) MiB", out).group(1)) * 1048576
@@ -162,7 +172,7 @@ def run_tomesd(binary, folder, resolution, steps, threads, ratio, output):
     return {"stages": {"text_encoder": {"wall": float(values[0]), "cpu": float(values[1]), "calls": 1},
                        "unet": {"wall": float(values[3]), "cpu": float(values[4]), "calls": calls},
                        "vae": {"wall": float(values[5]), "cpu": float(values[6]), "calls": 1}},
-            "peak_bytes": peak}
+            "load_s": float(loaded.group(1)), "peak_bytes": peak}
 
 
 def summarise(runs):
@@ -191,9 +201,7 @@ def main():
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    if not os.path.exists(os.path.join(args.folder, "model_index.json")):
-        print(f"writing an SD 1.5-sized random pipeline to {args.folder} ...", file=sys.stderr)
-        make_folder(args.folder)
+    ensure_folder(args.folder)
     output = os.path.join(args.folder + ".out.png")
     resolutions = [int(r) for r in args.resolutions.split(",")]
     plan = [(resolutions[0], args.steps, 0.0)]

@@ -115,7 +115,8 @@ def runtime_precisions(compiled):
 
 def openvino_worker(cache, config, inputs_path, threads):
     """Compiles one configuration for the inputs' shapes, warms up, then answers "run N" lines on stdin with one JSON
-    line of N step times; "output PATH" saves the last output (float32 .npy); "quit" ends."""
+    line of N step times (wall, and the process's CPU seconds); "output PATH" saves the last output (float32 .npy);
+    "quit" ends."""
     import numpy as np
     import openvino as ov
     from safetensors.numpy import load_file
@@ -140,13 +141,14 @@ def openvino_worker(cache, config, inputs_path, threads):
     for line in sys.stdin:
         command = line.split()
         if command[0] == "run":
-            times = []
+            times, cpu = [], []
             for _ in range(int(command[1])):
-                begin = time.perf_counter()
+                begin, cpu_begin = time.perf_counter(), time.process_time()
                 request.infer(arrays)
                 times.append(time.perf_counter() - begin)
+                cpu.append(time.process_time() - cpu_begin)
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-            print(json.dumps({"times": times, "peak_bytes": peak}), flush=True)
+            print(json.dumps({"times": times, "cpu": cpu, "peak_bytes": peak}), flush=True)
         elif command[0] == "output":
             np.save(command[1], np.array(request.get_output_tensor(0).data, dtype=np.float32))
             print(json.dumps({"saved": command[1]}), flush=True)
