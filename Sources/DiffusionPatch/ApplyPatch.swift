@@ -46,9 +46,7 @@ public func applyPatch(_ model: some ToMePatchable, options: ToMeOptions) throws
     }
     let patch = try ToMePatch(options: options)
     patch.mergesNothing = !options.mergesAnySubLayer || options.ratio == 0
-        || !model.unet.config.attentionDownsampleFactors.contains {
-            MergeGrid.merges(downsample: $0, maxDownsample: options.maxDownsample)
-        }
+        || !model.hasAttention(downsampledAtMost: options.maxDownsample)
     model.install(patch)
     return patch
 }

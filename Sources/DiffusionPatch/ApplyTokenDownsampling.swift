@@ -14,11 +14,22 @@ public func applyTokenDownsampling(_ model: some ToMePatchable, factor: Int = 2,
 }
 
 /// Patches `model` with Token Downsampling configured by `options` (see
-/// ``applyTokenDownsampling(_:factor:method:maxDownsample:)``).
+/// ``applyTokenDownsampling(_:factor:method:maxDownsample:)``). With ``ToDoOptions/followsHighestAttentionLevel``
+/// the patch's `maxDownsample` is the model's ``ToMeOptions/highestAttentionLevel(of:)``.
+/// ``ToDoPatch/downsamplesNothing`` tells whether it acts anywhere (not on SDXL at `maxDownsample` 1).
 /// - Throws: ``PatchError/invalidToDoOption(option:reason:)`` for a bad option; the model is then left as it was.
 @discardableResult
 public func applyTokenDownsampling(_ model: some ToMePatchable, options: ToDoOptions) throws -> ToDoPatch {
+    var options = options
+    if options.followsHighestAttentionLevel {
+        guard let level = ToMeOptions.highestAttentionLevel(of: model) else {
+            throw PatchError.invalidToDoOption(
+                option: "maxDownsample", reason: "the model has no transformer block at downsample 1, 2, 4 or 8 to follow")
+        }
+        options.maxDownsample = level
+    }
     let patch = try ToDoPatch(options: options)
+    patch.downsamplesNothing = options.factor == 1 || !model.hasAttention(downsampledAtMost: options.maxDownsample)
     model.install(patch)
     return patch
 }

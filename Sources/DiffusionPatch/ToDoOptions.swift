@@ -32,6 +32,10 @@ public struct ToDoOptions: Equatable, Sendable {
     /// last steps, which draw the details, are not. nil downsamples at every timestep; 0 is the reference's
     /// default, which differs from nil only at timestep 0.
     public var timestepThresholdStop: Double?
+    /// When true, ``applyTokenDownsampling(_:options:)`` replaces ``maxDownsample`` with
+    /// ``ToMeOptions/highestAttentionLevel(of:)`` of the model it patches (the installed patch's options hold the
+    /// value used).
+    public var followsHighestAttentionLevel = false
 
     /// Validated options; the defaults are the reference's.
     /// - Throws: ``PatchError/invalidToDoOption(option:reason:)`` for a factor outside 1...64, a `maxDownsample`

@@ -19,6 +19,9 @@ import ToMe
 public final class ToDoPatch: TokenReductionHook {
     /// The options the patch was applied with.
     public let options: ToDoOptions
+    /// True when the patch acts on no level of the model it was applied to (factor 1, or no transformer block at
+    /// `maxDownsample` or above: SDXL at 1).
+    public internal(set) var downsamplesNothing = false
     private let lock = NSLock()
     private var counters = ToDoStatistics()
 

@@ -1,4 +1,5 @@
 import StableDiffusion
+import ToMe
 
 extension ToMePatchable {
     /// Puts `hook` on every transformer block in the place of an earlier hook of its own type (one per block, so
@@ -11,6 +12,14 @@ extension ToMePatchable {
             } else {
                 block.tokenReductionHooks.append(hook)
             }
+        }
+    }
+
+    /// Whether the model has a transformer block at a level that a reduction with `maxDownsample` acts on (the
+    /// level rule is ``MergeGrid/merges(downsample:maxDownsample:)``; SDXL has none at 1).
+    func hasAttention(downsampledAtMost maxDownsample: Int) -> Bool {
+        unet.config.attentionDownsampleFactors.contains {
+            MergeGrid.merges(downsample: $0, maxDownsample: maxDownsample)
         }
     }
 

@@ -32,6 +32,13 @@ final class FreedBufferCache: @unchecked Sendable {
     /// Bytes of large buffers handed out and not yet given back, and the most there ever were.
     private var bytesInUse = 0, highWaterBytes = 0
 
+    /// Bytes held in the cache now.
+    var cachedByteCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return cachedBytes
+    }
+
     /// The smallest cached buffer of `bytes` to twice that (with its size), or nil when the caller must allocate
     /// one (after the cache freed what it must to stay under its bound).
     func take(bytes: Int) -> (pointer: UnsafeMutableRawPointer, bytes: Int)? {
@@ -49,7 +56,7 @@ final class FreedBufferCache: @unchecked Sendable {
             cachedBytes -= entry.bytes
             bytesInUse += entry.bytes
             highWaterBytes = max(highWaterBytes, bytesInUse)
-            return entry
+            return (entry.pointer, entry.bytes)
         }
         bytesInUse += bytes
         while bytesInUse + cachedBytes > max(highWaterBytes + highWaterBytes / 8, bytesInUse), !entries.isEmpty {

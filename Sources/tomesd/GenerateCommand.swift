@@ -36,8 +36,9 @@ let generateCommand = Subcommand(
         .value("prompt", "TEXT", required: true, "what to draw"),
         .value("negative-prompt", "TEXT", "what to steer away from; used only with --guidance above 1 (default: none, "
             + "the empty prompt)"),
-        .value("width", "PX", default: "\(GenerationConfiguration.defaults.width)", "image width, a multiple of 8"),
-        .value("height", "PX", default: "\(GenerationConfiguration.defaults.height)", "image height, a multiple of 8"),
+        .value("width", "PX", "image width, a multiple of 8 (default: the model's, as diffusers: the UNet's sample_size "
+               + "× 8, 512 for SD 1.x and the demo, 1024 for SDXL)"),
+        .value("height", "PX", "image height, a multiple of 8 (default: the model's, as --width)"),
         .value("steps", "N", default: "\(GenerationConfiguration.defaults.steps)",
                "denoising steps (diffusers' num_inference_steps); PNDM runs N + 1 UNet evaluations, as diffusers: "
                + "its first step takes two"),
@@ -73,6 +74,8 @@ private struct GenerateRequest {
     let model: URL?
     let precision: Precision
     var configuration: GenerationConfiguration
+    /// Whether the width and height are the model's default size (not given, no init image).
+    var modelSized = (width: false, height: false)
     let tome: ToMeOptions?
     let todo: ToDoOptions?
     let latentsInput: URL?
@@ -92,9 +95,12 @@ private struct GenerateRequest {
         precision = try parsePrecision(try arguments.required("precision"))
         configuration = GenerationConfiguration(prompt: try Self.promptOption(&arguments, "prompt", required: true) ?? "")
         configuration.negativePrompt = try Self.promptOption(&arguments, "negative-prompt", required: false)
-        configuration.width = try arguments.requiredInt("width")
-        configuration.height = try arguments.requiredInt("height")
-        let explicitSize = arguments.isGiven("width") || arguments.isGiven("height")
+        let (width, height) = (try arguments.int("width"), try arguments.int("height"))
+        // A side not given takes the model's size once it is loaded (diffusers' default); 512 stands in until then.
+        configuration.width = width ?? GenerationConfiguration.defaults.width
+        configuration.height = height ?? GenerationConfiguration.defaults.height
+        let explicitSize = width != nil || height != nil
+        modelSized = (width == nil, height == nil)
         configuration.steps = try arguments.requiredInt("steps")
         configuration.guidanceScale = Float(try arguments.requiredDouble("guidance"))
         todo = try ToDoArguments.parse(&arguments)
@@ -116,6 +122,7 @@ private struct GenerateRequest {
         let strength = try arguments.requiredDouble("strength")
         try arguments.finish()
         if let initImage {
+            modelSized = (false, false)  // the image sets the size
             try Self.readInitImage(initImage, into: &configuration, explicitSize: explicitSize)
             configuration.strength = strength
         } else if strengthGiven {
@@ -155,6 +162,8 @@ private struct GenerateRequest {
         }
         let latents = try latentsInput.map { try LatentsFile(contentsOf: $0) }
         let pipeline = try loadPipeline()
+        if modelSized.width { configuration.width = pipeline.defaultImageSize }
+        if modelSized.height { configuration.height = pipeline.defaultImageSize }
         let shape = pipeline.latentShape(width: configuration.width, height: configuration.height, batch: 1)
         if let latents, try !latents.isNoise(ofSeed: configuration.seed, shape: shape) {
             configuration.initialLatents = latents.tensor
@@ -163,6 +172,7 @@ private struct GenerateRequest {
         let patch = try tome.map { try applyPatch(pipeline.unet, options: $0) }
         if let patch { ToMeArguments.noticeIfIdle(patch, model: pipeline.unet) }
         let downsampling = try todo.map { try applyTokenDownsampling(pipeline.unet, options: $0) }
+        if let downsampling { ToDoArguments.noticeIfIdle(downsampling, model: pipeline.unet) }
         if let dropped = pipeline.truncatedPart(of: configuration.prompt) {
             fputs("warning: the prompt is longer than the text encoder's \(pipeline.tokenizer.maxLength) tokens; "
                   + "this part is ignored (as diffusers does): \"\(dropped)\"\n", stderr)

@@ -1,3 +1,4 @@
+import Foundation
 import DiffusionPatch
 import TensorCore
 
@@ -57,15 +58,30 @@ enum ToDoArguments {
             }
             resize = chosen
         }
+        let maxDownsampleText = arguments.string("max-downsample") ?? "1"
+        let followsModel = maxDownsampleText == "auto"
+        // With auto, the patch replaces this by the model's level when it is applied.
+        guard let maxDownsample = followsModel ? 1 : Int(maxDownsampleText) else {
+            throw UsageError("option --max-downsample expects 1, 2, 4, 8 or auto, got '\(maxDownsampleText)'")
+        }
         do {
-            return try ToDoOptions(factor: factor ?? 2, method: resize,
-                                   maxDownsample: try arguments.int("max-downsample") ?? 1,
-                                   timestepThresholdStop: threshold)
+            var options = try ToDoOptions(factor: factor ?? 2, method: resize, maxDownsample: maxDownsample,
+                                          timestepThresholdStop: threshold)
+            options.followsHighestAttentionLevel = followsModel
+            return options
         } catch PatchError.invalidToDoOption(let option, let reason) {
             let names = ["factor": "--downsample-factor", "maxDownsample": "--max-downsample",
                          "timestepThresholdStop": "--timestep-threshold-stop"]
             throw UsageError("option \(names[option] ?? option): \(reason)")
         }
+    }
+
+    /// Writes a one-line notice to standard error when `patch` downsamples nothing on the model it was applied to
+    /// (SDXL at `--max-downsample 1`: its highest-resolution level has no attention).
+    static func noticeIfIdle(_ patch: ToDoPatch, model: some ToMePatchable) {
+        guard patch.downsamplesNothing, patch.options.factor > 1 else { return }
+        fputs("note: Token Downsampling downsamples nothing on this model at --max-downsample \(patch.options.maxDownsample)"
+              + ToMeArguments.attentionLevelAdvice(model) + "\n", stderr)
     }
 
     /// One line on what the patch did over `forwards` UNet calls.

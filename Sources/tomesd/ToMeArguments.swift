@@ -12,8 +12,9 @@ enum ToMeArguments {
             .value("ratio", "R", "switches Token Merging on: the fraction of tokens to merge, in [0, 1) (tomesd's ratio; "
                 + "off without it, and the options below need it)"),
             .value("max-downsample", "N", default: "\(defaults.maxDownsample)",
-                   "merge in the blocks downsampled at most N times: 1, 2, 4 or 8, or auto: the model's "
-                   + "highest-resolution level with attention (1 on SD 1.x/2.x, 2 on SDXL, where 1 merges nothing)"),
+                   "merge (or, with --method todo, downsample) in the blocks downsampled at most N times: 1, 2, 4 "
+                   + "or 8, or auto: the model's highest-resolution level with attention (1 on SD 1.x/2.x, 2 on "
+                   + "SDXL, where 1 acts nowhere)"),
             .value("sx", "N", default: "\(defaults.sx)", "cell width: one destination token per sx × sy cell"),
             .value("sy", "N", default: "\(defaults.sy)", "cell height"),
             .flag("no-random", "take the destination token at the same place in every cell (default: a random one)"),
@@ -72,12 +73,18 @@ extension ToMeArguments {
     /// at `--max-downsample 1`: its highest-resolution level has no attention).
     static func noticeIfIdle(_ patch: ToMePatch, model: some ToMePatchable) {
         guard patch.mergesNothing else { return }
+        fputs("note: Token Merging merges nothing on this model at --max-downsample \(patch.options.maxDownsample)"
+              + attentionLevelAdvice(model) + "\n", stderr)
+    }
+
+    /// " (attention at downsample 2, 4); its highest-resolution attention is at downsample 2: use --max-downsample 2
+    /// or auto", for the notices of both reductions.
+    static func attentionLevelAdvice(_ model: some ToMePatchable) -> String {
         let levels = model.unet.config.attentionDownsampleFactors
         let advice = ToMeOptions.highestAttentionLevel(of: model).map {
             "; its highest-resolution attention is at downsample \($0): use --max-downsample \($0) or auto"
         } ?? ""
-        fputs("note: Token Merging merges nothing on this model at --max-downsample \(patch.options.maxDownsample) "
-              + "(attention at downsample \(levels.map(String.init).joined(separator: ", ")))" + advice + "\n", stderr)
+        return " (attention at downsample \(levels.map(String.init).joined(separator: ", ")))" + advice
     }
 
     /// One line on what the patch did over `forwards` UNet calls: merges and the time they cost.

@@ -64,6 +64,7 @@ let unetCommand = Subcommand(
     let patch = try tome.map { try applyPatch(model, options: $0) }
     if let patch { ToMeArguments.noticeIfIdle(patch, model: model) }
     let downsampling = try todo.map { try applyTokenDownsampling(model, options: $0) }
+    if let downsampling { ToDoArguments.noticeIfIdle(downsampling, model: model) }
     print(String(format: "loaded in %.3f s (cpu %.3f s)", ProcessMetrics.seconds(since: loadStart), ProcessMetrics.cpuSeconds() - loadCPUStart))
 
     let inputs = try UNetCommandInputs(URL(fileURLWithPath: inputsPath))

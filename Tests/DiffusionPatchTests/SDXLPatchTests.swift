@@ -57,6 +57,39 @@ final class SDXLPatchTests: XCTestCase {
         removePatch(sdxl)
         XCTAssertNotEqual(try sdxl.generate(prompt: "a cat").latents, automatic)
     }
+
+    /// Token Downsampling follows the same level: on SDXL at maxDownsample 1 it acts nowhere (and says so), with the
+    /// option set it downsamples at 2, exactly as maxDownsample 2 (which ``ToDoParityTests`` holds to the reference).
+    func testToDoFollowsTheHighestAttentionLevel() throws {
+        let sdxl = try StableDiffusionXLPipeline(folder: PipelineFixtures.folder("sdxl"))
+        XCTAssertTrue(try applyTokenDownsampling(sdxl).downsamplesNothing)
+        XCTAssertFalse(try applyTokenDownsampling(sdxl, maxDownsample: 2).downsamplesNothing)
+        XCTAssertTrue(try applyTokenDownsampling(sdxl, factor: 1, maxDownsample: 2).downsamplesNothing)
+        XCTAssertFalse(try applyTokenDownsampling(try StableDiffusionPipeline.builtInDemo()).downsamplesNothing)
+
+        var options = try ToDoOptions()
+        options.followsHighestAttentionLevel = true
+        let patch = try applyTokenDownsampling(sdxl, options: options)
+        XCTAssertEqual(patch.options.maxDownsample, 2)
+        XCTAssertFalse(patch.downsamplesNothing)
+        let automatic = try sdxl.generate(prompt: "a cat").latents
+        XCTAssertGreaterThan(patch.statistics.tokensRemoved, 0)
+        try applyTokenDownsampling(sdxl, maxDownsample: 2)
+        XCTAssertEqual(try sdxl.generate(prompt: "a cat").latents, automatic)
+        removeTokenDownsampling(sdxl)
+        XCTAssertNotEqual(try sdxl.generate(prompt: "a cat").latents, automatic)
+    }
+
+    /// Both pipelines report diffusers' default size: `unet.config.sample_size × vae_scale_factor`
+    /// (`default_sample_size * vae_scale_factor` in diffusers' `__call__`).
+    func testDefaultImageSizeIsDiffusers() throws {
+        let sdxl = try StableDiffusionXLPipeline(folder: PipelineFixtures.folder("sdxl"))
+        XCTAssertEqual(sdxl.unet.config.sampleSize, 8)
+        XCTAssertEqual(sdxl.vaeScaleFactor, 4)
+        XCTAssertEqual(sdxl.defaultImageSize, 32)
+        XCTAssertEqual(try StableDiffusionPipeline.builtInDemo().defaultImageSize, 512)
+        XCTAssertEqual(UNetConfig.stableDiffusionXL.sampleSize.map { $0 * 8 }, 1024)
+    }
 }
 
 extension StableDiffusionXLPipeline {

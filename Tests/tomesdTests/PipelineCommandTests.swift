@@ -99,6 +99,40 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("option --max-downsample expects 1, 2, 4, 8 or auto, got 'often'"), bad.stderr)
     }
 
+    /// Token Downsampling on SDXL through the command line: the default level acts nowhere and says so; `auto`
+    /// downsamples (and changes the result); a bad level is named. Without --width/--height the image takes the
+    /// model's size as diffusers (`sample_size` 8 × VAE scale 4 = 32 here; 1024 on SDXL base).
+    func testSDXLToDoLevelAndDefaultSize() throws {
+        let folder = try Fixtures.temporaryDirectory(for: self)
+        let image = folder.appendingPathComponent("out.png")
+        let latents = { (name: String) in folder.appendingPathComponent("\(name).safetensors") }
+        let base = ["generate", "--model", PipelineFixtures.folder("sdxl").path, "--prompt", "a cat", "--steps", "2",
+                    "--scheduler", "euler", "--output", image.path]
+        let plain = try runTool(base + ["--save-latents", latents("plain").path])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        let written = try RGBImage(contentsOfPNG: image)
+        XCTAssertEqual([written.width, written.height], [32, 32])
+
+        let idle = try runTool(base + ["--method", "todo", "--save-latents", latents("idle").path])
+        XCTAssertEqual(idle.status, 0, idle.stderr)
+        XCTAssertTrue(idle.stderr.contains("note: Token Downsampling downsamples nothing on this model at --max-downsample 1")
+                      && idle.stderr.contains("use --max-downsample 2 or auto"), idle.stderr)
+        let automatic = try runTool(base + ["--method", "todo", "--max-downsample", "auto", "--save-latents", latents("auto").path])
+        XCTAssertEqual(automatic.status, 0, automatic.stderr)
+        XCTAssertFalse(automatic.stderr.contains("downsamples nothing"), automatic.stderr)
+        let read = { (name: String) in try SafeTensorsFile(contentsOf: latents(name)).tensor("latents").scalars }
+        XCTAssertEqual(try read("idle"), try read("plain"))
+        XCTAssertNotEqual(try read("auto"), try read("plain"))
+        let bad = try runTool(base + ["--method", "todo", "--max-downsample", "often"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("option --max-downsample expects 1, 2, 4, 8 or auto, got 'often'"), bad.stderr)
+
+        let wide = try runTool(base + ["--width", "48"])
+        XCTAssertEqual(wide.status, 0, wide.stderr)
+        let wideImage = try RGBImage(contentsOfPNG: image)
+        XCTAssertEqual([wideImage.width, wideImage.height], [48, 32], "the side not given is the model's")
+    }
+
     /// Without --model the built-in demo runs and says that it paints noise and how to get real images.
     func testBuiltInDemoExplainsItself() throws {
         let image = try Fixtures.temporaryDirectory(for: self).appendingPathComponent("demo.png")

@@ -12,6 +12,12 @@ struct DiffusionStages {
     /// How many times smaller than the image the latents are.
     var vaeScaleFactor: Int { vae.config.scaleFactor }
 
+    /// The image size a generation takes by default, as diffusers: the UNet's `sample_size` times the VAE's scale
+    /// factor (512 for Stable Diffusion 1.x, 1024 for SDXL), with `fallbackSampleSize` where the config has none.
+    func defaultImageSize(fallbackSampleSize: Int) -> Int {
+        (unet.config.sampleSize ?? fallbackSampleSize) * vaeScaleFactor
+    }
+
     /// `[batch, latent_channels, height / s, width / s]`.
     func latentShape(width: Int, height: Int, batch: Int = 1) -> [Int] {
         [batch, vae.config.latentChannels, height / vaeScaleFactor, width / vaeScaleFactor]

@@ -57,6 +57,10 @@ public final class StableDiffusionPipeline {
     /// How many times smaller than the image the latents are (the VAE's, 8 for Stable Diffusion).
     public var vaeScaleFactor: Int { vae.config.scaleFactor }
 
+    /// The width and height diffusers' pipeline draws when none is given: the UNet's `sample_size` (64 if the config
+    /// has none) times ``vaeScaleFactor``, 512 for Stable Diffusion 1.x. ``GenerationConfiguration`` defaults to 512.
+    public var defaultImageSize: Int { stages.defaultImageSize(fallbackSampleSize: 64) }
+
     /// The part of `prompt` beyond the text encoder's token limit (77 tokens with the start and end tokens), which
     /// a generation drops as diffusers does; nil when the prompt fits.
     public func truncatedPart(of prompt: String) -> String? {

@@ -79,6 +79,11 @@ public final class StableDiffusionXLPipeline {
     /// How many times smaller than the image the latents are (the VAE's, 8 for SDXL).
     public var vaeScaleFactor: Int { vae.config.scaleFactor }
 
+    /// The width and height diffusers' SDXL pipeline draws when none is given: the UNet's `sample_size` (128 if the
+    /// config has none) times ``vaeScaleFactor``, 1024 for SDXL base. ``GenerationConfiguration`` defaults to 512:
+    /// set `width` and `height` to this for SDXL's native size.
+    public var defaultImageSize: Int { stages.defaultImageSize(fallbackSampleSize: 128) }
+
     /// The part of `prompt` beyond the first tokenizer's token limit, which a generation drops as diffusers does;
     /// nil when the prompt fits.
     public func truncatedPart(of prompt: String) -> String? {

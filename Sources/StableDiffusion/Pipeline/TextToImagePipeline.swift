@@ -12,6 +12,8 @@ public protocol TextToImagePipeline: AnyObject {
     var releasesTextEncoderAfterUse: Bool { get set }
     /// The part of `prompt` a generation drops at the token limit; nil when it fits.
     func truncatedPart(of prompt: String) -> String?
+    /// The width and height diffusers draws when none is given (512 for Stable Diffusion 1.x, 1024 for SDXL).
+    var defaultImageSize: Int { get }
     /// The shape of the latents for `batch` images of `width` × `height`: `[batch, latent_channels, h, w]`.
     func latentShape(width: Int, height: Int, batch: Int) -> [Int]
     /// Checks a configuration against this pipeline.
