@@ -25,7 +25,8 @@ It writes, under Tests/Fixtures/sd/:
   fp16-rounded weights.
 * unet-layers/layers.safetensors -- single operations against torch: 3x3 convolutions (stride 1 and 2, few and many
   input channels),
-  GroupNorm, LayerNorm, scaled dot-product attention, GELU, timestep embeddings, nearest upsampling to a size.
+  GroupNorm, LayerNorm, scaled dot-product attention, GELU, timestep embeddings, nearest upsampling to a size,
+  a 3x3 convolution of a x2 nearest-upsampled map (Upsample2D).
 
 The test hook (mirrored by the Swift test hook): per call, with N tokens and a latent of H x W,
 downsample = ceil(sqrt(H*W // N)) as tomesd computes it. When downsample == 1 it reduces self-attention to every
@@ -248,6 +249,10 @@ def make_layer_fixture():
     t["upsample.x"] = torch.randn(1, 2, 3, 4, generator=g)
     t["upsample.x2"] = F.interpolate(t["upsample.x"], scale_factor=2.0, mode="nearest")
     t["upsample.to5x7"] = F.interpolate(t["upsample.x"], size=(5, 7), mode="nearest")
+    # diffusers' Upsample2D at x2: nearest upsampling, then the wide 3x3 convolution, on both of its images.
+    for name in ("one", "two"):
+        upsampled = F.interpolate(t[f"conv.wide.{name}.x"], scale_factor=2.0, mode="nearest")
+        t[f"conv.wide.{name}.upsampled"] = F.conv2d(upsampled, t["conv.wide.weight"], t["conv.wide.bias"], padding=1)
     folder = os.path.join(ROOT, "unet-layers")
     os.makedirs(folder, exist_ok=True)
     save_file({k: v.contiguous() for k, v in t.items()}, os.path.join(folder, "layers.safetensors"))

@@ -33,6 +33,30 @@ final class LayerReferenceTests: XCTestCase {
         }
     }
 
+    /// diffusers' Upsample2D at ×2 (nearest, then the 3×3 convolution) computed as four 2×2 convolutions of the
+    /// small map, against torch; and the plain path of the same layer on the same inputs.
+    func testConvolutionOfTheUpsampledMap() throws {
+        let conv = Conv2d(root("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1),
+                          followsUpsampling: true)
+        XCTAssertNotNil(conv.upsampledTaps)
+        for name in ["one", "two"] {
+            let x = try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC()
+            let expected = try file.tensor("conv.wide.\(name).upsampled").permutedNCHWToNHWC()
+            assertMatchesReference(try conv.convolveUpsampled(x), expected, relative: 1e-6, absolute: 1e-5,
+                                   "upsampled conv, \(name)")
+            let upsampler = Upsample2D(conv: conv)
+            assertMatchesReference(try upsampler(x, size: nil), expected, relative: 1e-6, absolute: 1e-5, "Upsample2D ×2")
+            let (height, width) = (x.shape[1], x.shape[2])
+            assertMatchesReference(try upsampler(x, size: (2 * height, 2 * width)), expected, relative: 1e-6,
+                                   absolute: 1e-5, "Upsample2D to twice the size")
+            assertMatchesReference(try conv(Upsample2D.nearest(x, height: 2 * height, width: 2 * width)), expected,
+                                   relative: 1e-6, absolute: 1e-5, "the unfused path")
+        }
+        let narrow = Conv2d(root("conv"), inChannels: 5, outChannels: 3, kernelSize: 3, padding: .uniform(1),
+                            followsUpsampling: true)
+        XCTAssertNil(narrow.upsampledTaps, "too few channels for shifted taps: Upsample2D upsamples, then convolves")
+    }
+
     func testGroupNorm() throws {
         let norm = try GroupNorm(root("groupnorm"), groups: 4, channels: 8, eps: 1e-5)
         try forEachKernelLevel { level in

@@ -69,7 +69,7 @@ final class HelpCommandTests: XCTestCase {
         XCTAssertEqual(generate.status, 0, generate.stderr)
         // The text as one line: wrapping may split a phrase.
         let text = generate.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        for phrase in ["(default: 512)", "(default: 50)", "(default: 7.5)", "--output FILE", "(required)",
+        for phrase in ["(default: the model's, as diffusers", "1024 for SDXL", "(default: 50)", "(default: 7.5)", "--output FILE", "(required)",
                        "PNDM runs N + 1 UNet evaluations", "--save-latents writes the final latents",
                        "--latents reads the initial noise", "--latents FILE replays the run exactly"] {
             XCTAssertTrue(text.contains(phrase), "generate --help lacks \(phrase)")

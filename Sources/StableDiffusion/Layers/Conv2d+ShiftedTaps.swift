@@ -6,16 +6,26 @@ extension Conv2d {
     /// The fewest rows per shifted-tap tile.
     static let minimumTapTileRows = 48
 
-    /// A stride-1 convolution with padding k/2 as a sum of k² GEMMs, without a patch matrix.
+    /// Output pixels made of one sum of shifted taps: those at (s·y + row, s·x + column) for every input pixel (y, x),
+    /// s being the output's size over the input's (1, or 2 for ``convolveUpsampled(_:)``). Tap t reads the padded
+    /// input shifted by (dy, dx).
+    struct TapPhase {
+        let row: Int, column: Int
+        let taps: [(dy: Int, dx: Int, weight: PackedMatrix)]
+    }
+
+    /// A stride-1 convolution with padding k/2 as a sum of k² GEMMs, without a patch matrix (one phase, the taps
+    /// (ky, kx)); ``convolveUpsampled(_:)`` runs four phases of four taps through the same loop.
     ///
     /// The input is copied into a zero-padded buffer `[B, H + 2p, W + 2p, C]`. In one image of that buffer, with
-    /// rows numbered v = y·(W + 2p) + x, output pixel (y, x) is Σ over taps (ky, kx) of row v + ky·(W + 2p) + kx times
-    /// the tap's `[C × out]` weight: so each tap is a GEMM over a shifted view of the buffer (row stride C), and the
-    /// rows with x ≥ W are computed and dropped. Each thread accumulates the k² products of a tile of rows in a
-    /// buffer, then copies the valid rows out.
-    func convolveByShiftedTaps(_ input: UnsafePointer<Float>, _ g: Geometry, taps: [PackedMatrix],
+    /// rows numbered v = y·(W + 2p) + x, a phase's output for input pixel (y, x) is Σ over its taps of row
+    /// v + dy·(W + 2p) + dx times the tap's `[C × out]` weight: so each tap is a GEMM over a shifted view of the
+    /// buffer (row stride C), and the rows with x ≥ W are computed and dropped. Each thread accumulates a phase's
+    /// products for a tile of rows in a buffer, then copies the valid rows out.
+    func convolveByShiftedTaps(_ input: UnsafePointer<Float>, _ g: Geometry, phases: [TapPhase],
                                _ output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>) {
-        let (k, p, c) = (kernelSize, kernelSize / 2, inChannels)
+        let (p, c) = (kernelSize / 2, inChannels)
+        let scale = g.outHeight / g.height
         let (paddedHeight, paddedWidth) = (g.height + 2 * p, g.width + 2 * p)
         let imageFloats = paddedHeight * paddedWidth * c
         let paddedStorage = TensorStorage(count: g.batch * imageFloats, zeroed: false)  // reused across calls
@@ -38,16 +48,17 @@ extension Conv2d {
             let first = tile * tileRows
             let rows = min(tileRows, rowsPerImage - first)
             let source = padded + image * imageFloats + first * c
-            for (index, tap) in taps.enumerated() {
-                let (ky, kx) = index.quotientAndRemainder(dividingBy: k)
-                GEMM.sgemm(m: rows, a: source + (ky * paddedWidth + kx) * c, lda: c, b: tap,
-                           beta: index == 0 ? 0 : 1, c: accumulator, ldc: outChannels, bias: index == 0 ? bias : nil)
-            }
-            for row in first ..< first + rows {
-                let (y, x) = row.quotientAndRemainder(dividingBy: paddedWidth)
-                guard x < g.width else { continue }
-                (output + ((image * g.height + y) * g.width + x) * outChannels)
-                    .update(from: accumulator + (row - first) * outChannels, count: outChannels)
+            for phase in phases {
+                for (index, tap) in phase.taps.enumerated() {
+                    GEMM.sgemm(m: rows, a: source + (tap.dy * paddedWidth + tap.dx) * c, lda: c, b: tap.weight,
+                               beta: index == 0 ? 0 : 1, c: accumulator, ldc: outChannels, bias: index == 0 ? bias : nil)
+                }
+                for row in first ..< first + rows {
+                    let (y, x) = row.quotientAndRemainder(dividingBy: paddedWidth)
+                    guard x < g.width else { continue }
+                    let pixel = (image * g.outHeight + scale * y + phase.row) * g.outWidth + scale * x + phase.column
+                    (output + pixel * outChannels).update(from: accumulator + (row - first) * outChannels, count: outChannels)
+                }
             }
         }
     }

@@ -46,12 +46,16 @@ package final class Conv2d {
     package let padding: Padding
     /// How the convolution is computed, with the weight packed for it.
     let method: Method
+    /// The 16 weights of ``convolveUpsampled(_:)`` (made when the layer is built with `followsUpsampling`), else nil.
+    let upsampledTaps: [PackedMatrix]?
     /// `[outChannels]`.
     let bias: Tensor
 
-    /// A convolution whose parameters are `weight` and `bias` in `scope`.
+    /// A convolution whose parameters are `weight` and `bias` in `scope`. With `followsUpsampling` (a 3×3,
+    /// stride-1, padding-1 convolution that runs on ×2 nearest-upsampled maps, as in ``Upsample2D``) it also packs
+    /// the weights of ``convolveUpsampled(_:)``.
     package init(_ scope: ParameterScope, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1,
-                padding: Padding = .uniform(0)) {
+                padding: Padding = .uniform(0), followsUpsampling: Bool = false) {
         name = scope.path
         self.inChannels = inChannels
         self.outChannels = outChannels
@@ -59,10 +63,17 @@ package final class Conv2d {
         self.stride = stride
         self.padding = padding
         let fanIn = inChannels * kernelSize * kernelSize
-        method = scope.withParameter("weight", shape: [outChannels, inChannels, kernelSize, kernelSize],
-                                     role: .weight(fanIn: fanIn)) { stored in
-            Method(stored.baseAddress!, inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize,
-                   stride: stride, padding: padding, precision: scope.precision, workspace: scope.workspace)
+        let upsampled = followsUpsampling && kernelSize == 3 && stride == 1 && padding == .uniform(1)
+            && inChannels >= Method.minimumShiftedTapChannels
+        (method, upsampledTaps) = scope.withParameter("weight", shape: [outChannels, inChannels, kernelSize, kernelSize],
+                                                      role: .weight(fanIn: fanIn)) { stored in
+            let method = Method(stored.baseAddress!, inChannels: inChannels, outChannels: outChannels,
+                                kernelSize: kernelSize, stride: stride, padding: padding, precision: scope.precision,
+                                workspace: scope.workspace)
+            let taps = upsampled ? Conv2d.upsampledTaps(stored.baseAddress!, inChannels: inChannels,
+                                                        outChannels: outChannels, precision: scope.precision,
+                                                        workspace: scope.workspace) : nil
+            return (method, taps)
         }
         bias = scope.parameter("bias", shape: [outChannels], role: .bias(fanIn: fanIn))
     }
@@ -98,7 +109,11 @@ package final class Conv2d {
                     case .patches(let weight):
                         convolveByPatches(input.baseAddress!, geometry, weight: weight, output.baseAddress!, bias: b.baseAddress!)
                     case .shiftedTaps(let taps):
-                        convolveByShiftedTaps(input.baseAddress!, geometry, taps: taps, output.baseAddress!, bias: b.baseAddress!)
+                        let phase = TapPhase(row: 0, column: 0, taps: taps.enumerated().map {
+                            (dy: $0.offset / kernelSize, dx: $0.offset % kernelSize, weight: $0.element)
+                        })
+                        convolveByShiftedTaps(input.baseAddress!, geometry, phases: [phase], output.baseAddress!,
+                                              bias: b.baseAddress!)
                     }
                 }
             }
@@ -106,7 +121,7 @@ package final class Conv2d {
         return y
     }
 
-    /// The sizes of one call.
+    /// The sizes of one call (input and output height and width).
     struct Geometry {
         let batch: Int, height: Int, width: Int, outHeight: Int, outWidth: Int
         var outputPixels: Int { batch * outHeight * outWidth }
