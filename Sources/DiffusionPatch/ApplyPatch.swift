@@ -38,11 +38,7 @@ public func applyPatch(_ model: some ToMePatchable, ratio: Double = 0.5, maxDown
 public func applyPatch(_ model: some ToMePatchable, options: ToMeOptions) throws -> ToMePatch {
     var options = options
     if options.followsHighestAttentionLevel {
-        guard let level = ToMeOptions.highestAttentionLevel(of: model) else {
-            throw PatchError.invalidOption(
-                option: "maxDownsample", reason: "the model has no transformer block at downsample 1, 2, 4 or 8 to follow")
-        }
-        options.maxDownsample = level
+        options.maxDownsample = try model.levelToFollow { .invalidOption(option: "maxDownsample", reason: $0) }
     }
     let patch = try ToMePatch(options: options)
     patch.mergesNothing = !options.mergesAnySubLayer || options.ratio == 0

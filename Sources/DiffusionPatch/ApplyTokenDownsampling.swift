@@ -22,11 +22,7 @@ public func applyTokenDownsampling(_ model: some ToMePatchable, factor: Int = 2,
 public func applyTokenDownsampling(_ model: some ToMePatchable, options: ToDoOptions) throws -> ToDoPatch {
     var options = options
     if options.followsHighestAttentionLevel {
-        guard let level = ToMeOptions.highestAttentionLevel(of: model) else {
-            throw PatchError.invalidToDoOption(
-                option: "maxDownsample", reason: "the model has no transformer block at downsample 1, 2, 4 or 8 to follow")
-        }
-        options.maxDownsample = level
+        options.maxDownsample = try model.levelToFollow { .invalidToDoOption(option: "maxDownsample", reason: $0) }
     }
     let patch = try ToDoPatch(options: options)
     patch.downsamplesNothing = options.factor == 1 || !model.hasAttention(downsampledAtMost: options.maxDownsample)

@@ -23,6 +23,15 @@ extension ToMePatchable {
         }
     }
 
+    /// ``ToMeOptions/highestAttentionLevel(of:)`` of the model, for a reduction told to follow it; `failure` (given
+    /// the reason) when the model has none.
+    func levelToFollow(_ failure: (String) -> PatchError) throws -> Int {
+        guard let level = ToMeOptions.highestAttentionLevel(of: self) else {
+            throw failure("the model has no transformer block at downsample 1, 2, 4 or 8 to follow")
+        }
+        return level
+    }
+
     /// The first installed hook of type `Hook`, if any.
     func installedHook<Hook: TokenReductionHook>(_ type: Hook.Type) -> Hook? {
         unet.transformerBlocks.lazy.compactMap { $0.tokenReductionHooks.lazy.compactMap { $0 as? Hook }.first }.first
