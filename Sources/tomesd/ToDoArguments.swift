@@ -58,12 +58,7 @@ enum ToDoArguments {
             }
             resize = chosen
         }
-        let maxDownsampleText = arguments.string("max-downsample") ?? "1"
-        let followsModel = maxDownsampleText == "auto"
-        // With auto, the patch replaces this by the model's level when it is applied.
-        guard let maxDownsample = followsModel ? 1 : Int(maxDownsampleText) else {
-            throw UsageError("option --max-downsample expects 1, 2, 4, 8 or auto, got '\(maxDownsampleText)'")
-        }
+        let (maxDownsample, followsModel) = try ToMeArguments.maxDownsample(&arguments)
         do {
             var options = try ToDoOptions(factor: factor ?? 2, method: resize, maxDownsample: maxDownsample,
                                           timestepThresholdStop: threshold)

@@ -25,6 +25,18 @@ enum ToMeArguments {
         ]
     }()
 
+    /// `--max-downsample`, shared by both reductions: a level (the options check it) or `auto`, to follow the model
+    /// (the level is then a stand-in that the patch replaces by the model's when it is applied).
+    /// - Throws: ``UsageError`` for anything but a number or `auto`.
+    static func maxDownsample(_ arguments: inout Arguments) throws -> (level: Int, followsModel: Bool) {
+        let text = try arguments.required("max-downsample")
+        if text == "auto" { return (1, true) }
+        guard let level = Int(text) else {
+            throw UsageError("option --max-downsample expects 1, 2, 4, 8 or auto, got '\(text)'")
+        }
+        return (level, false)
+    }
+
     /// The command-line name of each ``ToMeOptions`` property, for error messages.
     private static let optionNames = ["ratio": "--ratio", "maxDownsample": "--max-downsample", "sx": "--sx", "sy": "--sy"]
 
@@ -35,12 +47,7 @@ enum ToMeArguments {
     static func parse(_ arguments: inout Arguments) throws -> ToMeOptions? {
         guard !ToDoArguments.isSelected(&arguments) else { return nil }  // the shared options are ToDo's then
         let ratio = try arguments.double("ratio")
-        let maxDownsampleText = try arguments.required("max-downsample")
-        let followsModel = maxDownsampleText == "auto"
-        // With auto, the patch replaces this by the model's level when it is applied.
-        guard let maxDownsample = followsModel ? 1 : Int(maxDownsampleText) else {
-            throw UsageError("option --max-downsample expects 1, 2, 4, 8 or auto, got '\(maxDownsampleText)'")
-        }
+        let (maxDownsample, followsModel) = try Self.maxDownsample(&arguments)
         let sx = try arguments.requiredInt("sx"), sy = try arguments.requiredInt("sy")
         let seed = try arguments.seed()
         let noRandom = arguments.flag("no-random")

@@ -7,7 +7,7 @@ extension Conv2d {
     /// Upsampled row 2i + py copies input row i, so the kernel's three rows land on two input rows: for py = 0 on
     /// rows i − 1 (kernel row 0) and i (rows 1 + 2); for py = 1 on rows i (rows 0 + 1) and i + 1 (row 2); the same for
     /// columns. Each of the four output phases (py, px) is therefore a 2×2 convolution of `x` with summed weights
-    /// (``upsampledTaps(_:inChannels:outChannels:precision:workspace:)``), run as shifted taps.
+    /// (``upsampledPhases(_:inChannels:outChannels:precision:workspace:)``), run as shifted taps.
     /// - Throws: ``TensorError/shapeMismatch(_:)`` for a wrong rank or channel count.
     func convolveUpsampled(_ x: Tensor) throws -> Tensor {
         guard let upsampledTaps else { preconditionFailure("\(name): built without followsUpsampling") }
@@ -15,20 +15,13 @@ extension Conv2d {
             throw TensorError.shapeMismatch("\(name): expected input [B, H, W, \(inChannels)], got \(x.shape)")
         }
         let (batch, height, width) = (x.shape[0], x.shape[1], x.shape[2])
-        let phases = (0..<4).map { phase in
-            let (py, px) = phase.quotientAndRemainder(dividingBy: 2)
-            return TapPhase(row: py, column: px, taps: (0..<4).map { tap in
-                let (a, b) = tap.quotientAndRemainder(dividingBy: 2)
-                return (dy: py + a, dx: px + b, weight: upsampledTaps[phase * 4 + tap])
-            })
-        }
         var y = Tensor(uninitialized: [batch, 2 * height, 2 * width, outChannels])
         x.withUnsafeBufferPointer { input in
             y.withUnsafeMutableBufferPointer { output in
                 bias.withUnsafeBufferPointer { b in
                     let geometry = Geometry(batch: batch, height: height, width: width, outHeight: 2 * height,
                                             outWidth: 2 * width)
-                    convolveByShiftedTaps(input.baseAddress!, geometry, phases: phases, output.baseAddress!,
+                    convolveByShiftedTaps(input.baseAddress!, geometry, phases: upsampledTaps, output.baseAddress!,
                                           bias: b.baseAddress!)
                 }
             }
@@ -41,26 +34,31 @@ extension Conv2d {
         [[[0], [1, 2]], [[0, 1], [2]]][p][a]
     }
 
-    /// The 16 `[in × out]` weights of ``convolveUpsampled(_:)``, phase (py, px) major, then tap (a, b): the sums of
-    /// the PyTorch weight `[out, in, 3, 3]` at `stored` over the kernel rows and columns that land on the tap.
-    static func upsampledTaps(_ stored: UnsafePointer<Float>, inChannels: Int, outChannels: Int, precision: Precision,
-                              workspace: ConversionWorkspace) -> [PackedMatrix] {
+    /// The four phases (py, px) of ``convolveUpsampled(_:)``: tap (a, b) reads the padded input shifted by
+    /// (py + a, px + b), with the sum of the PyTorch weight `[out, in, 3, 3]` at `stored` over the kernel rows and
+    /// columns that land on it as its `[in × out]` weight.
+    static func upsampledPhases(_ stored: UnsafePointer<Float>, inChannels: Int, outChannels: Int, precision: Precision,
+                                workspace: ConversionWorkspace) -> [TapPhase] {
         workspace.withBuffer(count: outChannels * inChannels) { summed in
-            (0..<16).map { index in
-                let (phase, tap) = index.quotientAndRemainder(dividingBy: 4)
-                let rows = kernelRows(phase: phase / 2, tap: tap / 2), columns = kernelRows(phase: phase % 2, tap: tap % 2)
-                ThreadPool.shared.parallelRanges(outChannels, grain: 16) { range in
-                    for o in range {
-                        for i in 0..<inChannels {
-                            let kernel = stored + (o * inChannels + i) * 9
-                            var sum: Float = 0
-                            for ky in rows { for kx in columns { sum += kernel[ky * 3 + kx] } }
-                            summed[o * inChannels + i] = sum
+            (0..<4).map { phase in
+                let (py, px) = phase.quotientAndRemainder(dividingBy: 2)
+                return TapPhase(row: py, column: px, taps: (0..<4).map { tap in
+                    let (a, b) = tap.quotientAndRemainder(dividingBy: 2)
+                    let rows = kernelRows(phase: py, tap: a), columns = kernelRows(phase: px, tap: b)
+                    ThreadPool.shared.parallelRanges(outChannels, grain: 16) { range in
+                        for o in range {
+                            for i in 0..<inChannels {
+                                let kernel = stored + (o * inChannels + i) * 9
+                                var sum: Float = 0
+                                for ky in rows { for kx in columns { sum += kernel[ky * 3 + kx] } }
+                                summed[o * inChannels + i] = sum
+                            }
                         }
                     }
-                }
-                return PackedMatrix(k: inChannels, n: outChannels, b: summed, ldb: inChannels, transposed: true,
-                                    precision: precision)
+                    return (dy: py + a, dx: px + b,
+                            weight: PackedMatrix(k: inChannels, n: outChannels, b: summed, ldb: inChannels,
+                                                 transposed: true, precision: precision))
+                })
             }
         }
     }

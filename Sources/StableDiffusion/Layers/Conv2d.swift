@@ -46,8 +46,9 @@ package final class Conv2d {
     package let padding: Padding
     /// How the convolution is computed, with the weight packed for it.
     let method: Method
-    /// The 16 weights of ``convolveUpsampled(_:)`` (made when the layer is built with `followsUpsampling`), else nil.
-    let upsampledTaps: [PackedMatrix]?
+    /// The four phases of ``convolveUpsampled(_:)``, four taps each (made when the layer is built with
+    /// `followsUpsampling`), else nil.
+    let upsampledTaps: [TapPhase]?
     /// `[outChannels]`.
     let bias: Tensor
 
@@ -70,10 +71,10 @@ package final class Conv2d {
             let method = Method(stored.baseAddress!, inChannels: inChannels, outChannels: outChannels,
                                 kernelSize: kernelSize, stride: stride, padding: padding, precision: scope.precision,
                                 workspace: scope.workspace)
-            let taps = upsampled ? Conv2d.upsampledTaps(stored.baseAddress!, inChannels: inChannels,
-                                                        outChannels: outChannels, precision: scope.precision,
-                                                        workspace: scope.workspace) : nil
-            return (method, taps)
+            let phases = upsampled ? Conv2d.upsampledPhases(stored.baseAddress!, inChannels: inChannels,
+                                                            outChannels: outChannels, precision: scope.precision,
+                                                            workspace: scope.workspace) : nil
+            return (method, phases)
         }
         bias = scope.parameter("bias", shape: [outChannels], role: .bias(fanIn: fanIn))
     }
@@ -108,10 +109,7 @@ package final class Conv2d {
                                    c: output.baseAddress!, ldc: outChannels, bias: b.baseAddress!)
                     case .patches(let weight):
                         convolveByPatches(input.baseAddress!, geometry, weight: weight, output.baseAddress!, bias: b.baseAddress!)
-                    case .shiftedTaps(let taps):
-                        let phase = TapPhase(row: 0, column: 0, taps: taps.enumerated().map {
-                            (dy: $0.offset / kernelSize, dx: $0.offset % kernelSize, weight: $0.element)
-                        })
+                    case .shiftedTaps(let phase):
                         convolveByShiftedTaps(input.baseAddress!, geometry, phases: [phase], output.baseAddress!,
                                               bias: b.baseAddress!)
                     }
@@ -133,8 +131,8 @@ package final class Conv2d {
         case pointwise(PackedMatrix)
         /// im2col: GEMMs of gathered patches with the `[k²·in × out]` weight.
         case patches(PackedMatrix)
-        /// Stride 1, padding k/2 on every side: one `[in × out]` weight per tap (ky, kx), row-major.
-        case shiftedTaps([PackedMatrix])
+        /// Stride 1, padding k/2 on every side: one phase of k² taps (ky, kx), each with its `[in × out]` weight.
+        case shiftedTaps(TapPhase)
 
         /// Input channels from which shifted taps beat im2col (below, each tap's GEMM is too shallow).
         static let minimumShiftedTapChannels = 32
@@ -156,10 +154,11 @@ package final class Conv2d {
                                            taps: taps)
                 if stride == 1 && padding == .uniform(kernelSize / 2) && inChannels >= Method.minimumShiftedTapChannels {
                     // Tap t's [in × out] weight: columns t·in ..< (t+1)·in of the [out × k²·in] matrix, transposed.
-                    return .shiftedTaps((0..<taps).map {
-                        PackedMatrix(k: inChannels, n: outChannels, b: patchMajor + $0 * inChannels, ldb: block, transposed: true,
-                                     precision: precision)
-                    })
+                    return .shiftedTaps(TapPhase(row: 0, column: 0, taps: (0..<taps).map {
+                        (dy: $0 / kernelSize, dx: $0 % kernelSize,
+                         weight: PackedMatrix(k: inChannels, n: outChannels, b: patchMajor + $0 * inChannels, ldb: block,
+                                              transposed: true, precision: precision))
+                    }))
                 }
                 // [k²·in × out], rows in (tap, channel) order, as the gathered patches.
                 return .patches(PackedMatrix(k: block, n: outChannels, b: patchMajor, ldb: block, transposed: true,
