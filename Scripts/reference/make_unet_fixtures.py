@@ -253,6 +253,14 @@ def make_layer_fixture():
     for name in ("one", "two"):
         upsampled = F.interpolate(t[f"conv.wide.{name}.x"], scale_factor=2.0, mode="nearest")
         t[f"conv.wide.{name}.upsampled"] = F.conv2d(upsampled, t["conv.wide.weight"], t["conv.wide.bias"], padding=1)
+    # A ResNet's GroupNorm -> SiLU -> 3x3 convolution (8 groups of 5 channels), on both images of the wide conv.
+    t["conv.wide.norm.weight"] = torch.randn(40, generator=g)
+    t["conv.wide.norm.bias"] = torch.randn(40, generator=g)
+    for name in ("one", "two"):
+        x = t[f"conv.wide.{name}.x"] * 2 + 0.5
+        t[f"conv.wide.{name}.unnormalized"] = x
+        h = F.silu(F.group_norm(x, 8, t["conv.wide.norm.weight"], t["conv.wide.norm.bias"], eps=1e-6))
+        t[f"conv.wide.{name}.normalized"] = F.conv2d(h, t["conv.wide.weight"], t["conv.wide.bias"], padding=1)
     folder = os.path.join(ROOT, "unet-layers")
     os.makedirs(folder, exist_ok=True)
     save_file({k: v.contiguous() for k, v in t.items()}, os.path.join(folder, "layers.safetensors"))

@@ -33,6 +33,26 @@ final class LayerReferenceTests: XCTestCase {
         }
     }
 
+    /// A ResNet's GroupNorm → SiLU → 3×3 convolution, the norm applied while the convolution copies its input into
+    /// each tile's padded window, against torch; on one image cut into two tiles mid-row (as two threads split it)
+    /// and on two small images. Without shifted taps (too few channels) the same call normalises, then convolves.
+    func testConvolutionOfTheNormalizedMap() throws {
+        let conv = Conv2d(root("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
+        let norm = try GroupNorm(root("conv.wide.norm"), groups: 8, channels: 40, eps: 1e-6)
+        for name in ["one", "two"] {
+            let x = try file.tensor("conv.wide.\(name).unnormalized").permutedNCHWToNHWC()
+            let expected = try file.tensor("conv.wide.\(name).normalized").permutedNCHWToNHWC()
+            let before = ThreadPool.shared.threadCount
+            defer { try? ThreadPool.setSharedThreadCount(before) }
+            for threads in [1, 2, 3] {  // one tile per image, or tiles that start mid-row
+                try ThreadPool.setSharedThreadCount(threads)
+                assertMatchesReference(try conv(x, normalizedBy: norm, silu: true), expected, relative: 1e-5,
+                                       absolute: 1e-5, "\(threads) threads, \(name)")
+            }
+        }
+        XCTAssertThrowsError(try conv(try file.tensor("conv.x").permutedNCHWToNHWC(), normalizedBy: norm, silu: true))
+    }
+
     /// diffusers' Upsample2D at ×2 (nearest, then the 3×3 convolution) computed as four 2×2 convolutions of the
     /// small map, against torch; and the plain path of the same layer on the same inputs.
     func testConvolutionOfTheUpsampledMap() throws {

@@ -89,6 +89,20 @@ package final class Conv2d {
     /// - Throws: ``TensorError/shapeMismatch(_:)`` naming the layer for a wrong rank or channel count, or an input
     ///   smaller than the kernel.
     package func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try convolve(x, normalization: nil)
+    }
+
+    /// `self(norm(x, silu: silu))`: when the convolution runs by shifted taps, the normalisation is applied while
+    /// the input is copied into the zero-padded buffer, and no normalised map is stored (one pass over the input
+    /// and one feature map of memory fewer).
+    /// - Throws: as ``GroupNorm/callAsFunction(_:silu:)`` and ``callAsFunction(_:)``.
+    package func callAsFunction(_ x: Tensor, normalizedBy norm: GroupNorm, silu: Bool) throws -> Tensor {
+        guard case .shiftedTaps = method else { return try self(try norm(x, silu: silu)) }
+        return try convolve(x, normalization: try norm.affine(x, silu: silu))
+    }
+
+    /// Convolves `x`, normalised first when `normalization` is given (shifted taps only).
+    private func convolve(_ x: Tensor, normalization: GroupNorm.Affine?) throws -> Tensor {
         guard x.rank == 4, x.shape[3] == inChannels else {
             throw TensorError.shapeMismatch("\(name): expected input [B, H, W, \(inChannels)], got \(x.shape)")
         }
@@ -111,7 +125,7 @@ package final class Conv2d {
                         convolveByPatches(input.baseAddress!, geometry, weight: weight, output.baseAddress!, bias: b.baseAddress!)
                     case .shiftedTaps(let phase):
                         convolveByShiftedTaps(input.baseAddress!, geometry, phases: [phase], output.baseAddress!,
-                                              bias: b.baseAddress!)
+                                              bias: b.baseAddress!, normalization: normalization)
                     }
                 }
             }

@@ -32,29 +32,67 @@ package final class GroupNorm {
         beta = scope.parameter("bias", shape: [channels], role: .normShift)
     }
 
+    /// What normalising one input takes, per batch item and channel: `y = x · scale + shift`, then SiLU when `silu`.
+    /// ``callAsFunction(_:silu:)`` applies it to a new tensor; a convolution can apply it while copying its input
+    /// (``Conv2d/callAsFunction(_:normalizedBy:silu:)``), so the normalised map is never stored.
+    package struct Affine {
+        /// `[B × channels]`: item b's scale for channel c at `b · channels + c`.
+        let scale: [Float]
+        /// `[B × channels]`, as ``scale``.
+        let shift: [Float]
+        /// Whether SiLU follows.
+        let silu: Bool
+        let channels: Int
+
+        /// `y = x · scale + shift` (then SiLU) on `pixels` rows of `channels` values of batch item `item`.
+        func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pixels: Int, item: Int) {
+            scale.withUnsafeBufferPointer { scale in
+                shift.withUnsafeBufferPointer { shift in
+                    ck_nn_scale_shift(x, y, pixels, channels, scale.baseAddress! + item * channels,
+                                      shift.baseAddress! + item * channels, silu ? 1 : 0)
+                }
+            }
+        }
+    }
+
     /// Normalises `x` (`[B, ..., channels]`), then applies SiLU when `silu` is true.
     /// - Throws: ``TensorError/shapeMismatch(_:)`` naming the module when the last dimension is not `channels`.
     package func callAsFunction(_ x: Tensor, silu: Bool = false) throws -> Tensor {
-        guard x.rank >= 2, x.shape.last == channels else {
-            throw TensorError.shapeMismatch("\(name): expected input [B, ..., \(channels)], got \(x.shape)")
-        }
-        let batch = x.shape[0]
-        let pixels = x.count / (batch * channels)
+        let affine = try self.affine(x, silu: silu)
+        let pixels = x.count / max(1, x.shape[0] * channels)
         var y = Tensor(uninitialized: x.shape)
         x.withUnsafeBufferPointer { input in
             y.withUnsafeMutableBufferPointer { output in
-                for b in 0..<batch {
+                for b in 0..<x.shape[0] {
                     let offset = b * pixels * channels
-                    let (scale, shift) = affine(input.baseAddress! + offset, pixels: pixels)
                     ThreadPool.shared.parallelRanges(pixels, grain: max(1, 8192 / channels)) { range in
-                        ck_nn_scale_shift(input.baseAddress! + offset + range.lowerBound * channels,
-                                          output.baseAddress! + offset + range.lowerBound * channels,
-                                          range.count, channels, scale, shift, silu ? 1 : 0)
+                        let start = offset + range.lowerBound * channels
+                        affine.apply(input.baseAddress! + start, output.baseAddress! + start, pixels: range.count, item: b)
                     }
                 }
             }
         }
         return y
+    }
+
+    /// The scale and shift that normalise each batch item of `x` (`[B, ..., channels]`), with SiLU after when
+    /// `silu` is true.
+    /// - Throws: ``TensorError/shapeMismatch(_:)`` naming the module when the last dimension is not `channels`.
+    package func affine(_ x: Tensor, silu: Bool) throws -> Affine {
+        guard x.rank >= 2, x.shape.last == channels else {
+            throw TensorError.shapeMismatch("\(name): expected input [B, ..., \(channels)], got \(x.shape)")
+        }
+        let batch = x.shape[0]
+        let pixels = x.count / max(1, batch * channels)
+        var scale: [Float] = [], shift: [Float] = []
+        x.withUnsafeBufferPointer { input in
+            for b in 0..<batch {
+                let item = affine(input.baseAddress! + b * pixels * channels, pixels: pixels)
+                scale += item.scale
+                shift += item.shift
+            }
+        }
+        return Affine(scale: scale, shift: shift, silu: silu, channels: channels)
     }
 
     /// The per-channel scale and shift that normalise one batch item (`pixels` rows of `channels`).

@@ -28,11 +28,11 @@ final class ResnetBlock2D {
     /// Runs the block on `x` (`[B, H, W, inChannels]`) with `activatedEmbedding`, the time embedding after SiLU
     /// (`[B, timeEmbeddingDim]`; every ResNet of a UNet applies the same SiLU to the same embedding).
     func callAsFunction(_ x: Tensor, activatedEmbedding: Tensor) throws -> Tensor {
-        var hidden = try conv1(try norm1(x, silu: true))
+        var hidden = try conv1(x, normalizedBy: norm1, silu: true)
         let timeBias = try timeEmbeddingProjection(activatedEmbedding)
         try hidden += try timeBias.reshaped([timeBias.shape[0], 1, 1, timeBias.shape[1]])
-        hidden = try conv2(try norm2(hidden, silu: true))
-        var output = try (try shortcut?(x) ?? x) + hidden
+        var output = try conv2(hidden, normalizedBy: norm2, silu: true)
+        try output += try shortcut?(x) ?? x  // in place: the convolution's output is not shared
         if outputScaleFactor != 1 { output *= 1 / outputScaleFactor }
         return output
     }

@@ -67,7 +67,7 @@ extension UNet2DConditionModel {
             }
             hidden = try block(hidden, skips: &skips, embedding: embedding, context: context, upsampleSize: size, state: state)
         }
-        return try convOut(try convNormOut(hidden, silu: true))
+        return try convOut(hidden, normalizedBy: convNormOut, silu: true)
     }
 
     /// The timestep embedding `[B, time_embed_dim]`, plus SDXL's text-time embedding.

@@ -32,6 +32,6 @@ final class VAEDecoder {
     func callAsFunction(_ z: Tensor) throws -> Tensor {
         var hidden = try midBlock(try convIn(z))
         for block in upBlocks { hidden = try block(hidden) }
-        return try convOut(try convNormOut(hidden, silu: true))
+        return try convOut(hidden, normalizedBy: convNormOut, silu: true)
     }
 }

@@ -33,6 +33,6 @@ final class VAEEncoder {
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         var hidden = try convIn(x)
         for block in downBlocks { hidden = try block(hidden) }
-        return try convOut(try convNormOut(try midBlock(hidden), silu: true))
+        return try convOut(try midBlock(hidden), normalizedBy: convNormOut, silu: true)
     }
 }

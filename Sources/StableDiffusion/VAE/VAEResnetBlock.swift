@@ -22,8 +22,9 @@ final class VAEResnetBlock {
 
     /// Runs the block on `x` (`[B, H, W, inChannels]`).
     func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let hidden = try conv1(try norm1(x, silu: true))
-        let residual = try conv2(try norm2(hidden, silu: true))
-        return try (try shortcut?(x) ?? x) + residual
+        let hidden = try conv1(x, normalizedBy: norm1, silu: true)
+        var output = try conv2(hidden, normalizedBy: norm2, silu: true)
+        try output += try shortcut?(x) ?? x  // in place: the convolution's output is not shared
+        return output
     }
 }
