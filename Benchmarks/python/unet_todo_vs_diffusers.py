@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Token Downsampling (ToDo) speed-up, both sides: diffusers 0.42.1 + the ToDo reference (Scripts/reference/apply_todo.py)
-on PyTorch CPU, and `tomesd unet --method todo`, on the same UNet shapes with seeded random weights, fp32.
+on PyTorch CPU, and `tomesd unet --method todo`, on the same UNet shapes with seeded random weights, fp32 (or with
+--precision bf16: `unet.to(torch.bfloat16)` and bfloat16 inputs beside our `--precision bf16`).
 
     swift build -c release
     "${TOMESD_REFERENCE_PYTHON:-python3}" Benchmarks/python/unet_todo_vs_diffusers.py --model sdxl --resolution 1024 \
         [--threads 2] [--factor 2] [--max-downsample 2] [--downsample-method nearest-exact] [--steps 1] [--warmup 1] \
-        [--side both|ours|torch]
+        [--precision fp32|bf16] [--side both|ours|torch]
 
 --model sd15 is diffusers' default UNet config with cross_attention_dim 768 (860M parameters); sdxl is SDXL base 1.0's
 UNet config (2.6B parameters, 10.3 GB in fp32: the two sides run one after the other, never at once, each in its own
@@ -81,7 +82,9 @@ def torch_side(args):
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     unet = UNet2DConditionModel(**config(args.model)).eval()
-    x = inputs(args.model, args.resolution)
+    dtype = torch.bfloat16 if args.precision == "bf16" else torch.float32
+    unet = unet.to(dtype)
+    x = {name: value.to(dtype) for name, value in inputs(args.model, args.resolution).items()}
     kwargs = {}
     if "text_embeds" in x:
         kwargs["added_cond_kwargs"] = {"text_embeds": x["text_embeds"], "time_ids": x["time_ids"]}
@@ -120,7 +123,7 @@ def ours_side(args):
         for column in ("vanilla", "todo"):
             command = [tool, "unet", "--threads", str(args.threads), "--config", config_path, "--seed", "0",
                        "--inputs", inputs_path, "--output", os.path.join(folder, "out.safetensors"),
-                       "--repeat", str(args.warmup + args.steps)]
+                       "--repeat", str(args.warmup + args.steps), "--precision", args.precision]
             if column == "todo":
                 command += ["--method", "todo", "--downsample-factor", str(args.factor), "--downsample-method",
                             args.downsample_method, "--max-downsample", str(args.max_downsample)]
@@ -147,6 +150,7 @@ def main():
     parser.add_argument("--downsample-method", default="nearest-exact")
     parser.add_argument("--steps", type=int, default=1)
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     parser.add_argument("--side", choices=["both", "ours", "torch"], default="both")
     parser.add_argument("--tomesd", default=None)
     args = parser.parse_args()
@@ -160,7 +164,7 @@ def main():
             env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
             results[side] = json.loads(subprocess.run(command, check=True, capture_output=True, text=True,
                                                       env=env).stdout.strip().splitlines()[-1])
-        print(f"{args.model} {args.resolution}² batch 1, {args.threads} threads, ToDo factor {args.factor} "
+        print(f"{args.model} {args.resolution}² batch 1, {args.precision}, {args.threads} threads, ToDo factor {args.factor} "
               f"{args.downsample_method} maxDownsample {args.max_downsample}; median of {args.steps} after {args.warmup}")
         print("| side | vanilla wall / cpu÷threads | ToDo wall / cpu÷threads | speed-up wall / cpu | peak (ToDo) | k/v tokens removed |")
         print("|---|---|---|---|---|---|")

@@ -4,13 +4,15 @@
     swift build -c release
     python3 Benchmarks/python/unet_tome_vs_diffusers.py [--architecture sd15|sdxl] [--threads 2]
         [--resolutions 512,1024] [--batch 1,2] [--ratio 0.5] [--max-downsample 1[,2,4]] [--steps 3] [--warmup 1]
-        [--columns vanilla,tome,tome-memory-efficient] [--diffusers-columns …] [--rounds 1] [--json FILE]
+        [--columns vanilla,tome,tome-memory-efficient] [--diffusers-columns …] [--precision fp32|bf16] [--rounds 1]
+        [--json FILE]
 
 Both sides build an SD 1.5-sized UNet (diffusers' default config with cross_attention_dim 768, 860M parameters) or,
 with --architecture sdxl, SDXL base's UNet (2.6B parameters, stabilityai/stable-diffusion-xl-base-1.0's config) with
-seeded random weights, fp32, on the same thread count, and run the same shapes: a [B, 4, R/8, R/8] latent,
+seeded random weights, fp32 (or with --precision bf16: `unet.to(torch.bfloat16)` and bfloat16 inputs beside
+our `--precision bf16`), on the same thread count, and run the same shapes: a [B, 4, R/8, R/8] latent,
 timestep 500, a [B, 77, 768 or 2048] text context (SDXL: also text_embeds [B, 1280] and time_ids (R, R, 0, 0, R, R)).
-SDXL weights take 10.3 GB per side: its rows never hold both at once (the diffusers UNet is built after the Swift
+SDXL weights take 10.3 GB per side in fp32: its rows never hold both at once (the diffusers UNet is built after the Swift
 process of the row has ended, and dropped before the next row). Several --max-downsample values give one ToMe
 column each (tome@2, tome@4...) beside one unpatched baseline. Columns:
   vanilla                diffusers' AttnProcessor (the classic bmm + softmax: the whole score matrix) / our
@@ -88,15 +90,16 @@ def labelled(column, max_downsample, args):
 def diffusers_row(torch, tomesd, unet, args, resolution, batch):
     """Times diffusers (+ tomesd) on one row; returns {label: cell}."""
     from diffusers.models.attention_processor import AttnProcessor, AttnProcessor2_0
+    dtype = torch.bfloat16 if args.precision == "bf16" else torch.float32
     generator = torch.Generator().manual_seed(resolution * 1000 + batch)
     latent = resolution // 8
-    sample = torch.randn(batch, 4, latent, latent, generator=generator)
-    context = torch.randn(batch, 77, unet.config.cross_attention_dim, generator=generator)
+    sample = torch.randn(batch, 4, latent, latent, generator=generator).to(dtype)
+    context = torch.randn(batch, 77, unet.config.cross_attention_dim, generator=generator).to(dtype)
     kwargs = {}
     if unet.config.addition_embed_type == "text_time":
-        kwargs["added_cond_kwargs"] = {"text_embeds": torch.randn(batch, 1280, generator=generator),
+        kwargs["added_cond_kwargs"] = {"text_embeds": torch.randn(batch, 1280, generator=generator).to(dtype),
                                        "time_ids": torch.tensor([[resolution, resolution, 0, 0, resolution,
-                                                                  resolution]] * batch, dtype=torch.float32)}
+                                                                  resolution]] * batch, dtype=dtype)}
     cells = {}
     runs_wanted = [(c, None) for c in args.diffusers_columns if not c.startswith("tome")]
     runs_wanted += [(c, md) for md in args.max_downsample for c in args.diffusers_columns if c.startswith("tome")]
@@ -129,7 +132,7 @@ def swift_row(args, resolution, batch):
         command = [args.swift, "bench", "unet", "--json", "--architecture", args.architecture,
                    "--resolutions", str(resolution), "--batch", str(batch), "--ratio", str(args.ratio),
                    "--max-downsample", str(max_downsample), "--steps", str(args.steps), "--warmup", str(args.warmup),
-                   "--columns", ",".join(columns), "--threads", str(args.threads),
+                   "--columns", ",".join(columns), "--threads", str(args.threads), "--precision", args.precision,
                    "--memory-budget", str(args.memory_budget)]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         document = json.loads(output.strip().splitlines()[-1])
@@ -194,6 +197,7 @@ def main():
     parser.add_argument("--diffusers-columns", help="the columns diffusers runs (default: --columns); the classic "
                         "attention of the vanilla and tome columns needs more memory than this machine has at 768² "
                         "batch 4 and 1024²")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--memory-budget", type=float, default=18, help="GiB, for the Swift side")
     parser.add_argument("--swift", default=os.path.join(ROOT, ".build", "release", "tomesd"))
@@ -214,7 +218,7 @@ def main():
     # SDXL: one 10.3 GB model at a time, so diffusers' UNet is built per row after the Swift side has run.
     unet = make_unet(torch, args.architecture) if args.architecture == "sd15" else None
     title = "SDXL base" if args.architecture == "sdxl" else "SD 1.5"
-    print(f"{title} UNet, fp32, {args.threads} thread(s), ratio {args.ratio}, max_downsample {args.max_downsample}, "
+    print(f"{title} UNet, {args.precision}, {args.threads} thread(s), ratio {args.ratio}, max_downsample {args.max_downsample}, "
           f"median of {args.steps} after {args.warmup} warm-up, best of {args.rounds} round(s); torch "
           f"{torch.__version__}, tomesd 0.1.3")
     print("Times: wall / CPU÷threads seconds per UNet step; speed-ups over the same attention unpatched.")
@@ -228,13 +232,14 @@ def main():
             for _ in range(args.rounds):
                 keep_faster(ours, swift_row(args, resolution, batch))
                 model = unet if unet is not None else make_unet(torch, args.architecture)
+                model = model.to(torch.bfloat16) if args.precision == "bf16" else model
                 keep_faster(theirs, diffusers_row(torch, tomesd, model, args, resolution, batch))
                 del model
             print_row(resolution, batch, args.threads, ours, theirs)
             record.append({"resolution": resolution, "batch": batch, "ours": ours, "diffusers": theirs})
     if args.json:
         with open(args.json + ".tmp", "w") as f:
-            json.dump({"architecture": args.architecture, "threads": args.threads, "ratio": args.ratio, "max_downsample": args.max_downsample,
+            json.dump({"architecture": args.architecture, "precision": args.precision, "threads": args.threads, "ratio": args.ratio, "max_downsample": args.max_downsample,
                        "rows": record}, f, indent=1)
         os.replace(args.json + ".tmp", args.json)
 

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -13,10 +14,27 @@ import Darwin
 /// comes back as fresh pages that the kernel must fault in and zero on first touch: 10–15 % of a bf16 step at batch
 /// 2. Kept here, the next tensor of about that size (up to twice it) reuses the pages as they are.
 ///
+/// When the work changes shape (the VAE decoder after the UNet, the first UNet step after loading), no cached
+/// buffer fits the new sizes. On Linux, huge buffers are whole mapped pages (``TensorStorage``), so a miss for one is
+/// assembled from the pages of cached buffers instead (oldest first, moved, not copied: ``ck_pages_move``); only
+/// the rest is fresh memory.
+///
 /// Memory: the cache lets the process grow at most an eighth above the most its large buffers ever needed at once.
 /// It tracks the bytes in use and their high-water mark; a miss frees cached buffers, oldest first, until cached plus
 /// in use fits under that mark plus an eighth again. At most ``capacityBytes`` are cached at any time.
 final class FreedBufferCache: @unchecked Sendable {
+    /// A buffer: `bytes` at `pointer`, whole mapped pages (``ck_pages_map``) when `mapped`, else a malloc block.
+    struct Buffer {
+        let pointer: UnsafeMutableRawPointer
+        let bytes: Int
+        let mapped: Bool
+
+        /// Gives the buffer back to the system.
+        func release() {
+            if mapped { ck_pages_unmap(pointer, bytes) } else { free(pointer) }
+        }
+    }
+
     /// The process-wide cache behind ``TensorStorage``.
     static let shared = FreedBufferCache()
 
@@ -27,7 +45,7 @@ final class FreedBufferCache: @unchecked Sendable {
 
     private let lock = NSLock()
     /// Cached buffers, oldest first.
-    private var entries: [(bytes: Int, pointer: UnsafeMutableRawPointer)] = []
+    private var entries: [Buffer] = []
     private var cachedBytes = 0
     /// Bytes of large buffers handed out and not yet given back, and the most there ever were.
     private var bytesInUse = 0, highWaterBytes = 0
@@ -39,12 +57,13 @@ final class FreedBufferCache: @unchecked Sendable {
         return cachedBytes
     }
 
-    /// The smallest cached buffer of `bytes` to twice that (with its size), or nil when the caller must allocate
-    /// one (after the cache freed what it must to stay under its bound).
-    func take(bytes: Int) -> (pointer: UnsafeMutableRawPointer, bytes: Int)? {
+    /// A buffer of at least `bytes`: the smallest cached one of `bytes` to twice that; else, for a huge request
+    /// where pages can move, a new mapping filled with the pages of cached buffers. Nil when the caller must
+    /// allocate one (after the cache freed what it must to stay under its bound).
+    func take(bytes: Int) -> Buffer? {
         guard bytes >= minimumBytes else { return nil }
-        var evicted: [UnsafeMutableRawPointer] = []
-        defer { evicted.forEach { free($0) } }
+        var evicted: [Buffer] = []
+        defer { evicted.forEach { $0.release() } }
         lock.lock()
         defer { lock.unlock() }
         var best: Int?
@@ -56,33 +75,62 @@ final class FreedBufferCache: @unchecked Sendable {
             cachedBytes -= entry.bytes
             bytesInUse += entry.bytes
             highWaterBytes = max(highWaterBytes, bytesInUse)
-            return (entry.pointer, entry.bytes)
+            return entry
         }
-        bytesInUse += bytes
+        let assembled = bytes >= TensorStorage.hugePageThreshold ? assemble(bytes: bytes) : nil
+        bytesInUse += assembled?.bytes ?? bytes
         while bytesInUse + cachedBytes > max(highWaterBytes + highWaterBytes / 8, bytesInUse), !entries.isEmpty {
             let oldest = entries.removeFirst()
             cachedBytes -= oldest.bytes
-            evicted.append(oldest.pointer)
+            evicted.append(oldest)
         }
         highWaterBytes = max(highWaterBytes, bytesInUse)
-        return nil
+        return assembled
     }
 
-    /// Takes back `pointer` (a buffer of `bytes`) and keeps it for reuse, or frees it when too small or too large.
-    func give(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
-        guard bytes >= minimumBytes else { return free(pointer) }
-        var evicted: [UnsafeMutableRawPointer] = []
-        defer { evicted.forEach { free($0) } }
+    /// A new mapping of `bytes` (rounded up to whole pages) that holds, as far as they go, the pages of cached
+    /// mapped buffers, oldest first (a buffer only partly needed stays cached with the rest of its pages); nil when
+    /// pages cannot move or no cached buffer has any. Called with the lock held.
+    private func assemble(bytes: Int) -> Buffer? {
+        let granule = Int(CK_PAGES_GRANULE)
+        let size = (bytes + granule - 1) / granule * granule
+        guard ck_pages_supported() != 0, entries.contains(where: \.mapped), let destination = ck_pages_map(size) else {
+            return nil
+        }
+        var filled = 0, index = 0
+        while filled < size, index < entries.count {
+            let entry = entries[index]
+            let moved = min(entry.bytes, size - filled)
+            guard entry.mapped, ck_pages_move(entry.pointer, moved, destination + filled) == 0 else {
+                index += 1
+                continue
+            }
+            filled += moved
+            cachedBytes -= moved
+            if moved == entry.bytes {
+                entries.remove(at: index)
+            } else {
+                entries[index] = Buffer(pointer: entry.pointer + moved, bytes: entry.bytes - moved, mapped: true)
+            }
+        }
+        return Buffer(pointer: destination, bytes: size, mapped: true)
+    }
+
+    /// Takes back `buffer` and keeps it for reuse, or releases it when too small or too large.
+    func give(_ buffer: Buffer) {
+        guard buffer.bytes >= minimumBytes else { return buffer.release() }
+        var evicted: [Buffer] = []
+        defer { evicted.forEach { $0.release() } }
         lock.lock()
         defer { lock.unlock() }
-        bytesInUse -= bytes
-        guard bytes <= capacityBytes else { return evicted.append(pointer) }
-        while cachedBytes + bytes > capacityBytes, !entries.isEmpty {
+        bytesInUse -= buffer.bytes
+        guard buffer.bytes <= capacityBytes else { return evicted.append(buffer) }
+        while cachedBytes + buffer.bytes > capacityBytes, !entries.isEmpty {
             let oldest = entries.removeFirst()
             cachedBytes -= oldest.bytes
-            evicted.append(oldest.pointer)
+            evicted.append(oldest)
         }
-        entries.append((bytes, pointer))
-        cachedBytes += bytes
+        entries.append(buffer)
+        cachedBytes += buffer.bytes
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -9,9 +10,10 @@ import Darwin
 /// A reference-counted, 64-byte aligned buffer of `Float`s: the memory behind one or more `Tensor`s.
 ///
 /// Alignment to a cache line lets the SIMD kernels use aligned loads on whole tensors. Buffers of
-/// ``hugePageThreshold`` bytes or more are aligned to 2 MiB and, on Linux, marked for transparent huge pages:
-/// first touching a weight or activation then faults once per 2 MiB instead of once per 4 KiB, which was a third
-/// of the time it took to load a UNet.
+/// ``hugePageThreshold`` bytes or more are aligned to 2 MiB and marked for transparent huge pages: first touching a
+/// weight or activation then faults once per 2 MiB instead of once per 4 KiB, which was a third of the time it took
+/// to load a UNet. On Linux they are whole pages mapped from the system (``ck_pages_map``), whose pages the
+/// ``FreedBufferCache`` can later move into a buffer of another size.
 public final class TensorStorage: @unchecked Sendable {
     /// The size from which a buffer is backed by huge pages where the system allows it.
     static let hugePageThreshold = 4 << 20
@@ -23,8 +25,9 @@ public final class TensorStorage: @unchecked Sendable {
     /// Number of `Float`s in the buffer.
     public let count: Int
 
-    /// The bytes of the buffer (at least the `count` floats asked for; more when a larger freed one was reused).
-    private let allocatedBytes: Int
+    /// The memory behind the buffer (at least the `count` floats asked for; more when a larger freed one was reused
+    /// or the size was rounded up to whole pages).
+    private let buffer: FreedBufferCache.Buffer
 
     /// Allocates `count` floats; zero-filled when `zeroed` is true, otherwise uninitialised. A large buffer may be
     /// one freed earlier by a tensor of about the same size (see ``FreedBufferCache``).
@@ -32,29 +35,32 @@ public final class TensorStorage: @unchecked Sendable {
         self.count = count
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         let requested = (bytes + 63) & ~63
-        let raw: UnsafeMutableRawPointer
-        if let cached = FreedBufferCache.shared.take(bytes: requested) {
-            (raw, allocatedBytes) = cached
-        } else {
-            (raw, allocatedBytes) = (Self.allocate(bytes: bytes, requested), requested)
-        }
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        buffer = FreedBufferCache.shared.take(bytes: requested) ?? Self.allocate(bytes: requested)
+        pointer = buffer.pointer.bindMemory(to: Float.self, capacity: max(count, 1))
         if zeroed { pointer.initialize(repeating: 0, count: count) }
     }
 
-    private static func allocate(bytes: Int, _ allocatedBytes: Int) -> UnsafeMutableRawPointer {
+    /// A fresh buffer of `bytes` (a multiple of 64): whole mapped pages for a huge one where pages can move, else
+    /// malloc memory (aligned to 2 MiB and marked for huge pages when huge).
+    private static func allocate(bytes: Int) -> FreedBufferCache.Buffer {
         let huge = bytes >= hugePageThreshold
+        if huge && ck_pages_supported() != 0 {
+            let size = (bytes + hugePageSize - 1) / hugePageSize * hugePageSize
+            // Mapping only fails on out-of-memory, where Swift's own allocator would trap as well.
+            guard let raw = ck_pages_map(size) else { fatalError("TensorStorage: out of memory mapping \(size) bytes") }
+            return FreedBufferCache.Buffer(pointer: raw, bytes: size, mapped: true)
+        }
         var raw: UnsafeMutableRawPointer?
         // posix_memalign only fails on out-of-memory, where Swift's own allocator would trap as well.
-        if posix_memalign(&raw, huge ? hugePageSize : 64, allocatedBytes) != 0 || raw == nil {
+        if posix_memalign(&raw, huge ? hugePageSize : 64, bytes) != 0 || raw == nil {
             fatalError("TensorStorage: out of memory allocating \(bytes) bytes")
         }
         #if os(Linux)
         // Whole huge pages only: the tail stays on small pages, so no tensor holds memory past its end.
         if huge { _ = madvise(raw, bytes & ~(hugePageSize - 1), MADV_HUGEPAGE) }
         #endif
-        return raw!
+        return FreedBufferCache.Buffer(pointer: raw!, bytes: bytes, mapped: false)
     }
 
-    deinit { FreedBufferCache.shared.give(UnsafeMutableRawPointer(pointer), bytes: allocatedBytes) }
+    deinit { FreedBufferCache.shared.give(buffer) }
 }

@@ -101,6 +101,27 @@ package final class Conv2d {
         return try convolve(x, normalization: try norm.affine(x, silu: silu))
     }
 
+    /// `output += self(x)`: a 1×1 convolution (a ResNet's `conv_shortcut`) adds its products straight into `output`
+    /// (one GEMM onto it) without a tensor of its own; other convolutions convolve, then add.
+    /// - Throws: as ``callAsFunction(_:)``, or ``TensorError/shapeMismatch(_:)`` when `output` is not the shape of
+    ///   the convolution's output.
+    package func add(_ x: Tensor, to output: inout Tensor) throws {
+        guard case .pointwise(let weight) = method, x.rank == 4, x.shape[3] == inChannels else {
+            return try output += try self(x)
+        }
+        guard output.shape == Array(x.shape.dropLast()) + [outChannels] else {
+            throw TensorError.shapeMismatch("\(name): cannot add a \(x.shape.dropLast() + [outChannels]) output to \(output.shape)")
+        }
+        x.withUnsafeBufferPointer { input in
+            output.withUnsafeMutableBufferPointer { sums in
+                bias.withUnsafeBufferPointer { b in
+                    GEMM.sgemm(m: x.count / inChannels, a: input.baseAddress!, lda: inChannels, b: weight, beta: 1,
+                               c: sums.baseAddress!, ldc: outChannels, bias: b.baseAddress!)
+                }
+            }
+        }
+    }
+
     /// Convolves `x`, normalised first when `normalization` is given (shifted taps only).
     private func convolve(_ x: Tensor, normalization: GroupNorm.Affine?) throws -> Tensor {
         guard x.rank == 4, x.shape[3] == inChannels else {
