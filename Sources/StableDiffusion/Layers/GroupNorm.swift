@@ -42,6 +42,7 @@ package final class GroupNorm {
         let shift: [Float]
         /// Whether SiLU follows.
         let silu: Bool
+        /// Values per pixel.
         let channels: Int
 
         /// `y = x · scale + shift` (then SiLU) on `pixels` rows of `channels` values of batch item `item`.
