@@ -10,7 +10,7 @@
 
 int ck_pages_supported(void) { return 1; }
 
-void *ck_pages_map(size_t bytes) {
+void *ck_pages_map(size_t bytes, size_t huge_bytes) {
     // Map a granule more than asked, then trim the head and tail so the buffer starts on a granule boundary.
     const size_t span = bytes + CK_PAGES_GRANULE;
     char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -20,7 +20,7 @@ void *ck_pages_map(size_t bytes) {
     if (aligned > raw) munmap(raw, (size_t)(aligned - raw));
     const size_t tail = (size_t)(raw + span - (aligned + bytes));
     if (tail > 0) munmap(aligned + bytes, tail);
-    madvise(aligned, bytes, MADV_HUGEPAGE);
+    if (huge_bytes > 0) madvise(aligned, huge_bytes < bytes ? huge_bytes : bytes, MADV_HUGEPAGE);
     return aligned;
 }
 
@@ -34,7 +34,11 @@ int ck_pages_move(void *source, size_t bytes, void *destination) {
 #else
 
 int ck_pages_supported(void) { return 0; }
-void *ck_pages_map(size_t bytes) { (void)bytes; return NULL; }
+void *ck_pages_map(size_t bytes, size_t huge_bytes) {
+    (void)bytes;
+    (void)huge_bytes;
+    return NULL;
+}
 void ck_pages_unmap(void *pointer, size_t bytes) { (void)pointer; (void)bytes; }
 int ck_pages_move(void *source, size_t bytes, void *destination) {
     (void)source; (void)bytes; (void)destination;

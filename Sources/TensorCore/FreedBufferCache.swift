@@ -94,7 +94,8 @@ final class FreedBufferCache: @unchecked Sendable {
     private func assemble(bytes: Int) -> Buffer? {
         let granule = Int(CK_PAGES_GRANULE)
         let size = (bytes + granule - 1) / granule * granule
-        guard ck_pages_supported() != 0, entries.contains(where: \.mapped), let destination = ck_pages_map(size) else {
+        guard ck_pages_supported() != 0, entries.contains(where: \.mapped),
+              let destination = ck_pages_map(size, bytes / granule * granule) else {
             return nil
         }
         var filled = 0, index = 0

@@ -46,8 +46,11 @@ public final class TensorStorage: @unchecked Sendable {
         let huge = bytes >= hugePageThreshold
         if huge && ck_pages_supported() != 0 {
             let size = (bytes + hugePageSize - 1) / hugePageSize * hugePageSize
-            // Mapping only fails on out-of-memory, where Swift's own allocator would trap as well.
-            guard let raw = ck_pages_map(size) else { fatalError("TensorStorage: out of memory mapping \(size) bytes") }
+            // Mapping only fails on out-of-memory, where Swift's own allocator would trap as well. Whole huge pages
+            // only, as below: the last, partly used granule stays on small pages.
+            guard let raw = ck_pages_map(size, bytes / hugePageSize * hugePageSize) else {
+                fatalError("TensorStorage: out of memory mapping \(size) bytes")
+            }
             return FreedBufferCache.Buffer(pointer: raw, bytes: size, mapped: true)
         }
         var raw: UnsafeMutableRawPointer?

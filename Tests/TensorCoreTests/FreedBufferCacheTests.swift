@@ -66,12 +66,12 @@ final class FreedBufferCacheTests: XCTestCase {
         let cache = FreedBufferCache()
         let granule = Int(CK_PAGES_GRANULE)
         guard ck_pages_supported() != 0 else {
-            XCTAssertNil(ck_pages_map(granule))
+            XCTAssertNil(ck_pages_map(granule, granule))
             return XCTAssertNil(cache.take(bytes: 4 * granule))
         }
         func mapped(_ granules: Int, filledWith byte: UInt8) throws -> FreedBufferCache.Buffer {
             XCTAssertNil(cache.take(bytes: granules * granule), "expected a miss")
-            let pointer = try XCTUnwrap(ck_pages_map(granules * granule))
+            let pointer = try XCTUnwrap(ck_pages_map(granules * granule, granules * granule))
             pointer.initializeMemory(as: UInt8.self, repeating: byte, count: granules * granule)
             return FreedBufferCache.Buffer(pointer: pointer, bytes: granules * granule, mapped: true)
         }

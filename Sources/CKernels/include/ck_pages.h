@@ -13,9 +13,11 @@
 /// 1 where pages can be mapped and moved (Linux), else 0.
 int ck_pages_supported(void);
 
-/// A new, zero-filled private mapping of `bytes` (a multiple of CK_PAGES_GRANULE), aligned to the granule and
-/// marked for transparent huge pages; NULL when the system refuses or cannot move pages.
-void *ck_pages_map(size_t bytes);
+/// A new, zero-filled private mapping of `bytes` (a multiple of CK_PAGES_GRANULE), aligned to the granule, whose
+/// first `huge_bytes` (a multiple of the granule, at most `bytes`) are marked for transparent huge pages; the rest
+/// stays on small pages, so a buffer's partly used last granule is backed only where it is touched. NULL when the
+/// system refuses or cannot move pages.
+void *ck_pages_map(size_t bytes, size_t huge_bytes);
 
 /// Unmaps `bytes` at `pointer` (a range of a ck_pages_map mapping, granule-aligned).
 void ck_pages_unmap(void *pointer, size_t bytes);
