@@ -29,6 +29,18 @@ final class FreedBufferCache: @unchecked Sendable {
         let bytes: Int
         let mapped: Bool
 
+        /// Fresh whole pages for at least `bytes` (rounded up to ``CK_PAGES_GRANULE``), those wholly inside `bytes`
+        /// marked for huge pages, so a partly used last granule is backed only where it is touched; nil where pages
+        /// cannot move or the system refuses.
+        static func mapping(bytes: Int) -> Buffer? {
+            let granule = Int(CK_PAGES_GRANULE)
+            let size = (bytes + granule - 1) / granule * granule
+            guard ck_pages_supported() != 0, let pointer = ck_pages_map(size, bytes / granule * granule) else {
+                return nil
+            }
+            return Buffer(pointer: pointer, bytes: size, mapped: true)
+        }
+
         /// Gives the buffer back to the system.
         func release() {
             if mapped { ck_pages_unmap(pointer, bytes) } else { free(pointer) }
@@ -92,17 +104,12 @@ final class FreedBufferCache: @unchecked Sendable {
     /// mapped buffers, oldest first (a buffer only partly needed stays cached with the rest of its pages); nil when
     /// pages cannot move or no cached buffer has any. Called with the lock held.
     private func assemble(bytes: Int) -> Buffer? {
-        let granule = Int(CK_PAGES_GRANULE)
-        let size = (bytes + granule - 1) / granule * granule
-        guard ck_pages_supported() != 0, entries.contains(where: \.mapped),
-              let destination = ck_pages_map(size, bytes / granule * granule) else {
-            return nil
-        }
+        guard entries.contains(where: \.mapped), let destination = Buffer.mapping(bytes: bytes) else { return nil }
         var filled = 0, index = 0
-        while filled < size, index < entries.count {
+        while filled < destination.bytes, index < entries.count {
             let entry = entries[index]
-            let moved = min(entry.bytes, size - filled)
-            guard entry.mapped, ck_pages_move(entry.pointer, moved, destination + filled) == 0 else {
+            let moved = min(entry.bytes, destination.bytes - filled)
+            guard entry.mapped, ck_pages_move(entry.pointer, moved, destination.pointer + filled) == 0 else {
                 index += 1
                 continue
             }
@@ -114,7 +121,7 @@ final class FreedBufferCache: @unchecked Sendable {
                 entries[index] = Buffer(pointer: entry.pointer + moved, bytes: entry.bytes - moved, mapped: true)
             }
         }
-        return Buffer(pointer: destination, bytes: size, mapped: true)
+        return destination
     }
 
     /// Takes back `buffer` and keeps it for reuse, or releases it when too small or too large.

@@ -18,7 +18,7 @@ public final class TensorStorage: @unchecked Sendable {
     /// The size from which a buffer is backed by huge pages where the system allows it.
     static let hugePageThreshold = 4 << 20
     /// The size of a huge page (x86_64 and arm64 Linux with 4 KiB base pages).
-    static let hugePageSize = 2 << 20
+    static let hugePageSize = Int(CK_PAGES_GRANULE)
 
     /// Start of the buffer.
     public let pointer: UnsafeMutablePointer<Float>
@@ -45,13 +45,11 @@ public final class TensorStorage: @unchecked Sendable {
     private static func allocate(bytes: Int) -> FreedBufferCache.Buffer {
         let huge = bytes >= hugePageThreshold
         if huge && ck_pages_supported() != 0 {
-            let size = (bytes + hugePageSize - 1) / hugePageSize * hugePageSize
-            // Mapping only fails on out-of-memory, where Swift's own allocator would trap as well. Whole huge pages
-            // only, as below: the last, partly used granule stays on small pages.
-            guard let raw = ck_pages_map(size, bytes / hugePageSize * hugePageSize) else {
-                fatalError("TensorStorage: out of memory mapping \(size) bytes")
+            // Mapping only fails on out-of-memory, where Swift's own allocator would trap as well.
+            guard let buffer = FreedBufferCache.Buffer.mapping(bytes: bytes) else {
+                fatalError("TensorStorage: out of memory mapping \(bytes) bytes")
             }
-            return FreedBufferCache.Buffer(pointer: raw, bytes: size, mapped: true)
+            return buffer
         }
         var raw: UnsafeMutableRawPointer?
         // posix_memalign only fails on out-of-memory, where Swift's own allocator would trap as well.

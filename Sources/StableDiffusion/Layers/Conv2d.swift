@@ -93,7 +93,7 @@ package final class Conv2d {
     }
 
     /// `self(norm(x, silu: silu))`: when the convolution runs by shifted taps, the normalisation is applied while
-    /// the input is copied into the zero-padded buffer, and no normalised map is stored (one pass over the input
+    /// each tile's padded window is copied from the input, and no normalised map is stored (one pass over the input
     /// and one feature map of memory fewer).
     /// - Throws: as ``GroupNorm/callAsFunction(_:silu:)`` and ``callAsFunction(_:)``.
     package func callAsFunction(_ x: Tensor, normalizedBy norm: GroupNorm, silu: Bool) throws -> Tensor {
@@ -110,7 +110,8 @@ package final class Conv2d {
             return try output += try self(x)
         }
         guard output.shape == Array(x.shape.dropLast()) + [outChannels] else {
-            throw TensorError.shapeMismatch("\(name): cannot add a \(x.shape.dropLast() + [outChannels]) output to \(output.shape)")
+            throw TensorError.shapeMismatch(
+                "\(name): cannot add a \(x.shape.dropLast() + [outChannels]) output to \(output.shape)")
         }
         x.withUnsafeBufferPointer { input in
             output.withUnsafeMutableBufferPointer { sums in
