@@ -23,6 +23,13 @@ extension PackedMatrix {
                 case .bf16(let kernel): return kernel.nr
                 }
             }
+
+            var mr: Int {
+                switch self {
+                case .fp32(let kernel): return kernel.mr
+                case .bf16(let kernel): return kernel.mr
+                }
+            }
         }
 
         let k: Int

@@ -12,6 +12,9 @@ public final class PackedMatrix: @unchecked Sendable {
     public var n: Int { layout.n }
     /// The number format of the panels.
     public var precision: Precision { layout.precision }
+    /// Rows of the product that the kernel these panels are packed for computes at once (its register tile): a
+    /// GEMM with this matrix costs about as much for `m` rows as for `m` rounded up to a multiple of it.
+    package var rowTile: Int { layout.variant.mr }
     /// Bytes the packed panels take.
     public var byteCount: Int { storage.count * MemoryLayout<Float>.stride }
     /// Where each panel lives in ``storage``.

@@ -335,6 +335,89 @@ static void check_attention(check_rng *rng, const char *name) {
     }
 }
 
+/// The Winograd F(2x2, 3x3) transforms (input, accumulate, store) on a depthwise convolution: each channel's
+/// component products are V * U with U = G g Gᵀ (computed in double, rounded), against the direct 3x3 sums in
+/// double. Each output is a signed sum of terms |U_t| |V terms|; every step rounds at most a few times, so
+/// 16 u times the sum of their magnitudes (plus the bias) bounds any variant; a wrong component, sign or lane is
+/// off by the size of the values. Pixels past `rows` x `columns` (odd edges) and the row stride's gap stay as they were.
+static void check_winograd(check_rng *rng, const char *name) {
+    static const double g_matrix[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    static const double b_transpose[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+    static const double a_transpose[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+    for (int t = 0; t < 40; t++) {
+        const ptrdiff_t tile_rows = check_int(rng, 1, 3), tile_columns = check_int(rng, 1, 4);
+        const ptrdiff_t c = check_int(rng, 1, 40), tiles = tile_rows * tile_columns;
+        const ptrdiff_t rows = 2 * tile_rows - check_int(rng, 0, 1), columns = 2 * tile_columns - check_int(rng, 0, 1);
+        const ptrdiff_t window_width = 2 * tile_columns + 2, row_stride = window_width * c;
+        const ptrdiff_t out_row_stride = 2 * tile_columns * c + 3;
+        float *window = check_alloc((size_t)((2 * tile_rows + 2) * row_stride) * sizeof(float));
+        float *g = check_alloc((size_t)(9 * c) * sizeof(float)), *u = check_alloc((size_t)(16 * c) * sizeof(float));
+        float *bias = check_alloc((size_t)c * sizeof(float));
+        float *v = check_alloc((size_t)(tiles * c) * sizeof(float)), *m = check_alloc((size_t)(tiles * c) * sizeof(float));
+        float *y = check_alloc((size_t)(4 * tiles * c) * sizeof(float));
+        float *out = check_alloc((size_t)(2 * tile_rows * out_row_stride) * sizeof(float));
+        check_fill(rng, window, (size_t)((2 * tile_rows + 2) * row_stride), -2, 2);
+        check_fill(rng, g, (size_t)(9 * c), -1, 1);
+        check_fill(rng, bias, (size_t)c, -1, 1);
+        for (ptrdiff_t i = 0; i < 2 * tile_rows * out_row_stride; i++) out[i] = guard_value;
+        for (ptrdiff_t ch = 0; ch < c; ch++) {
+            for (int a = 0; a < 4; a++) {
+                for (int b = 0; b < 4; b++) {
+                    double sum = 0;
+                    for (int r = 0; r < 3; r++) {
+                        for (int q = 0; q < 3; q++) sum += g_matrix[a][r] * g[ch * 9 + r * 3 + q] * g_matrix[b][q];
+                    }
+                    u[(a * 4 + b) * c + ch] = (float)sum;
+                }
+            }
+        }
+        memset(y, 0, (size_t)(4 * tiles * c) * sizeof(float));
+        for (int component = 0; component < 16; component++) {
+            ck_nn_winograd_input(window, row_stride, tile_rows, tile_columns, c, component, v);
+            for (ptrdiff_t i = 0; i < tiles * c; i++) m[i] = v[i] * u[component * c + i % c];
+            ck_nn_winograd_accumulate(m, tiles, c, component, y);
+        }
+        ck_nn_winograd_store(y, tile_rows, tile_columns, c, bias, out, out_row_stride, rows, columns);
+        int ok = 1;
+        for (ptrdiff_t py = 0; py < 2 * tile_rows && ok; py++) {
+            for (ptrdiff_t i = 0; i < out_row_stride && ok; i++) {
+                const ptrdiff_t px = i / c, ch = i % c;
+                const float got = out[py * out_row_stride + i];
+                if (py >= rows || px >= columns || i >= 2 * tile_columns * c) {
+                    ok = check_that(check_same_bits(got, guard_value), "nn %s winograd: wrote past the output at (%td, %td)",
+                                    name, py, i);
+                    continue;
+                }
+                double exact = bias[ch], magnitude = fabs((double)bias[ch]);
+                for (int r = 0; r < 3; r++) {
+                    for (int q = 0; q < 3; q++) {
+                        exact += (double)window[(py + r) * row_stride + (px + q) * c + ch] * g[ch * 9 + r * 3 + q];
+                    }
+                }
+                const ptrdiff_t ty = py / 2, tx = px / 2;
+                for (int a = 0; a < 4; a++) {
+                    for (int b = 0; b < 4; b++) {
+                        const double coefficient = a_transpose[py % 2][a] * a_transpose[px % 2][b];
+                        if (coefficient == 0) continue;
+                        double terms = 0;
+                        for (int r = 0; r < 4; r++) {
+                            for (int q = 0; q < 4; q++) {
+                                terms += fabs(b_transpose[a][r] * b_transpose[b][q]) *
+                                         fabs((double)window[(2 * ty + r) * row_stride + (2 * tx + q) * c + ch]);
+                            }
+                        }
+                        magnitude += fabs((double)u[(a * 4 + b) * c + ch]) * terms;
+                    }
+                }
+                ok = check_that(close_to(got, exact, 16 * CHECK_U * magnitude + 1e-37),
+                                "nn %s winograd %tdx%td tiles, %td channels: out[%td][%td][%td] %.9g, exact %.9g", name,
+                                tile_rows, tile_columns, c, py, px, ch, got, exact);
+            }
+        }
+        free(window), free(g), free(u), free(bias), free(v), free(m), free(y), free(out);
+    }
+}
+
 void check_nn(void) {
     const int best = ck_nn_isa_level();
     for (int level = 0; level <= 2; level++) {
@@ -345,10 +428,11 @@ void check_nn(void) {
         check_norms(&rng, name);
         check_activations(&rng, name);
         check_attention(&rng, name);
+        check_winograd(&rng, name);
 #if defined(__aarch64__)
-        printf("  nn     %-18s norms/activations/attention (NEON, compiler-vectorised)\n", name);
+        printf("  nn     %-18s norms/activations/attention/winograd (NEON, compiler-vectorised)\n", name);
 #else
-        printf("  nn     %-18s norms/activations/attention\n", name);
+        printf("  nn     %-18s norms/activations/attention/winograd\n", name);
 #endif
     }
     ck_nn_set_isa_level(best);

@@ -76,15 +76,4 @@ final class BF16AccuracyTests: XCTestCase {
                                      file: file, line: line)
         }
     }
-
-    /// `‖actual − expected‖ / ‖expected‖`, in double precision.
-    private func relativeL2(_ actual: Tensor, _ expected: Tensor) -> Double {
-        XCTAssertEqual(actual.shape, expected.shape)
-        var difference = 0.0, reference = 0.0
-        for (a, e) in zip(actual.scalars, expected.scalars) {
-            difference += Double(a - e) * Double(a - e)
-            reference += Double(e) * Double(e)
-        }
-        return (difference / max(reference, 1e-300)).squareRoot()
-    }
 }

@@ -23,9 +23,18 @@ final class LayerReferenceTests: XCTestCase {
                                absolute: 1e-5, "3×3 conv, stride 2, odd input")
     }
 
-    func testConvolutionByShiftedTaps() throws {
+    /// The wide layer built with Winograd turned off, as convolutions too wide for it are.
+    private func shiftedTapConvolution() throws -> Conv2d {
+        let saved = Conv2d.winogradBlockFloats
+        defer { Conv2d.winogradBlockFloats = saved }
+        Conv2d.winogradBlockFloats = 0
         let conv = Conv2d(root("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
-        guard case .shiftedTaps = conv.method else { return XCTFail("40 input channels should take the shifted-tap path") }
+        guard case .shiftedTaps = conv.method else { throw XCTSkip("40 input channels should take the shifted-tap path") }
+        return conv
+    }
+
+    func testConvolutionByShiftedTaps() throws {
+        let conv = try shiftedTapConvolution()
         for name in ["one", "two"] {
             assertMatchesReference(try conv(try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC()),
                                    try file.tensor("conv.wide.\(name).out").permutedNCHWToNHWC(), relative: 1e-6, absolute: 1e-5,
@@ -33,24 +42,68 @@ final class LayerReferenceTests: XCTestCase {
         }
     }
 
-    /// A ResNet's GroupNorm → SiLU → 3×3 convolution, the norm applied while the convolution copies its input into
-    /// each tile's padded window, against torch; on one image cut into two tiles mid-row (as two threads split it)
-    /// and on two small images. Without shifted taps (too few channels) the same call normalises, then convolves.
-    func testConvolutionOfTheNormalizedMap() throws {
+    /// Winograd F(2×2, 3×3) against torch on odd sizes (12×9: a last column of half tiles; two 5×4 images: a last
+    /// row of half tiles), as one block per image and cut into blocks of at most 1, 5 and 13 tiles (blocks that
+    /// end mid-row and mid-column, spread over 1 to 3 threads).
+    func testConvolutionByWinograd() throws {
         let conv = Conv2d(root("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
-        let norm = try GroupNorm(root("conv.wide.norm"), groups: 8, channels: 40, eps: 1e-6)
-        for name in ["one", "two"] {
-            let x = try file.tensor("conv.wide.\(name).unnormalized").permutedNCHWToNHWC()
-            let expected = try file.tensor("conv.wide.\(name).normalized").permutedNCHWToNHWC()
-            let before = ThreadPool.shared.threadCount
-            defer { try? ThreadPool.setSharedThreadCount(before) }
-            for threads in [1, 2, 3] {  // one tile per image, or tiles that start mid-row
-                try ThreadPool.setSharedThreadCount(threads)
-                assertMatchesReference(try conv(x, normalizedBy: norm, silu: true), expected, relative: 1e-5,
-                                       absolute: 1e-5, "\(threads) threads, \(name)")
+        guard case .winograd = conv.method else { return XCTFail("a 3×3 convolution of 40 channels should use Winograd") }
+        let (savedFloats, savedThreads) = (Conv2d.winogradBlockFloats, ThreadPool.shared.threadCount)
+        defer {
+            Conv2d.winogradBlockFloats = savedFloats
+            try? ThreadPool.setSharedThreadCount(savedThreads)
+        }
+        let perTile = savedFloats / Conv2d.winogradTilesPerBlock(inChannels: 40, outChannels: 7)
+        for (tiles, threads) in [(0, 2), (1, 1), (5, 2), (13, 3)] {
+            Conv2d.winogradBlockFloats = tiles == 0 ? savedFloats : tiles * perTile
+            try ThreadPool.setSharedThreadCount(threads)
+            for name in ["one", "two"] {
+                assertMatchesReference(try conv(try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC()),
+                                       try file.tensor("conv.wide.\(name).out").permutedNCHWToNHWC(), relative: 1e-6,
+                                       absolute: 1e-5, "Winograd, blocks of \(tiles) tiles, \(threads) threads, \(name)")
             }
         }
-        XCTAssertThrowsError(try conv(try file.tensor("conv.x").permutedNCHWToNHWC(), normalizedBy: norm, silu: true))
+    }
+
+    /// In bfloat16, Winograd's transformed patches and weights are rounded instead of the pixels and weights
+    /// themselves: its error against torch fp32 stays within twice that of the bfloat16 shifted taps.
+    func testWinogradInBFloat16() throws {
+        let bf16 = ParameterScope(SafeTensorsParameterSource(file: file), precision: .bf16)
+        let winograd = Conv2d(bf16("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
+        let saved = Conv2d.winogradBlockFloats
+        Conv2d.winogradBlockFloats = 0
+        let taps = Conv2d(bf16("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
+        Conv2d.winogradBlockFloats = saved
+        for name in ["one", "two"] {
+            let x = try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC()
+            let expected = try file.tensor("conv.wide.\(name).out").permutedNCHWToNHWC()
+            let error = relativeL2(try winograd(x), expected), direct = relativeL2(try taps(x), expected)
+            XCTAssertGreaterThan(direct, 0, "bfloat16 cannot match fp32 exactly")
+            XCTAssertLessThanOrEqual(error, 2 * direct, "\(name): Winograd \(error), shifted taps \(direct)")
+        }
+    }
+
+    /// A ResNet's GroupNorm → SiLU → 3×3 convolution, the norm applied while the convolution copies its input into
+    /// each tile's padded window (shifted taps) or each block's window (Winograd), against torch; on one image cut
+    /// into tiles mid-row (as two or three threads split it) and on two small images. Without either method (too
+    /// few channels) the same call normalises, then convolves.
+    func testConvolutionOfTheNormalizedMap() throws {
+        let winograd = Conv2d(root("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
+        let norm = try GroupNorm(root("conv.wide.norm"), groups: 8, channels: 40, eps: 1e-6)
+        for conv in [winograd, try shiftedTapConvolution()] {
+            for name in ["one", "two"] {
+                let x = try file.tensor("conv.wide.\(name).unnormalized").permutedNCHWToNHWC()
+                let expected = try file.tensor("conv.wide.\(name).normalized").permutedNCHWToNHWC()
+                let before = ThreadPool.shared.threadCount
+                defer { try? ThreadPool.setSharedThreadCount(before) }
+                for threads in [1, 2, 3] {  // one tile per image, or tiles that start mid-row
+                    try ThreadPool.setSharedThreadCount(threads)
+                    assertMatchesReference(try conv(x, normalizedBy: norm, silu: true), expected, relative: 1e-5,
+                                           absolute: 1e-5, "\(conv.method) \(threads) threads, \(name)")
+                }
+            }
+            XCTAssertThrowsError(try conv(try file.tensor("conv.x").permutedNCHWToNHWC(), normalizedBy: norm, silu: true))
+        }
     }
 
     /// diffusers' Upsample2D at ×2 (nearest, then the 3×3 convolution) computed as four 2×2 convolutions of the

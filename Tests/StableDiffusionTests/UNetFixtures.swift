@@ -90,3 +90,14 @@ func forEachKernelLevel(_ body: (Int) throws -> Void) rethrows {
         try body(Int(level))
     }
 }
+
+/// `‖actual − expected‖ / ‖expected‖`, in double precision.
+func relativeL2(_ actual: Tensor, _ expected: Tensor) -> Double {
+    XCTAssertEqual(actual.shape, expected.shape)
+    var difference = 0.0, reference = 0.0
+    for (a, e) in zip(actual.scalars, expected.scalars) {
+        difference += Double(a - e) * Double(a - e)
+        reference += Double(e) * Double(e)
+    }
+    return (difference / max(reference, 1e-300)).squareRoot()
+}

@@ -73,4 +73,20 @@ void ck_nn_online_softmax_step(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff
 void ck_nn_divide_rows(const float *acc, ptrdiff_t ld_acc, const float *row_sum, float *out, ptrdiff_t ld_out,
                        ptrdiff_t rows, ptrdiff_t d);
 
+/// Winograd F(2x2, 3x3) (nn_winograd.c): tiles are 2x2 blocks of output pixels, components a*4 + b (a, b < 4).
+/// The input transform's component `component` for `tile_rows` x `tile_columns` tiles: tile (i, j) reads the 4x4
+/// patch of `window` whose top-left pixel is (2i, 2j) (pixels of `channels` floats, `row_stride` floats per window
+/// row) and writes v[(i * tile_columns + j) * channels + c] = (Bᵀ d B)[a][b] for each channel c.
+void ck_nn_winograd_input(const float *window, ptrdiff_t row_stride, ptrdiff_t tile_rows, ptrdiff_t tile_columns,
+                          ptrdiff_t channels, int component, float *v);
+
+/// Adds component `component`'s products `m` (`tiles` x `channels`) into the four output planes `y`
+/// (`[4][tiles][channels]`, plane 2*di + dj for output pixel (di, dj) of each tile), weighted by Aᵀ[di][a]·Aᵀ[dj][b].
+void ck_nn_winograd_accumulate(const float *m, ptrdiff_t tiles, ptrdiff_t channels, int component, float *y);
+
+/// Writes the planes `y` of `tile_rows` x `tile_columns` tiles (as ck_nn_winograd_accumulate), plus `bias`, to
+/// the first `rows` x `columns` pixels of the NHWC output at `out` (`out_row_stride` floats per row).
+void ck_nn_winograd_store(const float *y, ptrdiff_t tile_rows, ptrdiff_t tile_columns, ptrdiff_t channels,
+                          const float *bias, float *out, ptrdiff_t out_row_stride, ptrdiff_t rows, ptrdiff_t columns);
+
 #endif

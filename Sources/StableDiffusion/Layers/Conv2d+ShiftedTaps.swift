@@ -69,7 +69,7 @@ extension Conv2d {
     /// Writes padded pixels `pixels` (numbered as in ``convolveByShiftedTaps(_:_:phases:_:bias:normalization:)``)
     /// of image `image` of the zero-padded input into `window`: the input's pixels, normalised with
     /// `normalization`, and zeros on the border.
-    private func copyPadded(_ input: UnsafePointer<Float>, _ g: Geometry, image: Int, pixels: Range<Int>,
+    func copyPadded(_ input: UnsafePointer<Float>, _ g: Geometry, image: Int, pixels: Range<Int>,
                             into window: UnsafeMutablePointer<Float>, normalization: GroupNorm.Affine?) {
         let (p, c) = (kernelSize / 2, inChannels)
         let paddedWidth = g.width + 2 * p

@@ -3,11 +3,14 @@ import TensorCore
 
 /// A 2-D convolution on NHWC feature maps, as PyTorch's `nn.Conv2d` (weight `[out, in, kh, kw]` in the file).
 ///
-/// At load the weight is transposed (and reordered where the method needs it) and packed (``PackedMatrix``) as the
-/// right operand of GEMMs, in one of three forms (``Method``): a 1×1 convolution is one GEMM on the feature map itself; a stride-1
-/// "same" convolution of enough input channels is a sum of k² GEMMs over shifted views of a zero-padded copy of the
-/// input (no patch matrix); anything else gathers patches (im2col) tile by tile. The weight is packed in the scope's
-/// ``ParameterScope/precision`` (fp32 or bfloat16); the bias (fp32) is added by the GEMM epilogue.
+/// At load the weight is transposed (and reordered or transformed where the method needs it) and packed
+/// (``PackedMatrix``) as the right operand of GEMMs, in one of four forms (``Method``): a 1×1 convolution is one GEMM
+/// on the feature map itself; a 3×3 stride-1 "same" convolution of enough input channels, and not too many in all,
+/// runs by Winograd's F(2×2, 3×3) (16 GEMMs on transformed 4×4 patches: 16 products per 2×2 output pixels where the
+/// direct sum makes 36); other stride-1 "same" convolutions of enough input channels are a sum of k² GEMMs over
+/// shifted views of the input (no patch matrix); anything else gathers patches (im2col) tile by tile. The weight is
+/// packed in the scope's ``ParameterScope/precision`` (fp32 or bfloat16); the bias (fp32) is added by the GEMM
+/// epilogue or as the output is written.
 package final class Conv2d {
     /// Zero padding on each side, in pixels.
     package struct Padding: Equatable, Sendable {
@@ -54,7 +57,8 @@ package final class Conv2d {
 
     /// A convolution whose parameters are `weight` and `bias` in `scope`. With `followsUpsampling` (a 3×3,
     /// stride-1, padding-1 convolution that runs on ×2 nearest-upsampled maps, as in ``Upsample2D``) it also packs
-    /// the weights of ``convolveUpsampled(_:)``.
+    /// the weights of ``convolveUpsampled(_:)``, and keeps shifted taps (not Winograd) for the plain path, which
+    /// then runs only for odd target sizes.
     package init(_ scope: ParameterScope, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1,
                 padding: Padding = .uniform(0), followsUpsampling: Bool = false) {
         name = scope.path
@@ -70,7 +74,7 @@ package final class Conv2d {
                                                       role: .weight(fanIn: fanIn)) { stored in
             let method = Method(stored.baseAddress!, inChannels: inChannels, outChannels: outChannels,
                                 kernelSize: kernelSize, stride: stride, padding: padding, precision: scope.precision,
-                                workspace: scope.workspace)
+                                workspace: scope.workspace, allowsWinograd: !followsUpsampling)
             let phases = upsampled ? Conv2d.upsampledPhases(stored.baseAddress!, inChannels: inChannels,
                                                             outChannels: outChannels, precision: scope.precision,
                                                             workspace: scope.workspace) : nil
@@ -97,8 +101,10 @@ package final class Conv2d {
     /// and one feature map of memory fewer).
     /// - Throws: as ``GroupNorm/callAsFunction(_:silu:)`` and ``callAsFunction(_:)``.
     package func callAsFunction(_ x: Tensor, normalizedBy norm: GroupNorm, silu: Bool) throws -> Tensor {
-        guard case .shiftedTaps = method else { return try self(try norm(x, silu: silu)) }
-        return try convolve(x, normalization: try norm.affine(x, silu: silu))
+        switch method {
+        case .shiftedTaps, .winograd: return try convolve(x, normalization: try norm.affine(x, silu: silu))
+        case .pointwise, .patches: return try self(try norm(x, silu: silu))
+        }
     }
 
     /// `output += self(x)`: a 1×1 convolution (a ResNet's `conv_shortcut`) adds its products straight into `output`
@@ -148,6 +154,9 @@ package final class Conv2d {
                     case .shiftedTaps(let phase):
                         convolveByShiftedTaps(input.baseAddress!, geometry, phases: [phase], output.baseAddress!,
                                               bias: b.baseAddress!, normalization: normalization)
+                    case .winograd(let weights):
+                        convolveByWinograd(input.baseAddress!, geometry, weights: weights, output.baseAddress!,
+                                           bias: b.baseAddress!, normalization: normalization)
                     }
                 }
             }
@@ -161,7 +170,7 @@ package final class Conv2d {
         var outputPixels: Int { batch * outHeight * outWidth }
     }
 
-    /// The three ways a convolution is computed, each holding the weight packed for it.
+    /// The four ways a convolution is computed, each holding the weight packed for it.
     enum Method {
         /// 1×1, stride 1, no padding: one GEMM with the `[in × out]` weight.
         case pointwise(PackedMatrix)
@@ -169,16 +178,35 @@ package final class Conv2d {
         case patches(PackedMatrix)
         /// Stride 1, padding k/2 on every side: one phase of k² taps (ky, kx), each with its `[in × out]` weight.
         case shiftedTaps(TapPhase)
+        /// 3×3, stride 1, padding 1: Winograd F(2×2, 3×3), the 16 component weights `[in × out]`
+        /// (``convolveByWinograd(_:_:weights:_:bias:normalization:)``).
+        case winograd([PackedMatrix])
 
         /// Input channels from which shifted taps beat im2col (below, each tap's GEMM is too shallow).
         static let minimumShiftedTapChannels = 32
+        /// Whether a convolution is computed by Winograd: 3×3, stride 1, padding 1, at least
+        /// ``minimumShiftedTapChannels`` input channels, and narrow enough that a block of at least
+        /// ``Conv2d/minimumWinogradBlockTiles`` tiles fits in ``Conv2d/winogradBlockFloats`` (wider ones re-read
+        /// their 16 component weights, 16/9 the size of the weight, for blocks too small to pay for it).
+        static func usesWinograd(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int, padding: Padding) -> Bool {
+            kernelSize == 3 && stride == 1 && padding == .uniform(1) && inChannels >= minimumShiftedTapChannels
+                && Conv2d.winogradTilesPerBlock(inChannels: inChannels, outChannels: outChannels)
+                >= Conv2d.minimumWinogradBlockTiles
+        }
 
         /// The method for a convolution, packing its PyTorch weight `[out, in, k, k]` at `stored` for it. Every
-        /// form packs the transpose of an `[out × …]` matrix read in place: the stored weight itself for 1×1, else
-        /// its `[out, k, k, in]` reordering, made in `workspace`.
+        /// form packs the transpose of an `[out × …]` matrix: the stored weight itself for 1×1, Winograd's
+        /// components (where `allowsWinograd` and ``usesWinograd(inChannels:outChannels:kernelSize:stride:padding:)``),
+        /// else the `[out, k, k, in]` reordering, made in `workspace`.
         init(_ stored: UnsafePointer<Float>, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int,
-             padding: Padding, precision: Precision, workspace: ConversionWorkspace) {
+             padding: Padding, precision: Precision, workspace: ConversionWorkspace, allowsWinograd: Bool) {
             let taps = kernelSize * kernelSize
+            if allowsWinograd && Method.usesWinograd(inChannels: inChannels, outChannels: outChannels,
+                                                     kernelSize: kernelSize, stride: stride, padding: padding) {
+                self = .winograd(Conv2d.winogradWeights(stored, inChannels: inChannels, outChannels: outChannels,
+                                                        precision: precision, workspace: workspace))
+                return
+            }
             if kernelSize == 1 && stride == 1 && padding == .uniform(0) {
                 self = .pointwise(PackedMatrix(k: inChannels, n: outChannels, b: stored, ldb: inChannels, transposed: true,
                                                precision: precision))

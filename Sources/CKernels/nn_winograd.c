@@ -1,0 +1,82 @@
+// The transforms of Winograd's F(2x2, 3x3) convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+// Networks", 2016): a 3x3 stride-1 convolution computes each 2x2 block of output pixels (a tile) from the 4x4 input
+// patch around it as Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A, 16 products per channel pair instead of 36. Over channels,
+// the element-wise product of component (a, b) is a GEMM, so a convolution becomes 16 GEMMs between transformed
+// patches V_ab = (Bᵀ d B)[a][b] and transformed weights U_ab (made once at load), and a sum of their results M_ab:
+//   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  Aᵀ = [1 1 1 0; 0 1 -1 -1],  G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1].
+// Every coefficient of Bᵀ and Aᵀ is 0 or ±1, so both transforms are additions, and each is exact up to the rounding
+// of its sums (the same on every ISA).
+#include "ck_nn.h"
+#include "nn_internal.h"
+
+/// The two non-zero columns of each row of Bᵀ, and their signs.
+static const int input_index[4][2] = {{0, 2}, {1, 2}, {1, 2}, {1, 3}};
+static const float input_sign[4][2] = {{1, -1}, {1, 1}, {-1, 1}, {1, -1}};
+/// Aᵀ.
+static const float output_coefficient[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+
+CK_INLINE void input_body(const float *window, ptrdiff_t row_stride, ptrdiff_t tile_rows, ptrdiff_t tile_columns,
+                          ptrdiff_t channels, int component, float *v) {
+    const int a = component / 4, b = component % 4;
+    const ptrdiff_t r0 = input_index[a][0] * row_stride, r1 = input_index[a][1] * row_stride;
+    const ptrdiff_t c0 = input_index[b][0] * channels, c1 = input_index[b][1] * channels;
+    const float sr0 = input_sign[a][0], sr1 = input_sign[a][1], sc0 = input_sign[b][0], sc1 = input_sign[b][1];
+    for (ptrdiff_t i = 0; i < tile_rows; i++) {
+        for (ptrdiff_t j = 0; j < tile_columns; j++) {
+            const float *patch = window + 2 * i * row_stride + 2 * j * channels;
+            float *out = v + (i * tile_columns + j) * channels;
+            for (ptrdiff_t c = 0; c < channels; c++) {
+                const float left = sr0 * patch[r0 + c0 + c] + sr1 * patch[r1 + c0 + c];
+                const float right = sr0 * patch[r0 + c1 + c] + sr1 * patch[r1 + c1 + c];
+                out[c] = sc0 * left + sc1 * right;
+            }
+        }
+    }
+}
+CK_VARIANTS(input, input_body,
+            (const float *window, ptrdiff_t row_stride, ptrdiff_t tile_rows, ptrdiff_t tile_columns, ptrdiff_t channels,
+             int component, float *v),
+            (window, row_stride, tile_rows, tile_columns, channels, component, v))
+
+void ck_nn_winograd_input(const float *window, ptrdiff_t row_stride, ptrdiff_t tile_rows, ptrdiff_t tile_columns,
+                          ptrdiff_t channels, int component, float *v) {
+    input_pick()(window, row_stride, tile_rows, tile_columns, channels, component, v);
+}
+
+CK_INLINE void accumulate_body(const float *m, ptrdiff_t tiles, ptrdiff_t channels, int component, float *y) {
+    const int a = component / 4, b = component % 4;
+    for (int output = 0; output < 4; output++) {
+        const float coefficient = output_coefficient[output / 2][a] * output_coefficient[output % 2][b];
+        if (coefficient == 0) continue;
+        float *plane = y + output * tiles * channels;
+        for (ptrdiff_t i = 0; i < tiles * channels; i++) plane[i] += coefficient * m[i];
+    }
+}
+CK_VARIANTS(accumulate, accumulate_body, (const float *m, ptrdiff_t tiles, ptrdiff_t channels, int component, float *y),
+            (m, tiles, channels, component, y))
+
+void ck_nn_winograd_accumulate(const float *m, ptrdiff_t tiles, ptrdiff_t channels, int component, float *y) {
+    accumulate_pick()(m, tiles, channels, component, y);
+}
+
+CK_INLINE void store_body(const float *y, ptrdiff_t tile_rows, ptrdiff_t tile_columns, ptrdiff_t channels,
+                          const float *bias, float *out, ptrdiff_t out_row_stride, ptrdiff_t rows, ptrdiff_t columns) {
+    const ptrdiff_t tiles = tile_rows * tile_columns;
+    for (ptrdiff_t row = 0; row < rows; row++) {
+        for (ptrdiff_t column = 0; column < columns; column++) {
+            const float *sum = y + ((row % 2) * 2 + column % 2) * tiles * channels
+                                 + ((row / 2) * tile_columns + column / 2) * channels;
+            float *pixel = out + row * out_row_stride + column * channels;
+            for (ptrdiff_t c = 0; c < channels; c++) pixel[c] = sum[c] + bias[c];
+        }
+    }
+}
+CK_VARIANTS(store, store_body,
+            (const float *y, ptrdiff_t tile_rows, ptrdiff_t tile_columns, ptrdiff_t channels, const float *bias,
+             float *out, ptrdiff_t out_row_stride, ptrdiff_t rows, ptrdiff_t columns),
+            (y, tile_rows, tile_columns, channels, bias, out, out_row_stride, rows, columns))
+
+void ck_nn_winograd_store(const float *y, ptrdiff_t tile_rows, ptrdiff_t tile_columns, ptrdiff_t channels,
+                          const float *bias, float *out, ptrdiff_t out_row_stride, ptrdiff_t rows, ptrdiff_t columns) {
+    store_pick()(y, tile_rows, tile_columns, channels, bias, out, out_row_stride, rows, columns);
+}

@@ -1,0 +1,129 @@
+import CKernels
+import TensorCore
+
+extension Conv2d {
+    /// Floats of per-thread scratch a Winograd block aims for (its input window, transformed patches, products and
+    /// output sums): 640 KiB, so that a block stays in a 1 MiB L2 while its 16 GEMMs run. (Variable so that tests
+    /// can cut maps into small blocks, or turn Winograd off with 0 before building a layer.)
+    nonisolated(unsafe) static var winogradBlockFloats = 160 << 10
+    /// The fewest tiles per block worth Winograd's transforms and weight reads: one register tile of the GEMM
+    /// kernels (12 rows on AVX-512).
+    static let minimumWinogradBlockTiles = 12
+
+    /// Tiles per Winograd block, at most: those whose input window (about 6 pixels per tile, the 4×4 patches
+    /// overlapping), transformed patches, products and 4 output sums fit in ``winogradBlockFloats``.
+    static func winogradTilesPerBlock(inChannels: Int, outChannels: Int) -> Int {
+        winogradBlockFloats / (7 * inChannels + 5 * outChannels)
+    }
+
+    /// A 3×3, stride-1, padding-1 convolution by Winograd's F(2×2, 3×3) (nn_winograd.c): each 2×2 block of output
+    /// pixels (a tile) comes from the 4×4 input patch around it through 16 GEMMs over channels instead of 9 full
+    /// ones — 16 products per tile and channel pair where shifted taps make 36.
+    ///
+    /// The tiles are cut into blocks of rows × columns, one block per task. A thread copies the block's padded
+    /// input window (normalised on the way with `normalization`, zeros on the border), then for each component
+    /// (a, b): transforms the window's patches into `V_ab` (`[tiles × in]`), multiplies it by the component's
+    /// weight `U_ab` (`[in × out]`, ``winogradWeights(_:inChannels:outChannels:precision:workspace:)``) and adds
+    /// the product into the tiles' four output sums; the sums plus the bias are then written out. Everything but
+    /// the weights stays in the thread's cache.
+    func convolveByWinograd(_ input: UnsafePointer<Float>, _ g: Geometry, weights: [PackedMatrix],
+                            _ output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
+                            normalization: GroupNorm.Affine?) {
+        let (cIn, cOut) = (inChannels, outChannels)
+        let (tileRows, tileColumns) = ((g.height + 1) / 2, (g.width + 1) / 2)
+        let limit = max(1, Conv2d.winogradTilesPerBlock(inChannels: cIn, outChannels: cOut))
+        let (blockRows, blockColumns) = Conv2d.winogradBlock(tileRows: tileRows, tileColumns: tileColumns, limit: limit,
+                                                             rowTile: weights[0].rowTile)
+        let (rowBlocks, columnBlocks) = ((tileRows + blockRows - 1) / blockRows, (tileColumns + blockColumns - 1) / blockColumns)
+        let tiles = blockRows * blockColumns
+        let windowWidth = 2 * blockColumns + 2
+        let windowCount = (2 * blockRows + 2) * windowWidth * cIn
+        let scratchCount = windowCount + tiles * (cIn + 5 * cOut)
+
+        ThreadPool.shared.forEachTask(g.batch * rowBlocks * columnBlocks, scratchCount: scratchCount) { task, scratch in
+            let (image, block) = task.quotientAndRemainder(dividingBy: rowBlocks * columnBlocks)
+            let (rowBlock, columnBlock) = block.quotientAndRemainder(dividingBy: columnBlocks)
+            let firstRow = rowBlock * blockRows, firstColumn = columnBlock * blockColumns
+            let rows = min(blockRows, tileRows - firstRow), columns = min(blockColumns, tileColumns - firstColumn)
+            let count = rows * columns
+            let window = scratch, patches = window + windowCount, products = patches + count * cIn
+            let sums = products + count * cOut
+            copyWindow(input, g, image: image, paddedRows: 2 * firstRow ..< 2 * (firstRow + rows) + 2,
+                       paddedColumns: 2 * firstColumn ..< 2 * (firstColumn + columns) + 2, into: window,
+                       normalization: normalization)
+            sums.update(repeating: 0, count: 4 * count * cOut)
+            for (component, weight) in weights.enumerated() {
+                ck_nn_winograd_input(window, (2 * columns + 2) * cIn, rows, columns, cIn, Int32(component), patches)
+                GEMM.sgemm(m: count, a: patches, lda: cIn, b: weight, c: products, ldc: cOut)
+                ck_nn_winograd_accumulate(products, count, cOut, Int32(component), sums)
+            }
+            let corner = (image * g.outHeight + 2 * firstRow) * g.outWidth + 2 * firstColumn
+            ck_nn_winograd_store(sums, rows, columns, cOut, bias, output + corner * cOut, g.outWidth * cOut,
+                                 min(2 * rows, g.outHeight - 2 * firstRow), min(2 * columns, g.outWidth - 2 * firstColumn))
+        }
+    }
+
+    /// The block of tiles (rows × columns, at most `limit` tiles) for a map of `tileRows` × `tileColumns` tiles.
+    /// A block's GEMMs cost whole register tiles (`rowTile` rows each) and each block reads all the weights once,
+    /// so the block chosen minimises register tiles plus blocks over the whole map (the larger among equals).
+    static func winogradBlock(tileRows: Int, tileColumns: Int, limit: Int, rowTile: Int) -> (rows: Int, columns: Int) {
+        var best = (rows: 1, columns: 1, cost: Int.max)
+        for columns in 1 ... max(1, min(tileColumns, limit)) {
+            let rows = max(1, min(tileRows, limit / columns))
+            var cost = 0
+            for first in Swift.stride(from: 0, to: tileRows, by: rows) {
+                for left in Swift.stride(from: 0, to: tileColumns, by: columns) {
+                    let tiles = min(rows, tileRows - first) * min(columns, tileColumns - left)
+                    cost += (tiles + rowTile - 1) / rowTile + 1
+                }
+            }
+            if cost < best.cost || (cost == best.cost && rows * columns > best.rows * best.columns) {
+                best = (rows, columns, cost)
+            }
+        }
+        return (best.rows, best.columns)
+    }
+
+    /// Writes the block `paddedRows` × `paddedColumns` of image `image` of the input zero-padded by one pixel into
+    /// `window` (rows of `paddedColumns.count` pixels): the input's pixels, normalised with `normalization`, and
+    /// zeros outside it (rows and columns past the padded map included, for odd sizes).
+    private func copyWindow(_ input: UnsafePointer<Float>, _ g: Geometry, image: Int, paddedRows: Range<Int>,
+                            paddedColumns: Range<Int>, into window: UnsafeMutablePointer<Float>,
+                            normalization: GroupNorm.Affine?) {
+        let paddedWidth = g.width + 2
+        let inside = paddedColumns.clamped(to: 0 ..< paddedWidth)
+        for (index, row) in paddedRows.enumerated() {
+            let destination = window + index * paddedColumns.count * inChannels
+            copyPadded(input, g, image: image, pixels: row * paddedWidth + inside.lowerBound ..< row * paddedWidth + inside.upperBound,
+                       into: destination, normalization: normalization)
+            (destination + inside.count * inChannels).update(repeating: 0, count: (paddedColumns.count - inside.count) * inChannels)
+        }
+    }
+
+    /// The 16 component weights `U_ab = (G g Gᵀ)[a][b]` (component 4a + b) of a PyTorch 3×3 weight
+    /// `[out, in, 3, 3]` at `stored`, each packed as an `[in × out]` GEMM operand. Computed in double precision,
+    /// rounded once.
+    static func winogradWeights(_ stored: UnsafePointer<Float>, inChannels: Int, outChannels: Int,
+                                precision: Precision, workspace: ConversionWorkspace) -> [PackedMatrix] {
+        let g: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+        return workspace.withBuffer(count: outChannels * inChannels) { component in
+            (0..<16).map { index in
+                let (a, b) = index.quotientAndRemainder(dividingBy: 4)
+                ThreadPool.shared.parallelRanges(outChannels, grain: 16) { range in
+                    for o in range {
+                        for i in 0..<inChannels {
+                            let kernel = stored + (o * inChannels + i) * 9
+                            var sum = 0.0
+                            for r in 0..<3 {
+                                for c in 0..<3 { sum += g[a][r] * Double(kernel[r * 3 + c]) * g[b][c] }
+                            }
+                            component[o * inChannels + i] = Float(sum)
+                        }
+                    }
+                }
+                return PackedMatrix(k: inChannels, n: outChannels, b: component, ldb: inChannels, transposed: true,
+                                    precision: precision)
+            }
+        }
+    }
+}
