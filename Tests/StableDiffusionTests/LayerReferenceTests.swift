@@ -23,12 +23,10 @@ final class LayerReferenceTests: XCTestCase {
                                absolute: 1e-5, "3×3 conv, stride 2, odd input")
     }
 
-    /// The wide layer built with Winograd turned off, as convolutions too wide for it are.
+    /// The wide layer built with Winograd turned off, as those of small maps are.
     private func shiftedTapConvolution() throws -> Conv2d {
-        let saved = Conv2d.winogradBlockFloats
-        defer { Conv2d.winogradBlockFloats = saved }
-        Conv2d.winogradBlockFloats = 0
-        let conv = Conv2d(root("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
+        let conv = Conv2d(root("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1),
+                          winograd: false)
         guard case .shiftedTaps = conv.method else { throw XCTSkip("40 input channels should take the shifted-tap path") }
         return conv
     }
@@ -48,14 +46,15 @@ final class LayerReferenceTests: XCTestCase {
     func testConvolutionByWinograd() throws {
         let conv = Conv2d(root("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
         guard case .winograd = conv.method else { return XCTFail("a 3×3 convolution of 40 channels should use Winograd") }
-        let (savedFloats, savedThreads) = (Conv2d.winogradBlockFloats, ThreadPool.shared.threadCount)
+        let saved = (Conv2d.winogradBlockFloats, Conv2d.minimumWinogradBlockTiles, ThreadPool.shared.threadCount)
         defer {
-            Conv2d.winogradBlockFloats = savedFloats
-            try? ThreadPool.setSharedThreadCount(savedThreads)
+            (Conv2d.winogradBlockFloats, Conv2d.minimumWinogradBlockTiles) = (saved.0, saved.1)
+            try? ThreadPool.setSharedThreadCount(saved.2)
         }
-        let perTile = savedFloats / Conv2d.winogradTilesPerBlock(inChannels: 40, outChannels: 7)
+        let perTile = saved.0 / Conv2d.winogradTilesPerBlock(inChannels: 40, outChannels: 7, weightBytes: 0)
+        Conv2d.minimumWinogradBlockTiles = 1
         for (tiles, threads) in [(0, 2), (1, 1), (5, 2), (13, 3)] {
-            Conv2d.winogradBlockFloats = tiles == 0 ? savedFloats : tiles * perTile
+            Conv2d.winogradBlockFloats = tiles == 0 ? saved.0 : tiles * perTile
             try ThreadPool.setSharedThreadCount(threads)
             for name in ["one", "two"] {
                 assertMatchesReference(try conv(try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC()),
@@ -70,10 +69,8 @@ final class LayerReferenceTests: XCTestCase {
     func testWinogradInBFloat16() throws {
         let bf16 = ParameterScope(SafeTensorsParameterSource(file: file), precision: .bf16)
         let winograd = Conv2d(bf16("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
-        let saved = Conv2d.winogradBlockFloats
-        Conv2d.winogradBlockFloats = 0
-        let taps = Conv2d(bf16("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
-        Conv2d.winogradBlockFloats = saved
+        let taps = Conv2d(bf16("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1),
+                          winograd: false)
         for name in ["one", "two"] {
             let x = try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC()
             let expected = try file.tensor("conv.wide.\(name).out").permutedNCHWToNHWC()

@@ -3,17 +3,24 @@ import TensorCore
 
 extension Conv2d {
     /// Floats of per-thread scratch a Winograd block aims for (its input window, transformed patches, products and
-    /// output sums): 640 KiB, so that a block stays in a 1 MiB L2 while its 16 GEMMs run. (Variable so that tests
-    /// can cut maps into small blocks, or turn Winograd off with 0 before building a layer.)
+    /// output sums): 640 KiB, so that a block stays in a 1 MiB L2 while its 16 GEMMs run. (Variable for tests.)
     nonisolated(unsafe) static var winogradBlockFloats = 160 << 10
-    /// The fewest tiles per block worth Winograd's transforms and weight reads: one register tile of the GEMM
-    /// kernels (12 rows on AVX-512).
-    static let minimumWinogradBlockTiles = 12
+    /// The fewest tiles per block: one register tile of the GEMM kernels (12 rows on AVX-512). (Variable so that
+    /// tests can cut small maps into blocks of a few tiles.)
+    nonisolated(unsafe) static var minimumWinogradBlockTiles = 12
+    /// Component weights up to this size stay in L3 (32 MiB, shared by the threads) from one block to the next.
+    static let winogradCachedWeightBytes = 16 << 20
+    /// The fewest tiles per block for larger weights, which every block reads from memory again: enough products
+    /// per weight read, although the block's scratch then spills out of L2.
+    static let winogradStreamedBlockTiles = 48
 
     /// Tiles per Winograd block, at most: those whose input window (about 6 pixels per tile, the 4×4 patches
-    /// overlapping), transformed patches, products and 4 output sums fit in ``winogradBlockFloats``.
-    static func winogradTilesPerBlock(inChannels: Int, outChannels: Int) -> Int {
-        winogradBlockFloats / (7 * inChannels + 5 * outChannels)
+    /// overlapping), transformed patches, products and 4 output sums fit in ``winogradBlockFloats``, but at least
+    /// ``minimumWinogradBlockTiles`` (``winogradStreamedBlockTiles`` for weights of more than
+    /// ``winogradCachedWeightBytes``).
+    static func winogradTilesPerBlock(inChannels: Int, outChannels: Int, weightBytes: Int) -> Int {
+        let fitting = winogradBlockFloats / (7 * inChannels + 5 * outChannels)
+        return max(fitting, weightBytes > winogradCachedWeightBytes ? winogradStreamedBlockTiles : minimumWinogradBlockTiles)
     }
 
     /// A 3×3, stride-1, padding-1 convolution by Winograd's F(2×2, 3×3) (nn_winograd.c): each 2×2 block of output
@@ -31,7 +38,8 @@ extension Conv2d {
                             normalization: GroupNorm.Affine?) {
         let (cIn, cOut) = (inChannels, outChannels)
         let (tileRows, tileColumns) = ((g.height + 1) / 2, (g.width + 1) / 2)
-        let limit = max(1, Conv2d.winogradTilesPerBlock(inChannels: cIn, outChannels: cOut))
+        let limit = Conv2d.winogradTilesPerBlock(inChannels: cIn, outChannels: cOut,
+                                                 weightBytes: weights.reduce(0) { $0 + $1.byteCount })
         let (blockRows, blockColumns) = Conv2d.winogradBlock(tileRows: tileRows, tileColumns: tileColumns, limit: limit,
                                                              rowTile: weights[0].rowTile)
         let (rowBlocks, columnBlocks) = ((tileRows + blockRows - 1) / blockRows, (tileColumns + blockColumns - 1) / blockColumns)

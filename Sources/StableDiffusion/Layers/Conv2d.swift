@@ -5,8 +5,8 @@ import TensorCore
 ///
 /// At load the weight is transposed (and reordered or transformed where the method needs it) and packed
 /// (``PackedMatrix``) as the right operand of GEMMs, in one of four forms (``Method``): a 1×1 convolution is one GEMM
-/// on the feature map itself; a 3×3 stride-1 "same" convolution of enough input channels, and not too many in all,
-/// runs by Winograd's F(2×2, 3×3) (16 GEMMs on transformed 4×4 patches: 16 products per 2×2 output pixels where the
+/// on the feature map itself; a 3×3 stride-1 "same" convolution of enough input channels runs by Winograd's
+/// F(2×2, 3×3) (16 GEMMs on transformed 4×4 patches: 16 products per 2×2 output pixels where the
 /// direct sum makes 36); other stride-1 "same" convolutions of enough input channels are a sum of k² GEMMs over
 /// shifted views of the input (no patch matrix); anything else gathers patches (im2col) tile by tile. The weight is
 /// packed in the scope's ``ParameterScope/precision`` (fp32 or bfloat16); the bias (fp32) is added by the GEMM
@@ -58,9 +58,10 @@ package final class Conv2d {
     /// A convolution whose parameters are `weight` and `bias` in `scope`. With `followsUpsampling` (a 3×3,
     /// stride-1, padding-1 convolution that runs on ×2 nearest-upsampled maps, as in ``Upsample2D``) it also packs
     /// the weights of ``convolveUpsampled(_:)``, and keeps shifted taps (not Winograd) for the plain path, which
-    /// then runs only for odd target sizes.
+    /// then runs only for odd target sizes. With `winograd` false a 3×3 convolution keeps shifted taps too (for
+    /// maps too small for Winograd to pay).
     package init(_ scope: ParameterScope, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1,
-                padding: Padding = .uniform(0), followsUpsampling: Bool = false) {
+                padding: Padding = .uniform(0), followsUpsampling: Bool = false, winograd: Bool = true) {
         name = scope.path
         self.inChannels = inChannels
         self.outChannels = outChannels
@@ -74,7 +75,7 @@ package final class Conv2d {
                                                       role: .weight(fanIn: fanIn)) { stored in
             let method = Method(stored.baseAddress!, inChannels: inChannels, outChannels: outChannels,
                                 kernelSize: kernelSize, stride: stride, padding: padding, precision: scope.precision,
-                                workspace: scope.workspace, allowsWinograd: !followsUpsampling)
+                                workspace: scope.workspace, allowsWinograd: winograd && !followsUpsampling)
             let phases = upsampled ? Conv2d.upsampledPhases(stored.baseAddress!, inChannels: inChannels,
                                                             outChannels: outChannels, precision: scope.precision,
                                                             workspace: scope.workspace) : nil
@@ -182,27 +183,17 @@ package final class Conv2d {
         /// (``convolveByWinograd(_:_:weights:_:bias:normalization:)``).
         case winograd([PackedMatrix])
 
-        /// Input channels from which shifted taps beat im2col (below, each tap's GEMM is too shallow).
+        /// Input channels from which shifted taps and Winograd beat im2col (below, each GEMM is too shallow).
         static let minimumShiftedTapChannels = 32
-        /// Whether a convolution is computed by Winograd: 3×3, stride 1, padding 1, at least
-        /// ``minimumShiftedTapChannels`` input channels, and narrow enough that a block of at least
-        /// ``Conv2d/minimumWinogradBlockTiles`` tiles fits in ``Conv2d/winogradBlockFloats`` (wider ones re-read
-        /// their 16 component weights, 16/9 the size of the weight, for blocks too small to pay for it).
-        static func usesWinograd(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int, padding: Padding) -> Bool {
-            kernelSize == 3 && stride == 1 && padding == .uniform(1) && inChannels >= minimumShiftedTapChannels
-                && Conv2d.winogradTilesPerBlock(inChannels: inChannels, outChannels: outChannels)
-                >= Conv2d.minimumWinogradBlockTiles
-        }
-
         /// The method for a convolution, packing its PyTorch weight `[out, in, k, k]` at `stored` for it. Every
         /// form packs the transpose of an `[out × …]` matrix: the stored weight itself for 1×1, Winograd's
-        /// components (where `allowsWinograd` and ``usesWinograd(inChannels:outChannels:kernelSize:stride:padding:)``),
-        /// else the `[out, k, k, in]` reordering, made in `workspace`.
+        /// components for a 3×3 "same" convolution of at least ``minimumShiftedTapChannels`` inputs (unless not
+        /// `allowsWinograd`), else the `[out, k, k, in]` reordering, made in `workspace`.
         init(_ stored: UnsafePointer<Float>, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int,
              padding: Padding, precision: Precision, workspace: ConversionWorkspace, allowsWinograd: Bool) {
             let taps = kernelSize * kernelSize
-            if allowsWinograd && Method.usesWinograd(inChannels: inChannels, outChannels: outChannels,
-                                                     kernelSize: kernelSize, stride: stride, padding: padding) {
+            if allowsWinograd && kernelSize == 3 && stride == 1 && padding == .uniform(1)
+                && inChannels >= Method.minimumShiftedTapChannels {
                 self = .winograd(Conv2d.winogradWeights(stored, inChannels: inChannels, outChannels: outChannels,
                                                         precision: precision, workspace: workspace))
                 return

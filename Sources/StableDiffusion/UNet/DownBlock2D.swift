@@ -15,7 +15,8 @@ final class DownBlock2D {
         resnets = try (0..<config.layersPerBlock[index]).map { layer in
             try ResnetBlock2D(scope("resnets", layer), inChannels: layer == 0 ? inChannels : channels, outChannels: channels,
                               timeEmbeddingDim: config.resolvedTimeEmbeddingDim, groups: config.normNumGroups,
-                              eps: config.normEps, outputScaleFactor: config.resnetOutScaleFactor)
+                              eps: config.normEps, outputScaleFactor: config.resnetOutScaleFactor,
+                              winograd: ResnetBlock2D.usesWinograd(level: index))
         }
         if config.downBlockTypes[index] == .crossAttention {
             attentions = try (0..<config.layersPerBlock[index]).map { layer in

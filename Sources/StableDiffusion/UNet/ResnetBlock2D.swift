@@ -12,14 +12,22 @@ final class ResnetBlock2D {
     let shortcut: Conv2d?
     let outputScaleFactor: Float
 
-    /// A block in `scope` from `inChannels` to `outChannels`, taking time embeddings of `timeEmbeddingDim`.
+    /// Whether the ResNets of UNet level `level` (its maps downsampled 2^level times) convolve by Winograd. From
+    /// level 3 on (SD 1.x/2.x's last level and middle block: 8×8 maps at 512²) they keep shifted taps: Winograd
+    /// gains little on so few tiles, and those weights are half of the UNet's (Winograd's take 16/9 as much).
+    static func usesWinograd(level: Int) -> Bool { level < 3 }
+
+    /// A block in `scope` from `inChannels` to `outChannels`, taking time embeddings of `timeEmbeddingDim`, its
+    /// 3×3 convolutions by Winograd where `winograd` (``usesWinograd(level:)``).
     init(_ scope: ParameterScope, inChannels: Int, outChannels: Int, timeEmbeddingDim: Int, groups: Int, eps: Float,
-         outputScaleFactor: Float) throws {
+         outputScaleFactor: Float, winograd: Bool) throws {
         norm1 = try GroupNorm(scope("norm1"), groups: groups, channels: inChannels, eps: eps)
-        conv1 = Conv2d(scope("conv1"), inChannels: inChannels, outChannels: outChannels, kernelSize: 3, padding: .uniform(1))
+        conv1 = Conv2d(scope("conv1"), inChannels: inChannels, outChannels: outChannels, kernelSize: 3, padding: .uniform(1),
+                       winograd: winograd)
         timeEmbeddingProjection = Linear(scope("time_emb_proj"), inFeatures: timeEmbeddingDim, outFeatures: outChannels)
         norm2 = try GroupNorm(scope("norm2"), groups: groups, channels: outChannels, eps: eps)
-        conv2 = Conv2d(scope("conv2"), inChannels: outChannels, outChannels: outChannels, kernelSize: 3, padding: .uniform(1))
+        conv2 = Conv2d(scope("conv2"), inChannels: outChannels, outChannels: outChannels, kernelSize: 3, padding: .uniform(1),
+                       winograd: winograd)
         shortcut = inChannels == outChannels ? nil
             : Conv2d(scope("conv_shortcut"), inChannels: inChannels, outChannels: outChannels, kernelSize: 1)
         self.outputScaleFactor = outputScaleFactor

@@ -9,12 +9,13 @@ final class UNetMidBlock2DCrossAttn {
     /// The middle block of `config` in `scope` (`mid_block`).
     init(_ scope: ParameterScope, config: UNetConfig) throws {
         let channels = config.blockOutChannels[config.blockOutChannels.count - 1]
+        let last = config.downBlockTypes.count - 1
         resnets = try (0..<2).map { layer in
             try ResnetBlock2D(scope("resnets", layer), inChannels: channels, outChannels: channels,
                               timeEmbeddingDim: config.resolvedTimeEmbeddingDim, groups: config.normNumGroups,
-                              eps: config.normEps, outputScaleFactor: config.midBlockScaleFactor)
+                              eps: config.normEps, outputScaleFactor: config.midBlockScaleFactor,
+                              winograd: ResnetBlock2D.usesWinograd(level: last))
         }
-        let last = config.downBlockTypes.count - 1
         attentions = [try Transformer2DModel(scope("attentions", 0), channels: channels, heads: config.attentionHeads[last],
                                              layers: config.transformerLayersPerBlock[last],
                                              crossAttentionDim: config.crossAttentionDim[last], groups: config.normNumGroups,

@@ -23,7 +23,8 @@ final class UpBlock2D {
             return try ResnetBlock2D(scope("resnets", layer), inChannels: (layer == 0 ? previous : channels) + skip,
                                      outChannels: channels, timeEmbeddingDim: config.resolvedTimeEmbeddingDim,
                                      groups: config.normNumGroups, eps: config.normEps,
-                                     outputScaleFactor: config.resnetOutScaleFactor)
+                                     outputScaleFactor: config.resnetOutScaleFactor,
+                                     winograd: ResnetBlock2D.usesWinograd(level: down))
         }
         if config.upBlockTypes[index] == .crossAttention {
             attentions = try (0..<layers).map { layer in
