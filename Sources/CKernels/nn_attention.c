@@ -120,14 +120,20 @@ void ck_nn_softmax_rows(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld) 
     if (cols > 0) softmax_rows_pick()(s, rows, cols, ld);
 }
 
+/// One row of an online softmax block (see ck_nn_online_softmax_step): updates its maximum and sum, turns the
+/// scores into weights; returns the factor the row's earlier sums must be scaled by.
+CK_INLINE float online_row(float *row, ptrdiff_t cols, float *maximum, float *sum) {
+    float m = row_max(row, cols, *maximum);
+    float correction = ck_exp_f(*maximum - m);
+    *sum = *sum * correction + exp_and_sum(row, cols, m);
+    *maximum = m;
+    return correction;
+}
+
 CK_INLINE void online_step_body(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums,
                                 float *acc, ptrdiff_t d, ptrdiff_t ld_acc) {
     for (ptrdiff_t r = 0; r < rows; r++) {
-        float *row = s + r * ld;
-        float m = row_max(row, cols, maxima[r]);
-        float correction = ck_exp_f(maxima[r] - m);
-        sums[r] = sums[r] * correction + exp_and_sum(row, cols, m);
-        maxima[r] = m;
+        float correction = online_row(s + r * ld, cols, maxima + r, sums + r);
         float *out = acc + r * ld_acc;
         for (ptrdiff_t i = 0; i < d; i++) out[i] *= correction;
     }
@@ -142,10 +148,38 @@ void ck_nn_online_softmax_step(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff
     if (cols > 0) online_step_pick()(s, rows, cols, ld, row_max, row_sum, acc, d, ld_acc);
 }
 
+CK_INLINE void online_step_transposed_body(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *maxima,
+                                           float *sums, float *corrections, float *acc_t, ptrdiff_t d,
+                                           ptrdiff_t ld_acc) {
+    for (ptrdiff_t r = 0; r < rows; r++) corrections[r] = online_row(s + r * ld, cols, maxima + r, sums + r);
+    for (ptrdiff_t c = 0; c < d; c++) {
+        float *sums_of_channel = acc_t + c * ld_acc;
+        for (ptrdiff_t r = 0; r < rows; r++) sums_of_channel[r] *= corrections[r];
+    }
+}
+CK_VARIANTS(online_step_transposed, online_step_transposed_body,
+            (float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums, float *corrections,
+             float *acc_t, ptrdiff_t d, ptrdiff_t ld_acc),
+            (s, rows, cols, ld, maxima, sums, corrections, acc_t, d, ld_acc))
+
+void ck_nn_online_softmax_step_transposed(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *row_max,
+                                          float *row_sum, float *corrections, float *acc_t, ptrdiff_t d,
+                                          ptrdiff_t ld_acc) {
+    if (cols > 0) online_step_transposed_pick()(s, rows, cols, ld, row_max, row_sum, corrections, acc_t, d, ld_acc);
+}
+
 void ck_nn_divide_rows(const float *acc, ptrdiff_t ld_acc, const float *row_sum, float *out, ptrdiff_t ld_out,
                        ptrdiff_t rows, ptrdiff_t d) {
     for (ptrdiff_t r = 0; r < rows; r++) {
         float inverse = 1.0f / row_sum[r];
         for (ptrdiff_t i = 0; i < d; i++) out[r * ld_out + i] = acc[r * ld_acc + i] * inverse;
+    }
+}
+
+void ck_nn_divide_columns(const float *acc_t, ptrdiff_t ld_acc, const float *row_sum, float *out, ptrdiff_t ld_out,
+                          ptrdiff_t rows, ptrdiff_t d) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float inverse = 1.0f / row_sum[r];
+        for (ptrdiff_t i = 0; i < d; i++) out[r * ld_out + i] = acc_t[i * ld_acc + r] * inverse;
     }
 }

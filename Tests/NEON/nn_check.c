@@ -289,17 +289,40 @@ static void check_attention(check_rng *rng, const char *name) {
         // Online softmax over key blocks of random widths, as memory-efficient attention runs it, then the division.
         float *row_max = check_alloc((size_t)rows * sizeof(float)), *row_sum = check_alloc((size_t)rows * sizeof(float));
         float *acc = check_alloc((size_t)(rows * ld_acc) * sizeof(float)), *out = check_alloc((size_t)(rows * d) * sizeof(float));
+        float *s_t = check_alloc((size_t)(rows * lds) * sizeof(float)), *acc_t = check_alloc((size_t)(rows * d) * sizeof(float));
+        float *max_t = check_alloc((size_t)rows * sizeof(float)), *sum_t = check_alloc((size_t)rows * sizeof(float));
+        float *corrections = check_alloc((size_t)rows * sizeof(float)), *out_t = check_alloc((size_t)(rows * d) * sizeof(float));
         for (ptrdiff_t i = 0; i < rows; i++) row_max[i] = -INFINITY, row_sum[i] = 0;
         int blocks = 0;
         for (ptrdiff_t first = 0; first < keys; blocks++) {
             const ptrdiff_t width = check_int(rng, 1, keys - first);
             ck_nn_pack_keys(k + first * ldk, ldk, width, d, panels);
             ck_nn_attention_scores(q, ldq, panels, s, lds, rows, width, d, scale);
+            // The transposed form (accumulator [d x rows]) on copies: the same weights, statistics and scaled sums.
+            for (ptrdiff_t i = 0; i < rows; i++) {
+                memcpy(s_t + i * lds, s + i * lds, (size_t)width * sizeof(float));
+                max_t[i] = row_max[i], sum_t[i] = row_sum[i];
+                for (ptrdiff_t c = 0; c < d; c++) acc_t[c * rows + i] = acc[i * ld_acc + c];
+            }
             ck_nn_online_softmax_step(s, rows, width, lds, row_max, row_sum, acc, d, ld_acc);
+            ck_nn_online_softmax_step_transposed(s_t, rows, width, lds, max_t, sum_t, corrections, acc_t, d, rows);
+            for (ptrdiff_t i = 0; i < rows; i++) {
+                int same = check_same_bits(max_t[i], row_max[i]) && check_same_bits(sum_t[i], row_sum[i]);
+                for (ptrdiff_t j = 0; j < width; j++) same = same && check_same_bits(s_t[i * lds + j], s[i * lds + j]);
+                for (ptrdiff_t c = 0; c < d; c++) same = same && check_same_bits(acc_t[c * rows + i], acc[i * ld_acc + c]);
+                check_that(same, "nn %s online softmax, transposed accumulator: row %td differs", name, i);
+            }
             ck_nn_attention_accumulate(s, lds, v + first * ldv, ldv, acc, ld_acc, rows, width, d);
             first += width;
         }
         ck_nn_divide_rows(acc, ld_acc, row_sum, out, d, rows, d);
+        for (ptrdiff_t i = 0; i < rows; i++) {
+            for (ptrdiff_t c = 0; c < d; c++) acc_t[c * rows + i] = acc[i * ld_acc + c];
+        }
+        ck_nn_divide_columns(acc_t, rows, row_sum, out_t, d, rows, d);
+        for (ptrdiff_t i = 0; i < rows * d; i++) {
+            check_that(check_same_bits(out_t[i], out[i]), "nn %s divide_columns: element %td differs", name, i);
+        }
         ok = 1;
         for (ptrdiff_t i = 0; i < rows && ok; i++) {
             double exact_scores[200], m = -INFINITY, total = 0, range = 0, score_error = 0;
@@ -332,6 +355,7 @@ static void check_attention(check_rng *rng, const char *name) {
         }
         free(q), free(k), free(v), free(panels), free(s), free(p), free(o), free(o0);
         free(row_max), free(row_sum), free(acc), free(out);
+        free(s_t), free(acc_t), free(max_t), free(sum_t), free(corrections), free(out_t);
     }
 }
 

@@ -73,6 +73,18 @@ void ck_nn_online_softmax_step(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff
 void ck_nn_divide_rows(const float *acc, ptrdiff_t ld_acc, const float *row_sum, float *out, ptrdiff_t ld_out,
                        ptrdiff_t rows, ptrdiff_t d);
 
+/// ck_nn_online_softmax_step with the accumulator stored transposed, `acc_t[i][r]` (i < d, row stride `ld_acc`),
+/// as when the weighted sum is computed as Oᵀ = Vᵀ Pᵀ: acc_t[i][r] *= c_r. `corrections` receives the `rows`
+/// factors c_r.
+void ck_nn_online_softmax_step_transposed(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *row_max,
+                                          float *row_sum, float *corrections, float *acc_t, ptrdiff_t d,
+                                          ptrdiff_t ld_acc);
+
+/// out[r][i] = acc_t[i][r] / row_sum[r] for `rows` rows of `d` values (ck_nn_divide_rows of a transposed
+/// accumulator, row stride `ld_acc`).
+void ck_nn_divide_columns(const float *acc_t, ptrdiff_t ld_acc, const float *row_sum, float *out, ptrdiff_t ld_out,
+                          ptrdiff_t rows, ptrdiff_t d);
+
 /// Winograd F(2x2, 3x3) (nn_winograd.c): tiles are 2x2 blocks of output pixels, components a*4 + b (a, b < 4).
 /// The input transform's component `component` for `tile_rows` x `tile_columns` tiles: tile (i, j) reads the 4x4
 /// patch of `window` whose top-left pixel is (2i, 2j) (pixels of `channels` floats, `row_stride` floats per window

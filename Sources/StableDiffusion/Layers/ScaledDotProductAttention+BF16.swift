@@ -7,18 +7,26 @@ extension ScaledDotProductAttention {
     /// exponentials, row sums) and the output accumulator stay fp32.
     ///
     /// Per (batch item, head), `Kᵀ` (`[d × keys]`) is packed once into the kernel's bfloat16 panels, and `V` one key
-    /// block at a time (each block a `[keyTile × d]` operand of its own). Per query tile, Q is packed once; per key
-    /// block the scores are `scale · Q Kᵀ` (the kernel's epilogue scales them), the online softmax step turns them
-    /// into weights and rescales the accumulator, and `P V` is accumulated onto it (the epilogue's `beta = 1`).
+    /// block at a time (each block an operand of its own). Per query tile, Q is packed once; per key block the
+    /// scores are `scale · Q Kᵀ` (the kernel's epilogue scales them), the online softmax step turns them into
+    /// weights and rescales the accumulator, and `P V` is accumulated onto it (the epilogue's `beta = 1`).
+    ///
+    /// `P V` is `[rows × d]`: the kernel computes whole register tiles of `mr` rows × `nr` columns, so a narrow head
+    /// (d = 40 with 32-column tiles: 64 columns computed for 40) wastes much of it. Where `d` fills `mr`-row tiles
+    /// better than `nr`-column ones (``sumsTransposed(headDim:kernel:)``), the sum is computed transposed,
+    /// `Oᵀ = Vᵀ Pᵀ` (`[d × rows]`: Vᵀ packed as the left operand, the weights as the right one), with the same
+    /// products in the same order, so the same bits either way.
     static func memoryEfficientBF16(_ g: Geometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                     out: UnsafeMutablePointer<Float>) {
         let kernel = ck_bgemm_kernel_active()!.pointee
         let (mr, nr, d) = (Int(kernel.mr), Int(kernel.nr), g.headDim)
+        let transposed = sumsTransposed(headDim: d, kernel: kernel)
         let evenD = (d + 1) / 2 * 2
         let keyBlocks = (g.keys + keyTile - 1) / keyTile
         // bfloat16 values per head, each rounded up to whole 64-byte lines so that every head's panels stay aligned.
+        // A packed left operand takes up to 4 bytes (2 bfloat16 values) per element (ck_bgemm.h).
         let keyCount = roundedToLines((g.keys + nr - 1) / nr * nr * evenD)
-        let valueBlockCount = (d + nr - 1) / nr * nr * keyTile
+        let valueBlockCount = transposed ? 2 * ((d + mr - 1) / mr * mr) * (keyTile + 1) : (d + nr - 1) / nr * nr * keyTile
         let valueCount = roundedToLines(keyBlocks * valueBlockCount)
         let perHead = keyCount + valueCount
         let panels = TensorStorage(count: (g.batch * g.heads * perHead + 1) / 2, zeroed: false)
@@ -32,17 +40,22 @@ extension ScaledDotProductAttention {
                 ck_bgemm_pack_b(k + b * g.keys * g.keyStride + h * d, Int64(g.keyStride), 1, Int64(g.keys), Int64(d), Int32(nr), keys)
                 let headValues = v + b * g.keys * g.valueStride + h * d
                 for block in 0..<keyBlocks {
-                    let start = block * keyTile
-                    ck_bgemm_pack_b(headValues + start * g.valueStride, Int64(g.valueStride), 0, Int64(d),
-                                    Int64(min(keyTile, g.keys - start)), Int32(nr), values + block * valueBlockCount)
+                    let start = block * keyTile, cols = Int64(min(keyTile, g.keys - start))
+                    let source = headValues + start * g.valueStride, destination = values + block * valueBlockCount
+                    if transposed {  // Vᵀ[c][j] is value j's element c
+                        kernel.pack_a(source, Int64(g.valueStride), 1, Int64(d), cols, destination)
+                    } else {
+                        ck_bgemm_pack_b(source, Int64(g.valueStride), 0, Int64(d), cols, Int32(nr), destination)
+                    }
                 }
             }
         }
 
         let tiles = (g.queries + queryTile - 1) / queryTile
-        let tilePanels = (queryTile + mr - 1) / mr * mr
-        let packedQCount = tilePanels * (d + 1), packedPCount = tilePanels * (keyTile + 1)
-        let scratchCount = queryTile * (keyTile + d + 2) + packedQCount + packedPCount
+        let packedQCount = (queryTile + mr - 1) / mr * mr * (d + 1)
+        // The weights of one block: a left operand (up to 4 bytes each), or bfloat16 right-operand panels.
+        let weightsCount = transposed ? (queryTile + nr - 1) / nr * nr * keyTile / 2 : (queryTile + mr - 1) / mr * mr * (keyTile + 1)
+        let scratchCount = weightsCount + queryTile * (keyTile + d + 3) + packedQCount
         var scoresEpilogue = ck_sgemm_epilogue(alpha: scale(g), beta: 0, bias: nil)
         var accumulateEpilogue = ck_sgemm_epilogue(alpha: 1, beta: 1, bias: nil)
         ThreadPool.shared.forEachTask(g.batch * g.heads * tiles, scratchCount: scratchCount) { task, scratch in
@@ -51,9 +64,10 @@ extension ScaledDotProductAttention {
             let (qh, oh) = heads(g, b: b, h: h, q: q, out: out)
             let first = tile * queryTile
             let rows = min(queryTile, g.queries - first)
-            let scores = scratch, accumulator = scratch + rows * keyTile
-            let maxima = accumulator + rows * d, sums = maxima + rows
-            let packedQ = sums + rows, packedP = packedQ + packedQCount
+            // The right-operand panels first: they must stay 64-byte aligned, as the storage is.
+            let weights = scratch, scores = weights + weightsCount, accumulator = scores + rows * keyTile
+            let maxima = accumulator + rows * d, sums = maxima + rows, corrections = sums + rows
+            let packedQ = corrections + rows
             accumulator.initialize(repeating: 0, count: rows * d)
             maxima.initialize(repeating: -.infinity, count: rows)
             sums.initialize(repeating: 0, count: rows)
@@ -62,14 +76,35 @@ extension ScaledDotProductAttention {
             for block in 0..<keyBlocks {
                 let start = block * keyTile
                 let cols = min(keyTile, g.keys - start)
+                let blockValues = values + block * valueBlockCount
                 kernel.block(Int64(rows), Int64(cols), Int64(d), packedQ, keys + start * evenD, scores, Int64(cols), &scoresEpilogue)
-                ck_nn_online_softmax_step(scores, rows, cols, cols, maxima, sums, accumulator, d, d)
-                kernel.pack_a(scores, Int64(cols), 0, Int64(rows), Int64(cols), packedP)
-                kernel.block(Int64(rows), Int64(d), Int64(cols), packedP, values + block * valueBlockCount, accumulator, Int64(d),
-                             &accumulateEpilogue)
+                if transposed {  // accumulator: Oᵀ, [d × rows]
+                    ck_nn_online_softmax_step_transposed(scores, rows, cols, cols, maxima, sums, corrections, accumulator, d, rows)
+                    let panels = UnsafeMutableRawPointer(weights).assumingMemoryBound(to: UInt16.self)
+                    ck_bgemm_pack_b(scores, Int64(cols), 1, Int64(rows), Int64(cols), Int32(nr), panels)
+                    kernel.block(Int64(d), Int64(rows), Int64(cols), UnsafeRawPointer(blockValues), panels, accumulator,
+                                 Int64(rows), &accumulateEpilogue)
+                } else {  // accumulator: O, [rows × d]
+                    ck_nn_online_softmax_step(scores, rows, cols, cols, maxima, sums, accumulator, d, d)
+                    kernel.pack_a(scores, Int64(cols), 0, Int64(rows), Int64(cols), weights)
+                    kernel.block(Int64(rows), Int64(d), Int64(cols), weights, blockValues, accumulator, Int64(d),
+                                 &accumulateEpilogue)
+                }
             }
-            ck_nn_divide_rows(accumulator, d, sums, oh + first * g.outputStride, g.outputStride, rows, d)
+            if transposed {
+                ck_nn_divide_columns(accumulator, rows, sums, oh + first * g.outputStride, g.outputStride, rows, d)
+            } else {
+                ck_nn_divide_rows(accumulator, d, sums, oh + first * g.outputStride, g.outputStride, rows, d)
+            }
         }
+    }
+
+    /// Whether the weighted sums of heads of `headDim` are computed transposed (`Oᵀ = Vᵀ Pᵀ`): when `d` rounded up
+    /// to the kernel's `mr`-row register tiles is less than rounded up to its `nr`-column ones (on AVX512-BF16,
+    /// 12 × 32: d = 40 and 80 are, SD 2 and SDXL's d = 64 is not).
+    static func sumsTransposed(headDim d: Int, kernel: ck_bgemm_kernel) -> Bool {
+        let (mr, nr) = (Int(kernel.mr), Int(kernel.nr))
+        return (d + mr - 1) / mr * mr < (d + nr - 1) / nr * nr
     }
 
     /// `count` bfloat16 values rounded up to a whole number of 64-byte lines.
