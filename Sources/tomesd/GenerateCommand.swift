@@ -11,7 +11,8 @@ import TensorCore
 /// NCHW, as diffusers' `latents=` argument) and `--save-initial-latents FILE` writes it, so that a run can be
 /// replayed exactly; `--save-latents FILE` writes the final latents (diffusers' `output_type="latent"`). `--seed`
 /// seeds the noise (as `torch.Generator().manual_seed`) and the Token Merging partitions. `--init-image PNG
-/// --strength S` starts from an image (image-to-image, as diffusers' `StableDiffusionImg2ImgPipeline`);
+/// --strength S` starts from an image (image-to-image, as diffusers' `StableDiffusionImg2ImgPipeline` and, for
+/// SDXL, `StableDiffusionXLImg2ImgPipeline`);
 /// `--num-images N` makes N images in one batch, written as ``ImageOutputNames`` says. `--precision bf16`
 /// packs the linear and convolution weights of every model as bfloat16 (fp32 by default).
 let generateCommand = Subcommand(
@@ -25,7 +26,8 @@ let generateCommand = Subcommand(
         + "command with --latents FILE replays a run exactly, with every scheduler (the file records the seed it was "
         + "drawn from: such noise runs as the seeded run, so euler-a's per-step noise is the same too). --save-latents writes the final latents (after the last "
         + "step, before the VAE decoder: diffusers' output_type=\"latent\"), which are not a starting point.\n\n"
-        + "Image-to-image (diffusers' StableDiffusionImg2ImgPipeline): --init-image starts from a PNG instead of pure "
+        + "Image-to-image (diffusers' StableDiffusionImg2ImgPipeline, for SDXL StableDiffusionXLImg2ImgPipeline): "
+        + "--init-image starts from a PNG instead of pure "
         + "noise; it is encoded by the VAE, noised to the level of the first step taken, and only the last "
         + "floor(steps x strength) steps run. The images take its size (width and height multiples of 8; diffusers "
         + "would resize it). Several images (--num-images N > 1) are one batch from one seed, written as FILE's name "
@@ -57,7 +59,8 @@ let generateCommand = Subcommand(
         .value("init-image", "PNG", "image-to-image: start from this 8-bit RGB PNG, whose width and height are "
             + "multiples of 8 and set the images' size (default: none, text to image)"),
         .value("strength", "S", default: "\(GenerationConfiguration.defaults.strength)",
-               "with --init-image, how much of it to repaint, in (0, 1]: the last floor(steps x S) steps run"),
+               "with --init-image, how much of it to repaint, in (0, 1]: the last floor(steps x S) steps run "
+                   + "(diffusers' SDXL image-to-image defaults to 0.3)"),
         .value("num-images", "N", default: "\(GenerationConfiguration.defaults.imagesPerPrompt)",
                "images from the prompt, one batch (diffusers' num_images_per_prompt, 1 to "
                + "\(GenerationConfiguration.maximumImagesPerPrompt)); N > 1 writes out-0.png, out-1.png, ... for "

@@ -13,16 +13,28 @@ final class ImageToImageTests: XCTestCase {
 
     func testMatchesDiffusersSD2VPrediction() throws { try checkAllCases("sd2") }
 
-    private func checkAllCases(_ style: String) throws {
+    /// diffusers' `StableDiffusionXLImg2ImgPipeline` on the tiny SDXL folder (`make_sdxl_img2img_fixtures.py`): the
+    /// size conditioning takes the init image's size; zero, empty and given negative prompts; guidance 1 and more.
+    func testMatchesDiffusersSDXL() throws {
+        let pipeline = try StableDiffusionXLPipeline(folder: PipelineFixtures.folder("sdxl"))
+        try checkAllCases("sdxl", minimumCases: 5) { try pipeline.generate($0, progress: $1) }
+    }
+
+    private func checkAllCases(_ style: String, minimumCases: Int = 8) throws {
         let pipeline = try StableDiffusionPipeline(folder: PipelineFixtures.folder(style))
+        try checkAllCases(style, minimumCases: minimumCases) { try pipeline.generate($0, progress: $1) }
+    }
+
+    private func checkAllCases(_ style: String, minimumCases: Int,
+                               generate: (GenerationConfiguration, @escaping (GenerationProgress) -> ProgressAction) throws -> GenerationResult) throws {
         let reference = try ImageToImageFixtures.tensors(style)
         let initImage = try ImageToImageFixtures.initImage(style)
         let cases = try ImageToImageFixtures.cases(style).filter { $0.tome == nil }
-        XCTAssertGreaterThanOrEqual(cases.count, 8)
+        XCTAssertGreaterThanOrEqual(cases.count, minimumCases)
         for testCase in cases {
             let configuration = try Self.configuration(testCase, initImage: initImage)
             var reports: [GenerationProgress] = []
-            let result = try pipeline.generate(configuration) { reports.append($0); return .proceed }
+            let result = try generate(configuration) { reports.append($0); return .proceed }
             let label = "\(style) \(testCase.name)"
             try ImageToImageFixtures.assertMatches(latents: result.latents, images: result.images, testCase, reference, label)
             let pndmExtra = testCase.scheduler == "pndm" ? 1 : 0
@@ -39,16 +51,16 @@ final class ImageToImageTests: XCTestCase {
     static func configuration(_ testCase: ImageToImageFixtures.Case, initImage: RGBImage) throws -> GenerationConfiguration {
         var configuration = GenerationConfiguration(prompt: testCase.prompt)
         configuration.negativePrompt = testCase.negativePrompt
-        configuration.width = testCase.width
-        configuration.height = testCase.height
         configuration.steps = testCase.steps
         configuration.guidanceScale = testCase.guidance
         configuration.seed = testCase.seed
         configuration.scheduler = try XCTUnwrap(SchedulerPreset(rawValue: testCase.scheduler))
         configuration.imagesPerPrompt = testCase.numImages
-        if testCase.isImageToImage {
+        if testCase.isImageToImage {  // the size is the image's: width and height stay at their defaults
             configuration.initImage = initImage
             configuration.strength = try XCTUnwrap(testCase.strength)
+        } else {
+            (configuration.width, configuration.height) = (testCase.width, testCase.height)
         }
         return configuration
     }

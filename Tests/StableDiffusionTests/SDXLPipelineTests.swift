@@ -103,14 +103,15 @@ final class SDXLPipelineTests: XCTestCase {
         }
     }
 
-    /// Image-to-image is refused for SDXL by name; several images per prompt run as one batch.
-    func testInitImageIsRefusedAndImagesPerPromptBatch() throws {
+    /// An init image of a size the VAE cannot take is refused by name, before any work; several images per prompt
+    /// run as one batch. (Image-to-image against diffusers: ImageToImageTests.)
+    func testBadInitImageIsNamedAndImagesPerPromptBatch() throws {
         let pipeline = try StableDiffusionXLPipeline(folder: PipelineFixtures.folder(style))
         var configuration = GenerationConfiguration(prompt: "a cat")
-        configuration.initImage = try RGBImage(width: 16, height: 16, pixels: [UInt8](repeating: 128, count: 16 * 16 * 3))
+        configuration.initImage = try RGBImage(width: 16, height: 12, pixels: [UInt8](repeating: 128, count: 16 * 12 * 3))
         XCTAssertThrowsError(try pipeline.generate(configuration)) {
             guard case PipelineError.invalidParameter(let name, _)? = $0 as? PipelineError else { return XCTFail("\($0)") }
-            XCTAssertEqual(name, "init image")
+            XCTAssertEqual(name, "init image height")
         }
         configuration.initImage = nil
         (configuration.width, configuration.height, configuration.steps, configuration.imagesPerPrompt) = (16, 16, 2, 2)

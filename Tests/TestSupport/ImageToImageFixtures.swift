@@ -4,7 +4,8 @@ import TensorCore
 import XCTest
 
 /// The image-to-image and several-images fixtures beside each pipeline fixture (`img2img.json`,
-/// `img2img.safetensors`, `init-image.png`, written by `Scripts/reference/make_img2img_fixtures.py`): diffusers'
+/// `img2img.safetensors`, `init-image.png`, written by `Scripts/reference/make_img2img_fixtures.py`, and for SDXL
+/// `make_sdxl_img2img_fixtures.py`): diffusers'
 /// `StableDiffusionImg2ImgPipeline` and `num_images_per_prompt` runs on the tiny pipelines.
 public enum ImageToImageFixtures {
     /// The reference tensors of a style.

@@ -18,14 +18,9 @@ extension StableDiffusionXLPipeline {
     }
 
     /// Checks `configuration` (``GenerationConfiguration/validate()``) and that its initial latents fit this
-    /// pipeline. Several images per prompt work as for SD; an init image does not (diffusers' SDXL image-to-image
-    /// is another pipeline, `StableDiffusionXLImg2ImgPipeline`, with its own conditioning).
+    /// pipeline, as for SD.
     /// - Throws: ``PipelineError/invalidParameter(name:reason:)`` naming the parameter.
     public func validate(_ configuration: GenerationConfiguration) throws {
-        guard configuration.initImage == nil else {
-            throw PipelineError.invalidParameter(
-                name: "init image", reason: "image-to-image is not supported for SDXL pipelines (text-to-image only)")
-        }
         try stages.validate(configuration)
     }
 
@@ -55,8 +50,8 @@ extension StableDiffusionXLPipeline {
         }
         return EncodedPrompts(
             embeddings: embeddings,
-            textTime: try TextTimeConditioning(textEmbeds: textEmbeds, imageWidth: configuration.width,
-                                               imageHeight: configuration.height),
+            textTime: try TextTimeConditioning(textEmbeds: textEmbeds, imageWidth: configuration.imageSize.width,
+                                               imageHeight: configuration.imageSize.height),
             guided: guided, truncatedPrompt: tokenizer.truncatedText(prompt.0),
             truncatedNegativePrompt: negative.flatMap { tokenizer.truncatedText($0.0) })
     }

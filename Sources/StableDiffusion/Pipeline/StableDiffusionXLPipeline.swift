@@ -1,8 +1,9 @@
 import TensorCore
 
-/// Stable Diffusion XL text-to-image, as diffusers' `StableDiffusionXLPipeline` (base model, no refiner): two CLIP
-/// tokenizers and text encoders, a UNet with SDXL's `text_time` conditioning, a VAE decoder and a scheduler, loaded
-/// from a diffusers folder (``init(folder:)``).
+/// Stable Diffusion XL text-to-image, as diffusers' `StableDiffusionXLPipeline` (base model, no refiner), and
+/// image-to-image (``GenerationConfiguration/initImage``), as `StableDiffusionXLImg2ImgPipeline` loaded from the same
+/// folder: two CLIP tokenizers and text encoders, a UNet with SDXL's `text_time` conditioning, a VAE and a
+/// scheduler, loaded from a diffusers folder (``init(folder:)``).
 ///
 /// ```swift
 /// let pipeline = try StableDiffusionXLPipeline(folder: URL(fileURLWithPath: "stable-diffusion-xl-base-1.0"))
@@ -17,13 +18,14 @@ import TensorCore
 ///   encoder's penultimate hidden state (`hidden_states[-2]`) is taken and the two are concatenated on the channel
 ///   axis: `encoder_hidden_states` `[B, 77, D₁ + D₂]`;
 /// - the second encoder's projected pooled output is `text_embeds` `[B, projection_dim]`;
-/// - `time_ids` are (original height, width, crop top, left, target height, width) = (h, w, 0, 0, h, w);
+/// - `time_ids` are (original height, width, crop top, left, target height, width) = (h, w, 0, 0, h, w), h × w
+///   the generated size (the init image's for image-to-image; no aesthetic score, as SDXL base);
 /// - with guidance and no negative prompt (nil, not ""), `force_zeros_for_empty_prompt` (true in SDXL's
 ///   `model_index.json`) makes the unconditional embeddings and pooled output zeros; otherwise the negative prompt
 ///   ("" when nil) is encoded the same way.
 ///
-/// The rest — initial latents, classifier-free guidance, the denoising loop with any scheduler, decoding — is
-/// ``StableDiffusionPipeline``'s. A seed gives diffusers' result on CPU up to float32 rounding.
+/// The rest — initial latents (or the encoded, noised init image), classifier-free guidance, the denoising loop
+/// with any scheduler, decoding — is ``StableDiffusionPipeline``'s. A seed gives diffusers' result on CPU up to float32 rounding.
 public final class StableDiffusionXLPipeline {
     /// The first prompt tokenizer (`tokenizer/`).
     public let tokenizer: CLIPTokenizer
@@ -31,7 +33,7 @@ public final class StableDiffusionXLPipeline {
     public let tokenizer2: CLIPTokenizer
     /// The denoising UNet; Token Merging patches it.
     public let unet: UNet2DConditionModel
-    /// The VAE whose decoder turns latents into images.
+    /// The VAE: its encoder turns init images into latents, its decoder latents into images.
     public let vae: AutoencoderKL
     /// The model's scheduler configuration (`scheduler/scheduler_config.json`; SDXL ships EulerDiscrete).
     public let schedulerConfig: SchedulerConfig
