@@ -109,23 +109,22 @@ extension Conv2d {
     }
 
     /// The 16 component weights `U_ab = (G g Gᵀ)[a][b]` (component 4a + b) of a PyTorch 3×3 weight
-    /// `[out, in, 3, 3]` at `stored`, each packed as an `[in × out]` GEMM operand. Computed in double precision,
-    /// rounded once.
+    /// `[out, in, 3, 3]` at `stored`, each packed as an `[in × out]` GEMM operand: `U_ab = Σ G[a][r] G[b][c] g[r][c]`,
+    /// summed in double precision and rounded once (every coefficient is 0, ±½ or ±1, so each product is exact).
     static func winogradWeights(_ stored: UnsafePointer<Float>, inChannels: Int, outChannels: Int,
                                 precision: Precision, workspace: ConversionWorkspace) -> [PackedMatrix] {
         let g: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
         return workspace.withBuffer(count: outChannels * inChannels) { component in
             (0..<16).map { index in
                 let (a, b) = index.quotientAndRemainder(dividingBy: 4)
-                ThreadPool.shared.parallelRanges(outChannels, grain: 16) { range in
-                    for o in range {
-                        for i in 0..<inChannels {
-                            let kernel = stored + (o * inChannels + i) * 9
+                let coefficients = (0..<9).map { g[a][$0 / 3] * g[b][$0 % 3] }  // of g[r][c], at 3r + c
+                coefficients.withUnsafeBufferPointer { coefficient in
+                    ThreadPool.shared.parallelRanges(outChannels, grain: 16) { range in
+                        for pair in range.lowerBound * inChannels ..< range.upperBound * inChannels {
+                            let kernel = stored + pair * 9
                             var sum = 0.0
-                            for r in 0..<3 {
-                                for c in 0..<3 { sum += g[a][r] * Double(kernel[r * 3 + c]) * g[b][c] }
-                            }
-                            component[o * inChannels + i] = Float(sum)
+                            for tap in 0..<9 { sum += coefficient[tap] * Double(kernel[tap]) }
+                            component[pair] = Float(sum)
                         }
                     }
                 }
