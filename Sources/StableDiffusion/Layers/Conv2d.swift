@@ -97,9 +97,9 @@ package final class Conv2d {
         try convolve(x, normalization: nil)
     }
 
-    /// `self(norm(x, silu: silu))`: when the convolution runs by shifted taps, the normalisation is applied while
-    /// each tile's padded window is copied from the input, and no normalised map is stored (one pass over the input
-    /// and one feature map of memory fewer).
+    /// `self(norm(x, silu: silu))`: when the convolution runs by shifted taps or Winograd, the normalisation is
+    /// applied while each tile's (or block's) padded window is copied from the input, and no normalised map is
+    /// stored (one pass over the input and one feature map of memory fewer).
     /// - Throws: as ``GroupNorm/callAsFunction(_:silu:)`` and ``callAsFunction(_:)``.
     package func callAsFunction(_ x: Tensor, normalizedBy norm: GroupNorm, silu: Bool) throws -> Tensor {
         switch method {
@@ -130,7 +130,7 @@ package final class Conv2d {
         }
     }
 
-    /// Convolves `x`, normalised first when `normalization` is given (shifted taps only).
+    /// Convolves `x`, normalised first when `normalization` is given (shifted taps and Winograd only).
     private func convolve(_ x: Tensor, normalization: GroupNorm.Affine?) throws -> Tensor {
         guard x.rank == 4, x.shape[3] == inChannels else {
             throw TensorError.shapeMismatch("\(name): expected input [B, H, W, \(inChannels)], got \(x.shape)")
@@ -185,6 +185,7 @@ package final class Conv2d {
 
         /// Input channels from which shifted taps and Winograd beat im2col (below, each GEMM is too shallow).
         static let minimumShiftedTapChannels = 32
+
         /// The method for a convolution, packing its PyTorch weight `[out, in, k, k]` at `stored` for it. Every
         /// form packs the transpose of an `[out × …]` matrix: the stored weight itself for 1×1, Winograd's
         /// components for a 3×3 "same" convolution of at least ``minimumShiftedTapChannels`` inputs (unless not
