@@ -121,26 +121,44 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// The synchronisation state shared by the pool and its workers (workers keep it alive, not the pool).
+    ///
+    /// Waiting is spin-then-block: a worker that finished a loop spins on ``generation`` for about 0.1 ms before it
+    /// sleeps on the condition, and the caller spins on ``busy`` the same way before it sleeps. A forward pass runs
+    /// thousands of short loops a few microseconds apart, and waking a sleeping thread costs tens of microseconds
+    /// each time (8 % of a UNet step on 2 threads); OpenMP and oneTBB runtimes wait the same way.
     private final class State: @unchecked Sendable {
         let condition = NSCondition()
         /// The workers started (set once, before the first loop).
         private(set) var workers = 0
-        var generation = 0
         var job: ((Int) -> Void)?
         var jobCount = 0
-        var workersBusy = 0
         var running = false
         var shuttingDown = false
+        /// Counts the loops started; a worker takes a loop when it sees this change.
+        let generation = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        /// The workers still draining the current loop.
+        let busy = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
         let nextIndex = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
 
-        init() { nextIndex.initialize(to: 0) }
+        /// Pauses spun before a waiting thread blocks: about 0.1 ms (a pause takes 10–140 cycles, by CPU).
+        static let spinRounds: Int64 = 4000
+
+        init() {
+            generation.initialize(to: 0)
+            busy.initialize(to: 0)
+            nextIndex.initialize(to: 0)
+        }
 
         func setWorkers(_ count: Int) {
             condition.lock(); defer { condition.unlock() }
             workers = count
         }
 
-        deinit { nextIndex.deallocate() }
+        deinit {
+            generation.deallocate()
+            busy.deallocate()
+            nextIndex.deallocate()
+        }
 
         /// Claims the pool for one loop; false when a loop is already running (a nested call runs serially).
         func begin() -> Bool {
@@ -155,15 +173,19 @@ public final class ThreadPool: @unchecked Sendable {
             job = body
             jobCount = count
             ck_atomic_store(nextIndex, 0)
-            workersBusy = workers
-            generation += 1
+            ck_atomic_store(busy, Int64(workers))
+            _ = ck_atomic_fetch_add(generation, 1)
             condition.broadcast()
             condition.unlock()
 
             drain(body, count)
 
+            if !ck_spin_until_equal(busy, 0, Self.spinRounds) {
+                condition.lock()
+                while ck_atomic_load(busy) > 0 { condition.wait() }
+                condition.unlock()
+            }
             condition.lock()
-            while workersBusy > 0 { condition.wait() }
             job = nil
             running = false
             condition.unlock()
@@ -184,20 +206,30 @@ public final class ThreadPool: @unchecked Sendable {
             }
         }
 
+        /// A worker's part of the current loop; called with the lock held, returns without it. The loop's body
+        /// is released on return, before the caller is told the worker is done (the caller checks that it was not
+        /// kept).
+        private func takePart() {
+            let body = job, count = jobCount
+            condition.unlock()
+            if let body { drain(body, count) }
+        }
+
         func workerLoop() {
-            var seen = 0
-            condition.lock()
+            var seen: Int64 = 0
             while true {
-                while generation == seen && !shuttingDown { condition.wait() }
-                if shuttingDown { condition.unlock(); return }
-                seen = generation
-                guard let body = job else { continue }
-                let count = jobCount
-                condition.unlock()
-                drain(body, count)
+                _ = ck_spin_until_changed(generation, seen, Self.spinRounds)
                 condition.lock()
-                workersBusy -= 1
-                if workersBusy == 0 { condition.broadcast() }
+                while ck_atomic_load(generation) == seen && !shuttingDown { condition.wait() }
+                if shuttingDown { condition.unlock(); return }
+                seen = ck_atomic_load(generation)
+                takePart()
+                // The last worker out wakes the caller, in case it stopped spinning and sleeps.
+                if ck_atomic_fetch_add(busy, -1) == 1 {
+                    condition.lock()
+                    condition.broadcast()
+                    condition.unlock()
+                }
             }
         }
     }
