@@ -9,6 +9,8 @@ void ck_nn_attention_scores_avx512(const float *q, ptrdiff_t ldq, const float *p
                                    ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d, float scale);
 void ck_nn_attention_accumulate_avx512(const float *p, ptrdiff_t ldp, const float *v, ptrdiff_t ldv, float *o,
                                        ptrdiff_t ldo, ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d);
+void ck_nn_online_rows_avx512(float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums,
+                              float *corrections);
 #endif
 
 void ck_nn_pack_keys(const float *k, ptrdiff_t ldk, ptrdiff_t keys, ptrdiff_t d, float *panels) {
@@ -130,28 +132,53 @@ CK_INLINE float online_row(float *row, ptrdiff_t cols, float *maximum, float *su
     return correction;
 }
 
+/// The online softmax statistics of rows [0, n), n <= 16: online_row on each, its correction written out.
+CK_INLINE void online_rows_body(float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums,
+                                float *corrections) {
+    for (ptrdiff_t r = 0; r < n; r++) corrections[r] = online_row(s + r * ld, cols, maxima + r, sums + r);
+}
+CK_VARIANTS(online_rows, online_rows_body,
+            (float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums, float *corrections),
+            (s, n, cols, ld, maxima, sums, corrections))
+
+/// The statistics of up to 16 rows, as the CPU computes them best (on AVX-512 the 16 rows together). Both forms of
+/// the online step below go through it, so they produce the same bits.
+static online_rows_fn online_rows_choice(void) {
+#if CK_HAS_X86_VARIANTS
+    if (ck_nn_isa_level() == 2) return ck_nn_online_rows_avx512;
+#endif
+    return online_rows_pick();
+}
+
 CK_INLINE void online_step_body(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums,
-                                float *acc, ptrdiff_t d, ptrdiff_t ld_acc) {
-    for (ptrdiff_t r = 0; r < rows; r++) {
-        float correction = online_row(s + r * ld, cols, maxima + r, sums + r);
-        float *out = acc + r * ld_acc;
-        for (ptrdiff_t i = 0; i < d; i++) out[i] *= correction;
+                                float *acc, ptrdiff_t d, ptrdiff_t ld_acc, online_rows_fn statistics) {
+    float corrections[16];
+    for (ptrdiff_t first = 0; first < rows; first += 16) {
+        const ptrdiff_t n = rows - first < 16 ? rows - first : 16;
+        statistics(s + first * ld, n, cols, ld, maxima + first, sums + first, corrections);
+        for (ptrdiff_t r = 0; r < n; r++) {
+            float *out = acc + (first + r) * ld_acc;
+            for (ptrdiff_t i = 0; i < d; i++) out[i] *= corrections[r];
+        }
     }
 }
 CK_VARIANTS(online_step, online_step_body,
             (float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums, float *acc, ptrdiff_t d,
-             ptrdiff_t ld_acc),
-            (s, rows, cols, ld, maxima, sums, acc, d, ld_acc))
+             ptrdiff_t ld_acc, online_rows_fn statistics),
+            (s, rows, cols, ld, maxima, sums, acc, d, ld_acc, statistics))
 
 void ck_nn_online_softmax_step(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *row_max, float *row_sum,
                                float *acc, ptrdiff_t d, ptrdiff_t ld_acc) {
-    if (cols > 0) online_step_pick()(s, rows, cols, ld, row_max, row_sum, acc, d, ld_acc);
+    if (cols > 0) online_step_pick()(s, rows, cols, ld, row_max, row_sum, acc, d, ld_acc, online_rows_choice());
 }
 
 CK_INLINE void online_step_transposed_body(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *maxima,
                                            float *sums, float *corrections, float *acc_t, ptrdiff_t d,
-                                           ptrdiff_t ld_acc) {
-    for (ptrdiff_t r = 0; r < rows; r++) corrections[r] = online_row(s + r * ld, cols, maxima + r, sums + r);
+                                           ptrdiff_t ld_acc, online_rows_fn statistics) {
+    for (ptrdiff_t first = 0; first < rows; first += 16) {
+        const ptrdiff_t n = rows - first < 16 ? rows - first : 16;
+        statistics(s + first * ld, n, cols, ld, maxima + first, sums + first, corrections + first);
+    }
     for (ptrdiff_t c = 0; c < d; c++) {
         float *sums_of_channel = acc_t + c * ld_acc;
         for (ptrdiff_t r = 0; r < rows; r++) sums_of_channel[r] *= corrections[r];
@@ -159,13 +186,16 @@ CK_INLINE void online_step_transposed_body(float *s, ptrdiff_t rows, ptrdiff_t c
 }
 CK_VARIANTS(online_step_transposed, online_step_transposed_body,
             (float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums, float *corrections,
-             float *acc_t, ptrdiff_t d, ptrdiff_t ld_acc),
-            (s, rows, cols, ld, maxima, sums, corrections, acc_t, d, ld_acc))
+             float *acc_t, ptrdiff_t d, ptrdiff_t ld_acc, online_rows_fn statistics),
+            (s, rows, cols, ld, maxima, sums, corrections, acc_t, d, ld_acc, statistics))
 
 void ck_nn_online_softmax_step_transposed(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *row_max,
                                           float *row_sum, float *corrections, float *acc_t, ptrdiff_t d,
                                           ptrdiff_t ld_acc) {
-    if (cols > 0) online_step_transposed_pick()(s, rows, cols, ld, row_max, row_sum, corrections, acc_t, d, ld_acc);
+    if (cols > 0) {
+        online_step_transposed_pick()(s, rows, cols, ld, row_max, row_sum, corrections, acc_t, d, ld_acc,
+                                      online_rows_choice());
+    }
 }
 
 void ck_nn_divide_rows(const float *acc, ptrdiff_t ld_acc, const float *row_sum, float *out, ptrdiff_t ld_out,

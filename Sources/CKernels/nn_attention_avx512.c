@@ -1,8 +1,10 @@
 // AVX-512 register tiles for attention: scores (6 queries x 64 keys per tile, from keys packed in 64-key panels
-// so that 16 keys are one aligned vector) and weighted sums of values (6 queries x up to 64 channels per tile).
-// Partial tiles use masks, so nothing is read or written outside the matrices.
+// so that 16 keys are one aligned vector) and weighted sums of values (6 queries x up to 64 channels per tile);
+// and the online softmax statistics of 16 rows at a time. Partial tiles use masks, so nothing is read or written
+// outside the matrices.
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <math.h>
 #include "ck_nn.h"
 #include "nn_internal.h"
 
@@ -139,5 +141,98 @@ TARGET void ck_nn_attention_accumulate_avx512(const float *p, ptrdiff_t ldp, con
             }
         }
     }
+}
+/// exp(x) in every lane: the steps of ck_exp_f (nn_internal.h), within 2 ulp on [-87, 88], clamped outside.
+TARGET CK_INLINE __m512 exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
+                                          _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+    const __m512i exponent = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(exponent));
+}
+
+/// Row i of the 16-row group handled by vector bit_reversed(i): the reduction tree below then leaves row i's
+/// result in lane i.
+static const int bit_reversed[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+
+/// For the tree level that folds segments of 2h lanes into h: the lanes of (a, b) whose halves are combined.
+static const int32_t fold_low[4][16] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},     // h = 8
+    {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27},   // h = 4
+    {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29},   // h = 2
+    {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30},  // h = 1
+};
+
+/// Reduces 16 vectors to one whose lane i is the maximum (or the sum) of the lanes of v[i'], i' = bit_reversed[i]:
+/// four levels, each folding every vector pair's segments in half (15 folds instead of 16 horizontal reductions).
+TARGET CK_INLINE __m512 fold16(__m512 v[16], int sum) {
+    int count = 16;
+    for (int level = 0, h = 8; level < 4; level++, h /= 2) {
+        const __m512i low = _mm512_loadu_si512(fold_low[level]), high = _mm512_add_epi32(low, _mm512_set1_epi32(h));
+        for (int k = 0; k < count / 2; k++) {
+            const __m512 a = _mm512_permutex2var_ps(v[2 * k], low, v[2 * k + 1]);
+            const __m512 b = _mm512_permutex2var_ps(v[2 * k], high, v[2 * k + 1]);
+            v[k] = sum ? _mm512_add_ps(a, b) : _mm512_max_ps(a, b);
+        }
+        count /= 2;
+    }
+    return v[0];
+}
+
+/// The online softmax statistics of rows [0, n), n <= 16 (see ck_nn_online_softmax_step): per row, the maximum of
+/// its scores and the earlier maximum, the scores turned into exp(score - maximum), the sum updated, and the factor
+/// its earlier sums must be scaled by written to corrections. The maxima, sums and corrections of all 16 rows are
+/// computed together in vectors, so per row only the two passes over its scores remain.
+TARGET void ck_nn_online_rows_avx512(float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums,
+                                     float *corrections) {
+    const __mmask16 rows = lane_mask(n), tail = lane_mask(cols % 16 == 0 ? 16 : cols % 16);
+    const ptrdiff_t whole = (cols - 1) / 16 * 16;  // columns before the last (possibly partial) vector
+    const __m512 lowest = _mm512_set1_ps(-INFINITY);
+    __m512 partial[16];
+    for (int i = 0; i < 16; i++) {
+        const int r = bit_reversed[i];
+        __m512 m = lowest;
+        if (r < n) {
+            const float *row = s + r * ld;
+            for (ptrdiff_t j = 0; j < whole; j += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(row + j));
+            m = _mm512_max_ps(m, _mm512_mask_loadu_ps(lowest, tail, row + whole));
+        }
+        partial[i] = m;
+    }
+    const __m512 earlier = _mm512_mask_loadu_ps(lowest, rows, maxima);
+    const __m512 maximum = _mm512_max_ps(earlier, fold16(partial, 0));
+    const __m512 correction = exp16(_mm512_sub_ps(earlier, maximum));
+    _mm512_mask_storeu_ps(maxima, rows, maximum);
+    _mm512_mask_storeu_ps(corrections, rows, correction);
+    float row_maxima[16];
+    _mm512_storeu_ps(row_maxima, maximum);
+    for (int i = 0; i < 16; i++) {
+        const int r = bit_reversed[i];
+        __m512 total = _mm512_setzero_ps();
+        if (r < n) {
+            float *row = s + r * ld;
+            const __m512 m = _mm512_set1_ps(row_maxima[r]);
+            for (ptrdiff_t j = 0; j < whole; j += 16) {
+                const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(row + j), m));
+                _mm512_storeu_ps(row + j, e);
+                total = _mm512_add_ps(total, e);
+            }
+            const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, row + whole), m));
+            _mm512_mask_storeu_ps(row + whole, tail, e);
+            total = _mm512_add_ps(total, _mm512_maskz_mov_ps(tail, e));
+        }
+        partial[i] = total;
+    }
+    const __m512 earlier_sums = _mm512_maskz_loadu_ps(rows, sums);
+    _mm512_mask_storeu_ps(sums, rows, _mm512_fmadd_ps(earlier_sums, correction, fold16(partial, 1)));
 }
 #endif
