@@ -1,6 +1,7 @@
 // Scaled dot-product attention pieces: scores, weighted sums of values, and the softmax over whole rows (standard
 // attention) or block by block (the online form of memory-efficient attention). The AVX-512 scores and weighted
 // sums live in nn_attention_avx512.c; these portable forms serve AVX2 (compiled for it) and everything else.
+#include "ck_bgemm.h"
 #include "ck_nn.h"
 #include "nn_internal.h"
 
@@ -11,6 +12,9 @@ void ck_nn_attention_accumulate_avx512(const float *p, ptrdiff_t ldp, const floa
                                        ptrdiff_t ldo, ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d);
 void ck_nn_online_rows_avx512(float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums,
                               float *corrections);
+void ck_nn_online_softmax_step_panels_avx512bf16(const float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld,
+                                                 float *row_max, float *row_sum, float *corrections, float *acc_t,
+                                                 ptrdiff_t d, ptrdiff_t ld_acc, uint16_t *panels, int32_t nr);
 #endif
 
 void ck_nn_pack_keys(const float *k, ptrdiff_t ldk, ptrdiff_t keys, ptrdiff_t d, float *panels) {
@@ -196,6 +200,23 @@ void ck_nn_online_softmax_step_transposed(float *s, ptrdiff_t rows, ptrdiff_t co
         online_step_transposed_pick()(s, rows, cols, ld, row_max, row_sum, corrections, acc_t, d, ld_acc,
                                       online_rows_choice());
     }
+}
+
+bool ck_nn_online_softmax_step_panels(const float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *row_max,
+                                      float *row_sum, float *corrections, float *acc_t, ptrdiff_t d, ptrdiff_t ld_acc,
+                                      uint16_t *panels, int32_t nr) {
+#if CK_HAS_X86_VARIANTS
+    if (ck_nn_isa_level() == 2 && nr > 0 && nr % 16 == 0 && ck_bgemm_kernel_for(CK_ISA_AVX512BF16) != NULL) {
+        if (cols > 0) {
+            ck_nn_online_softmax_step_panels_avx512bf16(s, rows, cols, ld, row_max, row_sum, corrections, acc_t, d,
+                                                        ld_acc, panels, nr);
+        }
+        return true;
+    }
+#endif
+    (void)s, (void)rows, (void)cols, (void)ld, (void)row_max, (void)row_sum, (void)corrections, (void)acc_t, (void)d;
+    (void)ld_acc, (void)panels, (void)nr;
+    return false;
 }
 
 void ck_nn_divide_rows(const float *acc, ptrdiff_t ld_acc, const float *row_sum, float *out, ptrdiff_t ld_out,

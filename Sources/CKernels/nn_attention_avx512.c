@@ -6,6 +6,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include "ck_nn.h"
+#include "avx512_transpose.h"
 #include "nn_internal.h"
 
 #define ROWS 6
@@ -188,13 +189,13 @@ TARGET CK_INLINE __m512 fold16(__m512 v[16], int sum) {
     return v[0];
 }
 
-/// The online softmax statistics of rows [0, n), n <= 16 (see ck_nn_online_softmax_step): per row, the maximum of
-/// its scores and the earlier maximum, the scores turned into exp(score - maximum), the sum updated, and the factor
-/// its earlier sums must be scaled by written to corrections. The maxima, sums and corrections of all 16 rows are
-/// computed together in vectors, so per row only the two passes over its scores remain.
-TARGET void ck_nn_online_rows_avx512(float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums,
-                                     float *corrections) {
-    const __mmask16 rows = lane_mask(n), tail = lane_mask(cols % 16 == 0 ? 16 : cols % 16);
+/// The first half of the online softmax statistics of rows [0, n), n <= 16 (see ck_nn_online_softmax_step): per
+/// row, the maximum of its scores and of its earlier maximum, stored to maxima and to row_maxima[r]; the factor
+/// its earlier sums must be scaled by, stored to corrections and returned (lane r for row r). The 16 rows'
+/// maxima and corrections are computed together in vectors, so per row only one pass over its scores remains.
+TARGET CK_INLINE __m512 online_maxima(const float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t ld, float *maxima,
+                                      float *corrections, float row_maxima[16]) {
+    const __mmask16 rows = lane_mask(n), tail = lane_mask(cols - (cols - 1) / 16 * 16);
     const ptrdiff_t whole = (cols - 1) / 16 * 16;  // columns before the last (possibly partial) vector
     const __m512 lowest = _mm512_set1_ps(-INFINITY);
     __m512 partial[16];
@@ -213,26 +214,124 @@ TARGET void ck_nn_online_rows_avx512(float *s, ptrdiff_t n, ptrdiff_t cols, ptrd
     const __m512 correction = exp16(_mm512_sub_ps(earlier, maximum));
     _mm512_mask_storeu_ps(maxima, rows, maximum);
     _mm512_mask_storeu_ps(corrections, rows, correction);
-    float row_maxima[16];
     _mm512_storeu_ps(row_maxima, maximum);
+    return correction;
+}
+
+/// exp(score - maximum) of the 16 scores of `row` from column j on (the last vector of a row of `cols` scores
+/// masked: lanes past the row are zero), added to the row's running sum `total`.
+TARGET CK_INLINE __m512 weights16(const float *row, ptrdiff_t j, ptrdiff_t cols, __m512 maximum, __m512 *total) {
+    const __mmask16 lanes = lane_mask(cols - j);
+    __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, row + j), maximum));
+    if (lanes != (__mmask16)0xFFFF) e = _mm512_maskz_mov_ps(lanes, e);
+    *total = _mm512_add_ps(*total, e);
+    return e;
+}
+
+/// The second half: sums = sums * corrections + the row sums of the weights (`partial[bit_reversed[r]]` holds
+/// row r's sum in 16 lanes).
+TARGET CK_INLINE void online_sums(ptrdiff_t n, float *sums, __m512 correction, __m512 partial[16]) {
+    const __mmask16 rows = lane_mask(n);
+    const __m512 earlier = _mm512_maskz_loadu_ps(rows, sums);
+    _mm512_mask_storeu_ps(sums, rows, _mm512_fmadd_ps(earlier, correction, fold16(partial, 1)));
+}
+
+/// The online softmax statistics of rows [0, n), n <= 16 (see ck_nn_online_softmax_step): maxima, corrections and
+/// sums updated, the scores replaced by their weights exp(score - maximum).
+TARGET void ck_nn_online_rows_avx512(float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums,
+                                     float *corrections) {
+    float row_maxima[16];
+    const __m512 correction = online_maxima(s, n, cols, ld, maxima, corrections, row_maxima);
+    __m512 partial[16];
     for (int i = 0; i < 16; i++) {
         const int r = bit_reversed[i];
-        __m512 total = _mm512_setzero_ps();
-        if (r < n) {
-            float *row = s + r * ld;
-            const __m512 m = _mm512_set1_ps(row_maxima[r]);
-            for (ptrdiff_t j = 0; j < whole; j += 16) {
-                const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(row + j), m));
-                _mm512_storeu_ps(row + j, e);
-                total = _mm512_add_ps(total, e);
-            }
-            const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, row + whole), m));
-            _mm512_mask_storeu_ps(row + whole, tail, e);
-            total = _mm512_add_ps(total, _mm512_maskz_mov_ps(tail, e));
+        partial[i] = _mm512_setzero_ps();
+        if (r >= n) continue;
+        float *row = s + r * ld;
+        const __m512 m = _mm512_set1_ps(row_maxima[r]);
+        for (ptrdiff_t j = 0; j < cols; j += 16) {
+            const __m512 e = weights16(row, j, cols, m, &partial[i]);
+            _mm512_mask_storeu_ps(row + j, lane_mask(cols - j), e);
         }
-        partial[i] = total;
     }
-    const __m512 earlier_sums = _mm512_maskz_loadu_ps(rows, sums);
-    _mm512_mask_storeu_ps(sums, rows, _mm512_fmadd_ps(earlier_sums, correction, fold16(partial, 1)));
+    online_sums(n, sums, correction, partial);
+}
+
+#define TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+/// ck_nn_online_rows_avx512, with the weights written as bfloat16 to the transposed right-operand panels of the
+/// weighted sum (as ck_bgemm_pack_b would pack them, transposed, from the fp32 weights: the same bits) instead of
+/// over the scores: pair p of row r (weights 2p and 2p + 1) is the 32-bit word panel[p * nr + r]; rows past n are
+/// zero. 32 columns of the 16 rows at a time are rounded and transposed in registers.
+TARGET_BF16 static void online_rows_to_panel(const float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t ld, float *maxima,
+                                             float *sums, float *corrections, uint32_t *panel, ptrdiff_t nr) {
+    float row_maxima[16];
+    const __m512 correction = online_maxima(s, n, cols, ld, maxima, corrections, row_maxima);
+    __m512 partial[16];
+    for (int i = 0; i < 16; i++) partial[i] = _mm512_setzero_ps();
+    const ptrdiff_t pairs = (cols + 1) / 2;
+    ptrdiff_t j = 0;
+    if (n == 16) {  // whole groups of 32 columns, with nothing to mask
+        for (; j + 32 <= cols; j += 32) {
+            __m512i words[16], columns[16];
+#pragma clang loop unroll(full)
+            for (int r = 0; r < 16; r++) {
+                const float *row = s + r * ld;
+                const __m512 m = _mm512_set1_ps(row_maxima[r]);
+                const __m512 low = exp16(_mm512_sub_ps(_mm512_loadu_ps(row + j), m));
+                const __m512 high = exp16(_mm512_sub_ps(_mm512_loadu_ps(row + j + 16), m));
+                partial[bit_reversed[r]] = _mm512_add_ps(_mm512_add_ps(partial[bit_reversed[r]], low), high);
+                words[r] = (__m512i)_mm512_cvtne2ps_pbh(high, low);
+            }
+            transpose_16x16(words, columns);
+#pragma clang loop unroll(full)
+            for (int t = 0; t < 16; t++) _mm512_storeu_si512(panel + (j / 2 + t) * nr, columns[t]);
+        }
+    }
+    for (; j < cols; j += 32) {
+        __m512i words[16], columns[16];
+        for (int r = 0; r < 16; r++) {
+            words[r] = _mm512_setzero_si512();
+            if (r >= n) continue;
+            const float *row = s + r * ld;
+            const __m512 m = _mm512_set1_ps(row_maxima[r]);
+            __m512 *total = &partial[bit_reversed[r]];
+            const __m512 low = weights16(row, j, cols, m, total);
+            const __m512 high = j + 16 < cols ? weights16(row, j + 16, cols, m, total) : _mm512_setzero_ps();
+            words[r] = (__m512i)_mm512_cvtne2ps_pbh(high, low);
+        }
+        transpose_16x16(words, columns);
+        const ptrdiff_t count = pairs - j / 2 < 16 ? pairs - j / 2 : 16;
+        for (ptrdiff_t t = 0; t < count; t++) _mm512_storeu_si512(panel + (j / 2 + t) * nr, columns[t]);
+    }
+    online_sums(n, sums, correction, partial);
+}
+
+/// ck_nn_online_softmax_step_panels (ck_nn.h) on AVX512-BF16, cols >= 1, nr a multiple of 16.
+TARGET_BF16 void ck_nn_online_softmax_step_panels_avx512bf16(const float *s, ptrdiff_t rows, ptrdiff_t cols,
+                                                             ptrdiff_t ld, float *row_max, float *row_sum,
+                                                             float *corrections, float *acc_t, ptrdiff_t d,
+                                                             ptrdiff_t ld_acc, uint16_t *panels, int32_t nr) {
+    const ptrdiff_t pairs = (cols + 1) / 2;
+    uint32_t *words = (uint32_t *)panels;
+    const ptrdiff_t padded = (rows + nr - 1) / nr * nr;
+    for (ptrdiff_t first = 0; first < padded; first += 16) {
+        uint32_t *panel = words + first / nr * nr * pairs + first % nr;
+        if (first < rows) {
+            const ptrdiff_t n = rows - first < 16 ? rows - first : 16;
+            online_rows_to_panel(s + first * ld, n, cols, ld, row_max + first, row_sum + first, corrections + first,
+                                 panel, nr);
+        } else {  // a group of the last panel past every row: zeros, as ck_bgemm_pack_b writes
+            for (ptrdiff_t p = 0; p < pairs; p++) _mm512_storeu_si512(panel + p * nr, _mm512_setzero_si512());
+        }
+    }
+    for (ptrdiff_t c = 0; c < d; c++) {
+        float *sums_of_channel = acc_t + c * ld_acc;
+        for (ptrdiff_t r = 0; r < rows; r += 16) {
+            const __mmask16 lanes = lane_mask(rows - r);
+            const __m512 x = _mm512_maskz_loadu_ps(lanes, sums_of_channel + r);
+            _mm512_mask_storeu_ps(sums_of_channel + r, lanes, _mm512_mul_ps(x, _mm512_maskz_loadu_ps(lanes, corrections + r)));
+        }
+    }
 }
 #endif

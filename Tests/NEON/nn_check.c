@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "ck_bgemm.h"
 #include "ck_nn.h"
 
 static const float guard_value = -12345.5f;
@@ -304,8 +305,37 @@ static void check_attention(check_rng *rng, const char *name) {
                 max_t[i] = row_max[i], sum_t[i] = row_sum[i];
                 for (ptrdiff_t c = 0; c < d; c++) acc_t[c * rows + i] = acc[i * ld_acc + c];
             }
+            // The form that writes bfloat16 weight panels (where this CPU has it), on copies too: the statistics,
+            // accumulator and scores as the transposed form leaves them, the panels as ck_bgemm_pack_b packs them.
+            const int32_t nr = (int32_t)(16 * check_int(rng, 1, 3));
+            const ptrdiff_t panel_count = (rows + nr - 1) / nr * nr * (width + 1);
+            uint16_t *panels_p = check_alloc((size_t)panel_count * sizeof(uint16_t));
+            uint16_t *panels_t = check_alloc((size_t)panel_count * sizeof(uint16_t));
+            float *s_p = check_alloc((size_t)(rows * lds) * sizeof(float)), *acc_p = check_alloc((size_t)(rows * d) * sizeof(float));
+            float *max_p = check_alloc((size_t)rows * sizeof(float)), *sum_p = check_alloc((size_t)rows * sizeof(float));
+            float *corrections_p = check_alloc((size_t)rows * sizeof(float));
+            memset(panels_p, 0xFF, (size_t)panel_count * sizeof(uint16_t));
+            memset(panels_t, 0xFF, (size_t)panel_count * sizeof(uint16_t));
+            for (ptrdiff_t i = 0; i < rows; i++) {
+                memcpy(s_p + i * lds, s + i * lds, (size_t)width * sizeof(float));
+                max_p[i] = row_max[i], sum_p[i] = row_sum[i];
+                for (ptrdiff_t c = 0; c < d; c++) acc_p[c * rows + i] = acc[i * ld_acc + c];
+            }
+            const int paneled = ck_nn_online_softmax_step_panels(s_p, rows, width, lds, max_p, sum_p, corrections_p,
+                                                                 acc_p, d, rows, panels_p, nr);
             ck_nn_online_softmax_step(s, rows, width, lds, row_max, row_sum, acc, d, ld_acc);
             ck_nn_online_softmax_step_transposed(s_t, rows, width, lds, max_t, sum_t, corrections, acc_t, d, rows);
+            if (paneled) {
+                ck_bgemm_pack_b(s_t, lds, 1, rows, width, nr, panels_t);
+                int same = memcmp(panels_p, panels_t, (size_t)((rows + nr - 1) / nr * nr * ((width + 1) / 2) * 2) * sizeof(uint16_t)) == 0;
+                for (ptrdiff_t i = 0; i < rows; i++) {
+                    same = same && check_same_bits(max_p[i], max_t[i]) && check_same_bits(sum_p[i], sum_t[i]);
+                    same = same && check_same_bits(corrections_p[i], corrections[i]);
+                    for (ptrdiff_t c = 0; c < d; c++) same = same && check_same_bits(acc_p[c * rows + i], acc_t[c * rows + i]);
+                }
+                check_that(same, "nn %s online softmax into bfloat16 panels (nr %d, rows %td, width %td) differs", name, nr, rows, width);
+            }
+            free(panels_p), free(panels_t), free(s_p), free(acc_p), free(max_p), free(sum_p), free(corrections_p);
             for (ptrdiff_t i = 0; i < rows; i++) {
                 int same = check_same_bits(max_t[i], row_max[i]) && check_same_bits(sum_t[i], row_sum[i]);
                 for (ptrdiff_t j = 0; j < width; j++) same = same && check_same_bits(s_t[i * lds + j], s[i * lds + j]);

@@ -4,7 +4,9 @@
 #ifndef CK_NN_H
 #define CK_NN_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /// The instruction-set level of the kernels: 2 = AVX-512, 1 = AVX2 + FMA, 0 = baseline (SSE2, NEON or scalar).
 /// Starts at the best level this CPU supports.
@@ -79,6 +81,15 @@ void ck_nn_divide_rows(const float *acc, ptrdiff_t ld_acc, const float *row_sum,
 void ck_nn_online_softmax_step_transposed(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *row_max,
                                           float *row_sum, float *corrections, float *acc_t, ptrdiff_t d,
                                           ptrdiff_t ld_acc);
+
+/// ck_nn_online_softmax_step_transposed that writes the weights, rounded to bfloat16, straight into the right-operand
+/// panels of the weighted sum Oᵀ = Vᵀ Pᵀ (`panels`: what ck_bgemm_pack_b(s, ld, 1, rows, cols, nr, panels) would
+/// write from the fp32 weights, bit for bit) and leaves `s` as it was. Returns false, touching nothing, where this
+/// CPU lacks AVX512-BF16, the AVX-512 attention kernels are not the ones in use, or `nr` is not a multiple of 16;
+/// the caller then takes the two-step way.
+bool ck_nn_online_softmax_step_panels(const float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *row_max,
+                                      float *row_sum, float *corrections, float *acc_t, ptrdiff_t d, ptrdiff_t ld_acc,
+                                      uint16_t *panels, int32_t nr);
 
 /// out[r][i] = acc_t[i][r] / row_sum[r] for `rows` rows of `d` values (ck_nn_divide_rows of a transposed
 /// accumulator, row stride `ld_acc`).
