@@ -123,9 +123,10 @@ public final class ThreadPool: @unchecked Sendable {
     /// The synchronisation state shared by the pool and its workers (workers keep it alive, not the pool).
     ///
     /// Waiting is spin-then-block: a worker that finished a loop spins on ``generation`` for about 0.1 ms before it
-    /// sleeps on the condition, and the caller spins on ``busy`` the same way before it sleeps. A forward pass runs
-    /// thousands of short loops a few microseconds apart, and waking a sleeping thread costs tens of microseconds
-    /// each time (8 % of a UNet step on 2 threads); OpenMP and oneTBB runtimes wait the same way.
+    /// sleeps on the condition, and the caller spins on ``busy`` the same way before it sleeps. A UNet step runs
+    /// hundreds of short loops a few microseconds apart, and waking a sleeping thread costs tens of microseconds
+    /// each time (at 512², ~700 loops: the worker now sleeps ~30 times per step); OpenMP and oneTBB runtimes wait
+    /// the same way.
     private final class State: @unchecked Sendable {
         let condition = NSCondition()
         /// The workers started (set once, before the first loop).

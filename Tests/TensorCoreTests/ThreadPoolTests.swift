@@ -12,6 +12,27 @@ final class ThreadPoolTests: XCTestCase {
         XCTAssertEqual(hits, [Int](repeating: 1, count: 1000))
     }
 
+    /// Loops right after one another (the workers still spinning), after pauses longer than the spin (the workers
+    /// asleep on the condition), and, from round 4 on, with workers much slower per index than the caller (the
+    /// caller spins out and sleeps until the last worker wakes it): every index runs exactly once each time, and
+    /// every loop returns.
+    func testLoopsAfterSpinningAndSleeping() {
+        let pool = ThreadPool(threadCount: 3)
+        let caller = pthread_self()
+        var hits = [Int](repeating: 0, count: 64)
+        hits.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            for round in 0..<8 {
+                if round % 2 == 1 { usleep(5_000) }
+                pool.parallelFor(64) { i in
+                    if round >= 4 { usleep(pthread_equal(pthread_self(), caller) != 0 ? 20 : 1_000) }
+                    base[i] += 1
+                }
+            }
+        }
+        XCTAssertEqual(hits, [Int](repeating: 8, count: 64))
+    }
+
     func testNestedLoopsRunSerially() {
         let pool = ThreadPool(threadCount: 2)
         var total = [Int](repeating: 0, count: 8)
