@@ -27,7 +27,8 @@ memory-efficient pair there.
 Each cell is the median of --steps timed UNet calls after --warmup untimed ones, as wall time and as the process's
 CPU time divided by the thread count (on a machine shared with other work the CPU time is the steadier estimate of
 the idle-machine wall time; torch runs with OMP_WAIT_POLICY=PASSIVE so its OpenMP workers sleep instead of spinning
-and their CPU time is work, as our pool's is); peak memory is the resident high-water mark of the cell (Linux
+and their CPU time is work, as our pool's is but for its spin of at most 0.1 ms between loops, about 1 % of a
+step's CPU time); peak memory is the resident high-water mark of the cell (Linux
 /proc/self/clear_refs + VmHWM), weights included. Rows run interleaved (ours, then diffusers, row by row, --rounds
 times) so both sides see the same machine load; with several rounds each side's fastest medians are kept. The Swift side runs `tomesd bench unet --json` in a child process, one per row.
 The FLOP-model prediction (our UNetFLOPModel, printed by the Swift side) is shown beside each speed-up.
