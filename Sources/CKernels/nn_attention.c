@@ -1,6 +1,7 @@
 // Scaled dot-product attention pieces: scores, weighted sums of values, and the softmax over whole rows (standard
-// attention) or block by block (the online form of memory-efficient attention). The AVX-512 scores and weighted
-// sums live in nn_attention_avx512.c; these portable forms serve AVX2 (compiled for it) and everything else.
+// attention) or block by block (the online form of memory-efficient attention). The AVX-512 scores, weighted sums
+// and online softmax statistics live in nn_attention_avx512.c; these portable forms serve AVX2 (compiled for it)
+// and everything else.
 #include "ck_bgemm.h"
 #include "ck_nn.h"
 #include "nn_internal.h"
