@@ -143,6 +143,7 @@ TARGET void ck_nn_attention_accumulate_avx512(const float *p, ptrdiff_t ldp, con
         }
     }
 }
+
 /// exp(x) in every lane: the steps of ck_exp_f (nn_internal.h), within 2 ulp on [-87, 88], clamped outside.
 TARGET CK_INLINE __m512 exp16(__m512 x) {
     x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
