@@ -168,6 +168,33 @@ void ck_bgemm_pack_b_transposed_avx512bf16(const float *b, int64_t ldb, int64_t 
     }
 }
 
+// ck_bgemm_pack_b for a plain B (`b` holds the [kc x n] matrix, row p = depth p) and a panel width that is a
+// multiple of 16: 16 columns of depths 2q and 2q+1 are rounded together by `vcvtne2ps2bf16` and interleaved into
+// their 16 pairs by one word permute.
+AVX512BF16
+void ck_bgemm_pack_b_rows_avx512bf16(const float *b, int64_t ldb, int64_t n, int64_t kc, int32_t nr, uint16_t *dst) {
+    const int64_t pairs = (kc + 1) / 2;
+    // Word 2t of a pair vector is word t of the converted depth 2q (the low half), word 2t + 1 word t of depth
+    // 2q + 1 (the high half).
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
+                                                22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    uint32_t *panel = (uint32_t *)dst;
+    for (int64_t first = 0; first < n; first += nr) {
+        for (int64_t group = 0; group < nr; group += 16) {
+            const int64_t left = n - first - group;
+            const __mmask16 lanes = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+            for (int64_t q = 0; q < pairs; q++) {
+                const float *even = b + 2 * q * ldb + first + group;
+                const __m512 low = _mm512_maskz_loadu_ps(lanes, even);
+                const __m512 high = 2 * q + 1 < kc ? _mm512_maskz_loadu_ps(lanes, even + ldb) : _mm512_setzero_ps();
+                const __m512i words = _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(high, low));
+                _mm512_storeu_si512(panel + q * nr + group, words);
+            }
+        }
+        panel += nr * pairs;
+    }
+}
+
 const ck_bgemm_kernel ck_bgemm_kernel_avx512bf16 = {CK_ISA_AVX512BF16, MR, NR, pack_a_bf16, block_bf16,
                                                     "avx512bf16-12x32"};
 

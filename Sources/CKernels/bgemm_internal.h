@@ -28,6 +28,8 @@ void ck_bgemm_pack_a_pairs(const float *a, int64_t lda, int transposed, int64_t 
 /// ck_bgemm_pack_b of a transposed B with `nr` a multiple of 16, on a CPU with AVX512-BF16 (same results).
 void ck_bgemm_pack_b_transposed_avx512bf16(const float *b, int64_t ldb, int64_t n, int64_t kc, int32_t nr,
                                            uint16_t *dst);
+/// ck_bgemm_pack_b of a plain B with `nr` a multiple of 16, on a CPU with AVX512-BF16 (same results).
+void ck_bgemm_pack_b_rows_avx512bf16(const float *b, int64_t ldb, int64_t n, int64_t kc, int32_t nr, uint16_t *dst);
 #endif
 
 extern const ck_bgemm_kernel ck_bgemm_kernel_scalar;

@@ -26,9 +26,14 @@ static inline float element(const float *m, int64_t ld, int transposed, int64_t 
 
 void ck_bgemm_pack_b(const float *b, int64_t ldb, int transposed, int64_t n, int64_t kc, int32_t nr, uint16_t *dst) {
 #if defined(__x86_64__)
-    // Layers pack transposed weights ([out, in]); the vector form rounds them as this loop does.
-    if (transposed && nr % 16 == 0 && ck_bgemm_kernel_for(CK_ISA_AVX512BF16)) {
-        ck_bgemm_pack_b_transposed_avx512bf16(b, ldb, n, kc, nr, dst);
+    // Layers pack transposed weights ([out, in]), attention plain values ([keys, d]); the vector forms round them
+    // as this loop does.
+    if (nr % 16 == 0 && ck_bgemm_kernel_for(CK_ISA_AVX512BF16)) {
+        if (transposed) {
+            ck_bgemm_pack_b_transposed_avx512bf16(b, ldb, n, kc, nr, dst);
+        } else {
+            ck_bgemm_pack_b_rows_avx512bf16(b, ldb, n, kc, nr, dst);
+        }
         return;
     }
 #endif
