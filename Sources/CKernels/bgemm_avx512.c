@@ -116,16 +116,43 @@ static inline void convert_and_transpose(const float *m, int64_t ld, int64_t use
     transpose_16x16(words, columns);
 }
 
-// Rows of A rounded 32 depths (16 pairs) at a time with `vcvtne2ps2bf16`, transposed in registers and stored 12
-// words (one pair of depths of the panel's 12 rows) at a time. A transposed A goes through the portable packing.
+// The bfloat16 pairs of `width` (<= 16) neighbouring columns of a row-major [kc x n] matrix `m` (row p = depth p):
+// for each pair q, columns [first, first + width) of depths 2q and 2q + 1 (zero past `n` and past `kc`) rounded
+// together by `vcvtne2ps2bf16`, interleaved into pairs by one word permute, and stored as `width` words at
+// panel + q * stride. A plain B's panels take 16 columns at a time, a transposed A's one whole 12-row panel.
+AVX512BF16 __attribute__((always_inline))
+static inline void pack_column_pairs(const float *m, int64_t ld, int64_t first, int64_t width, int64_t n, int64_t kc,
+                                     uint32_t *panel, int64_t stride) {
+    // Word 2t of a pair vector is word t of the converted depth 2q (the low half), word 2t + 1 word t of depth
+    // 2q + 1 (the high half).
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
+                                                22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const int64_t left = ck_min64(width, n - first);
+    const __mmask16 lanes = left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+    const __mmask16 stored = (__mmask16)((1u << width) - 1);
+    for (int64_t q = 0; q < (kc + 1) / 2; q++) {
+        const float *even = m + 2 * q * ld + first;
+        const __m512 low = _mm512_maskz_loadu_ps(lanes, even);
+        const __m512 high = 2 * q + 1 < kc ? _mm512_maskz_loadu_ps(lanes, even + ld) : _mm512_setzero_ps();
+        const __m512i words = _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(high, low));
+        _mm512_mask_storeu_epi32(panel + q * stride, stored, words);
+    }
+}
+
+// A for `vdpbf16ps`: panels of 12 rows of bfloat16 pairs (the pair (i, q), depths 2q and 2q+1 of row i, as one
+// 32-bit word at q*12 + i), depth padded with zeros to even, rows past `rows` zero. Rows of A are rounded 32 depths
+// (16 pairs) at a time with `vcvtne2ps2bf16`, transposed in registers and stored 12 words (one pair of depths of the
+// panel's 12 rows) at a time; a transposed A by pack_column_pairs.
 AVX512BF16
 static void pack_a_bf16(const float *a, int64_t lda, int transposed, int64_t rows, int64_t kc, void *packed) {
-    if (transposed) {
-        ck_bgemm_pack_a_pairs(a, lda, transposed, rows, kc, MR, packed);
-        return;
-    }
     const int64_t pairs = (kc + 1) / 2;
     uint32_t *panel = packed;
+    if (transposed) {  // `a` holds the [kc x rows] matrix A^T: a panel's 12 rows are 12 neighbouring columns of it
+        for (int64_t first = 0; first < rows; first += MR, panel += MR * pairs) {
+            pack_column_pairs(a, lda, first, MR, rows, kc, panel, MR);
+        }
+        return;
+    }
     for (int64_t first = 0; first < rows; first += MR) {
         const int64_t used = ck_min64(MR, rows - first);
         for (int64_t p0 = 0; p0 < kc; p0 += 32) {
@@ -168,30 +195,15 @@ void ck_bgemm_pack_b_transposed_avx512bf16(const float *b, int64_t ldb, int64_t 
     }
 }
 
-// ck_bgemm_pack_b for a plain B (`b` holds the [kc x n] matrix, row p = depth p) and a panel width that is a
-// multiple of 16: 16 columns of depths 2q and 2q+1 are rounded together by `vcvtne2ps2bf16` and interleaved into
-// their 16 pairs by one word permute.
+// ck_bgemm_pack_b for a plain B (`b` holds the [kc x n] matrix) and a panel width that is a multiple of 16.
 AVX512BF16
 void ck_bgemm_pack_b_rows_avx512bf16(const float *b, int64_t ldb, int64_t n, int64_t kc, int32_t nr, uint16_t *dst) {
-    const int64_t pairs = (kc + 1) / 2;
-    // Word 2t of a pair vector is word t of the converted depth 2q (the low half), word 2t + 1 word t of depth
-    // 2q + 1 (the high half).
-    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
-                                                22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     uint32_t *panel = (uint32_t *)dst;
     for (int64_t first = 0; first < n; first += nr) {
         for (int64_t group = 0; group < nr; group += 16) {
-            const int64_t left = n - first - group;
-            const __mmask16 lanes = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
-            for (int64_t q = 0; q < pairs; q++) {
-                const float *even = b + 2 * q * ldb + first + group;
-                const __m512 low = _mm512_maskz_loadu_ps(lanes, even);
-                const __m512 high = 2 * q + 1 < kc ? _mm512_maskz_loadu_ps(lanes, even + ldb) : _mm512_setzero_ps();
-                const __m512i words = _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(high, low));
-                _mm512_storeu_si512(panel + q * nr + group, words);
-            }
+            pack_column_pairs(b, ldb, first + group, 16, n, kc, panel + group, nr);
         }
-        panel += nr * pairs;
+        panel += nr * ((kc + 1) / 2);
     }
 }
 

@@ -19,11 +19,6 @@ static inline float ck_bf16_widen(uint16_t h) {
 void ck_bgemm_pack_a_widened(const float *a, int64_t lda, int transposed, int64_t rows, int64_t kc, int32_t mr,
                              float *packed);
 
-/// Packs A for `vdpbf16ps` kernels: panels of `mr` rows of bfloat16 pairs (the pair (i, q) — depths 2q and
-/// 2q+1 of row i — as one 32-bit word at q*mr + i), depth padded with zeros to even, rows past `rows` zero.
-void ck_bgemm_pack_a_pairs(const float *a, int64_t lda, int transposed, int64_t rows, int64_t kc, int32_t mr,
-                           uint32_t *packed);
-
 #if defined(__x86_64__)
 /// ck_bgemm_pack_b of a transposed B with `nr` a multiple of 16, on a CPU with AVX512-BF16 (same results).
 void ck_bgemm_pack_b_transposed_avx512bf16(const float *b, int64_t ldb, int64_t n, int64_t kc, int32_t nr,

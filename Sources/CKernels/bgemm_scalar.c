@@ -66,26 +66,6 @@ void ck_bgemm_pack_a_widened(const float *a, int64_t lda, int transposed, int64_
     }
 }
 
-void ck_bgemm_pack_a_pairs(const float *a, int64_t lda, int transposed, int64_t rows, int64_t kc, int32_t mr,
-                           uint32_t *packed) {
-    const int64_t pairs = (kc + 1) / 2;
-    for (int64_t first = 0; first < rows; first += mr) {
-        const int64_t used = ck_min64(mr, rows - first);
-        for (int64_t q = 0; q < pairs; q++) {
-            for (int64_t i = 0; i < mr; i++) {
-                uint32_t word = 0;
-                if (i < used) {
-                    const uint32_t even = ck_bf16_round(element(a, lda, transposed, first + i, 2 * q));
-                    const uint32_t odd = 2 * q + 1 < kc ? ck_bf16_round(element(a, lda, transposed, first + i, 2 * q + 1)) : 0;
-                    word = even | odd << 16;
-                }
-                packed[q * mr + i] = word;
-            }
-        }
-        packed += mr * pairs;
-    }
-}
-
 static void pack_a_scalar(const float *a, int64_t lda, int transposed, int64_t rows, int64_t kc, void *packed) {
     ck_bgemm_pack_a_widened(a, lda, transposed, rows, kc, MR, packed);
 }
