@@ -16,17 +16,27 @@ CK_VARIANTS(gelu, gelu_body, (const float *x, float *y, ptrdiff_t count), (x, y,
 
 void ck_nn_gelu(const float *x, float *y, ptrdiff_t count) { gelu_pick()(x, y, count); }
 
-CK_INLINE void geglu_body(const float *x, float *y, ptrdiff_t rows, ptrdiff_t inner) {
+CK_INLINE void geglu_body(const float *x, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t width, const float *value_bias,
+                          const float *gate_bias, float *y, ptrdiff_t ldy) {
     for (ptrdiff_t r = 0; r < rows; r++) {
-        const float *hidden = x + r * 2 * inner;
-        const float *gate = hidden + inner;
-        float *out = y + r * inner;
-        for (ptrdiff_t i = 0; i < inner; i++) out[i] = hidden[i] * ck_gelu_f(gate[i]);
+        const float *value = x + r * ldx, *gate = value + width;
+        float *out = y + r * ldy;
+        if (value_bias) {
+            for (ptrdiff_t i = 0; i < width; i++) out[i] = (value[i] + value_bias[i]) * ck_gelu_f(gate[i] + gate_bias[i]);
+        } else {
+            for (ptrdiff_t i = 0; i < width; i++) out[i] = value[i] * ck_gelu_f(gate[i]);
+        }
     }
 }
-CK_VARIANTS(geglu, geglu_body, (const float *x, float *y, ptrdiff_t rows, ptrdiff_t inner), (x, y, rows, inner))
+CK_VARIANTS(geglu, geglu_body,
+            (const float *x, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t width, const float *value_bias,
+             const float *gate_bias, float *y, ptrdiff_t ldy),
+            (x, ldx, rows, width, value_bias, gate_bias, y, ldy))
 
-void ck_nn_geglu(const float *x, float *y, ptrdiff_t rows, ptrdiff_t inner) { geglu_pick()(x, y, rows, inner); }
+void ck_nn_geglu(const float *x, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t width, const float *value_bias,
+                 const float *gate_bias, float *y, ptrdiff_t ldy) {
+    geglu_pick()(x, ldx, rows, width, value_bias, gate_bias, y, ldy);
+}
 
 CK_INLINE void add_body(const float *a, const float *b, float *y, ptrdiff_t count) {
     for (ptrdiff_t i = 0; i < count; i++) y[i] = a[i] + b[i];

@@ -49,6 +49,31 @@ extension GEMM {
         }
     }
 
+    /// Packs `Wᵀ` of the `[n × k]` row-major `weight` into the one-slice bfloat16 `layout` with interleaved halves
+    /// (``PackedMatrix/init(interleavingHalvesOf:k:n:ldw:pool:)``): the rows of each panel, half from the first
+    /// half of `W` and half from the second, are gathered into a scratch block and packed as one panel.
+    static func packInterleavedHalves(_ weight: UnsafePointer<Float>, ldw: Int, layout: PackedMatrix.Layout,
+                                      into destination: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let (nr, k) = (layout.nr, layout.k)
+        let (width, half) = (nr / 2, layout.n / 2)
+        let panels = UnsafeMutableRawPointer(destination).assumingMemoryBound(to: UInt16.self)
+        let packPanel = { (panel: Int) in
+            ScratchPool.shared.withBuffer(count: nr * k) { rows in
+                for row in 0..<width {
+                    (rows + row * k).update(from: weight + (panel * width + row) * ldw, count: k)
+                    (rows + (width + row) * k).update(from: weight + (half + panel * width + row) * ldw, count: k)
+                }
+                ck_bgemm_pack_b(rows, Int64(k), 1, Int64(nr), Int64(k), Int32(nr),
+                                panels + layout.offset(slice: 0, panel: panel))
+            }
+        }
+        if layout.count >= GEMMBlocking.minParallelPackCount {
+            pool.parallelFor(layout.panelCount, packPanel)
+        } else {
+            for panel in 0..<layout.panelCount { packPanel(panel) }
+        }
+    }
+
     /// Copies `source` into `width`-wide panels: panel `s` covers `panelIndices` `s·width ..< (s+1)·width`
     /// (zero past the end) and holds element `(x, p)` at `s·width·kc + p·width + (x - first)`, where element
     /// `(x, p)` is `source[p·ld + x]` when `alongPanelIsContiguous`, otherwise `source[x·ld + p]`.

@@ -79,8 +79,8 @@ public enum GEMM {
                      epilogue: epilogue, pool: pool)
         case .bf16(let kernel):
             let panels = UnsafeRawPointer(packedB).assumingMemoryBound(to: UInt16.self)
-            multiplyBF16(m: m, a: operand, kernel: kernel, packedB: panels, layout: layout, c: c, ldc: ldc,
-                         epilogue: epilogue, pool: pool)
+            multiplyBF16(m: m, a: operand, kernel: kernel, packedB: panels, layout: layout,
+                         destination: .matrix(c: c, ldc: ldc, epilogue: epilogue), pool: pool)
         }
     }
 

@@ -32,6 +32,17 @@ public final class PackedMatrix: @unchecked Sendable {
         GEMM.packB(GEMM.Operand(base: b, ld: ldb, transposed: transposed), layout: layout, into: storage.pointer, pool: pool)
     }
 
+    /// Packs `Wᵀ` of a PyTorch weight `W` (`[n × k]`, row stride `ldw`) into bfloat16 panels of the active kernel with
+    /// interleaved halves: panel `s` holds columns `s·nr/2 ..< (s+1)·nr/2` of `Wᵀ` and then the same columns of its
+    /// second half (`n/2` on). Only ``GEGLUProjection`` multiplies with such a matrix; the caller checks that
+    /// the layout has one `k` slice and that `nr/2` divides `n/2`.
+    init(interleavingHalvesOf weight: UnsafePointer<Float>, k: Int, n: Int, ldw: Int, pool: ThreadPool) {
+        GEMM.checkOperand(rows: n, columns: k, ld: ldw, name: "b")
+        layout = Layout(k: k, n: n, variant: .bf16(.active))
+        storage = TensorStorage(count: layout.floatCount, zeroed: false)
+        GEMM.packInterleavedHalves(weight, ldw: ldw, layout: layout, into: storage.pointer, pool: pool)
+    }
+
     /// Packs a matrix tensor: `[k, n]` as is, or with `transposed` a `[n, k]` tensor such as a PyTorch `Linear`
     /// weight `[out, in]` (then `k = in`, `n = out`, and `x · Wᵀ` is a product with this matrix).
     /// - Throws: ``TensorError/shapeMismatch(_:)`` when `matrix` is not of rank 2.

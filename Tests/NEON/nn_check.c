@@ -168,23 +168,30 @@ static void check_activations(check_rng *rng, const char *name) {
         for (ptrdiff_t i = 0; i < n; i++) {
             if (!check_that(check_same_bits(y[i], x[i] + b[i]), "nn %s add in place n=%td: [%td]", name, n, i)) break;
         }
-        // GEGLU: rows of (hidden, gate) halves.
-        const ptrdiff_t inner = n / 2 + 1, rows = check_int(rng, 1, 3);
-        float *gx = check_alloc((size_t)(rows * 2 * inner) * sizeof(float));
-        float *gy = check_alloc((size_t)(rows * inner + 8) * sizeof(float));
-        check_fill(rng, gx, (size_t)(rows * 2 * inner), -6, 6);
-        for (ptrdiff_t i = 0; i < rows * inner + 8; i++) gy[i] = guard_value;
-        ck_nn_geglu(gx, gy, rows, inner);
-        for (ptrdiff_t i = 0; i < rows * inner + 8; i++) {
-            if (i >= rows * inner) {
-                if (!check_that(check_same_bits(gy[i], guard_value), "nn %s geglu wrote past the end", name)) break;
+        // GEGLU: strided rows of (value, gate) halves, with and without biases; y's padding stays untouched.
+        const ptrdiff_t width = n / 2 + 1, rows = check_int(rng, 1, 3);
+        const ptrdiff_t ldx = 2 * width + check_int(rng, 0, 3), ldy = width + check_int(rng, 0, 3);
+        const int biased = n % 2;
+        float *gx = check_alloc((size_t)(rows * ldx + 2 * width) * sizeof(float));
+        float *gy = check_alloc((size_t)(rows * ldy) * sizeof(float));
+        check_fill(rng, gx, (size_t)(rows * ldx + 2 * width), -6, 6);
+        const float *value_bias = biased ? gx + rows * ldx : 0, *gate_bias = biased ? gx + rows * ldx + width : 0;
+        for (ptrdiff_t i = 0; i < rows * ldy; i++) gy[i] = guard_value;
+        ck_nn_geglu(gx, ldx, rows, width, value_bias, gate_bias, gy, ldy);
+        for (ptrdiff_t i = 0; i < rows * ldy; i++) {
+            const ptrdiff_t r = i / ldy, c = i % ldy;
+            if (c >= width) {
+                if (!check_that(check_same_bits(gy[i], guard_value), "nn %s geglu wrote into the row padding", name)) break;
                 continue;
             }
-            const double hidden = gx[(i / inner) * 2 * inner + i % inner], gate = gx[(i / inner) * 2 * inner + inner + i % inner];
-            const double exact = hidden * gelu_exact(gate);
-            const double tolerance = fabs(hidden) * gelu_tolerance(gate) + CHECK_U * fabs(exact);
-            if (!check_that(close_to(gy[i], exact, tolerance), "nn %s geglu rows=%td inner=%td: [%td] %.9g, exact %.9g",
-                            name, rows, inner, i, gy[i], exact))
+            const double value = (double)gx[r * ldx + c] + (biased ? value_bias[c] : 0);
+            const double gate = (double)gx[r * ldx + width + c] + (biased ? gate_bias[c] : 0);
+            const double exact = value * gelu_exact(gate);
+            // The two bias sums round once each: the gate's shifts GELU by up to |gate| ulps of its slope (< 1.2).
+            const double tolerance = fabs(value) * gelu_tolerance(gate) + 4 * CHECK_U * (fabs(exact) + fabs(value)) +
+                                     (biased ? 8 * CHECK_U * fabs(value) * (1 + fabs(gate)) : 0);
+            if (!check_that(close_to(gy[i], exact, tolerance), "nn %s geglu rows=%td width=%td bias=%d: [%td] %.9g, exact %.9g",
+                            name, rows, width, biased, i, gy[i], exact))
                 break;
         }
         free(x), free(y), free(b), free(gx), free(gy);

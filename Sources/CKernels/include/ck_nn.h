@@ -36,8 +36,11 @@ void ck_nn_silu(const float *x, float *y, ptrdiff_t count);
 /// y = GELU(x) (exact, erf form) for `count` values. `y` may be `x`.
 void ck_nn_gelu(const float *x, float *y, ptrdiff_t count);
 
-/// GEGLU: for each of `rows` rows of x (2 * inner values: hidden then gate), y[r][i] = x[r][i] * GELU(x[r][inner + i]).
-void ck_nn_geglu(const float *x, float *y, ptrdiff_t rows, ptrdiff_t inner);
+/// GEGLU on `rows` rows of x (row stride `ldx`), each holding `width` values and then their `width` gates:
+/// y[r][i] = (x[r][i] + value_bias[i]) * GELU(x[r][width + i] + gate_bias[i]) for i < width, y with row stride
+/// `ldy`. With `value_bias` NULL no bias is added (`gate_bias` is then ignored).
+void ck_nn_geglu(const float *x, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t width, const float *value_bias,
+                 const float *gate_bias, float *y, ptrdiff_t ldy);
 
 /// y = a + b for `count` values. `y` may be `a` or `b`.
 void ck_nn_add(const float *a, const float *b, float *y, ptrdiff_t count);
