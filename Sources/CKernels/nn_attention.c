@@ -16,6 +16,8 @@ void ck_nn_online_rows_avx512(float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t l
 void ck_nn_online_softmax_step_panels_avx512bf16(const float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld,
                                                  float *row_max, float *row_sum, float *corrections, float *acc_t,
                                                  ptrdiff_t d, ptrdiff_t ld_acc, uint16_t *panels, int32_t nr);
+void ck_nn_divide_columns_avx512(const float *acc_t, ptrdiff_t ld_acc, const float *row_sum, float *out,
+                                 ptrdiff_t ld_out, ptrdiff_t rows, ptrdiff_t d);
 #endif
 
 void ck_nn_pack_keys(const float *k, ptrdiff_t ldk, ptrdiff_t keys, ptrdiff_t d, float *panels) {
@@ -230,6 +232,12 @@ void ck_nn_divide_rows(const float *acc, ptrdiff_t ld_acc, const float *row_sum,
 
 void ck_nn_divide_columns(const float *acc_t, ptrdiff_t ld_acc, const float *row_sum, float *out, ptrdiff_t ld_out,
                           ptrdiff_t rows, ptrdiff_t d) {
+#if CK_HAS_X86_VARIANTS
+    if (ck_nn_isa_level() == 2) {
+        ck_nn_divide_columns_avx512(acc_t, ld_acc, row_sum, out, ld_out, rows, d);
+        return;
+    }
+#endif
     for (ptrdiff_t r = 0; r < rows; r++) {
         float inverse = 1.0f / row_sum[r];
         for (ptrdiff_t i = 0; i < d; i++) out[r * ld_out + i] = acc_t[i * ld_acc + r] * inverse;

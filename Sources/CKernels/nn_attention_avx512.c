@@ -335,4 +335,34 @@ TARGET_BF16 void ck_nn_online_softmax_step_panels_avx512bf16(const float *s, ptr
         }
     }
 }
+
+/// ck_nn_divide_columns: 16 rows at a time, each channel's 16 sums loaded as one vector and scaled by the 16
+/// inverted row sums, then 16 channels transposed in registers into 16 output rows.
+TARGET void ck_nn_divide_columns_avx512(const float *acc_t, ptrdiff_t ld_acc, const float *row_sum, float *out,
+                                        ptrdiff_t ld_out, ptrdiff_t rows, ptrdiff_t d) {
+    for (ptrdiff_t first = 0; first < rows; first += 16) {
+        const ptrdiff_t n = rows - first < 16 ? rows - first : 16;
+        const __mmask16 lanes = lane_mask(n);
+        const __m512 inverse = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), lanes,
+                                                                                        row_sum + first));
+        for (ptrdiff_t c0 = 0; c0 < d; c0 += 16) {
+            const ptrdiff_t channels = d - c0 < 16 ? d - c0 : 16;
+            __m512i scaled[16], transposed[16];
+#pragma clang loop unroll(full)
+            for (int c = 0; c < 16; c++) {
+                scaled[c] = _mm512_setzero_si512();
+                if (c < channels) {
+                    const __m512 sums = _mm512_maskz_loadu_ps(lanes, acc_t + (c0 + c) * ld_acc + first);
+                    scaled[c] = _mm512_castps_si512(_mm512_mul_ps(sums, inverse));
+                }
+            }
+            transpose_16x16(scaled, transposed);
+            const __mmask16 stored = lane_mask(channels);
+#pragma clang loop unroll(full)
+            for (int r = 0; r < 16; r++) {
+                if (r < n) _mm512_mask_storeu_ps(out + (first + r) * ld_out + c0, stored, _mm512_castsi512_ps(transposed[r]));
+            }
+        }
+    }
+}
 #endif
