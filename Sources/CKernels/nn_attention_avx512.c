@@ -158,8 +158,7 @@ TARGET CK_INLINE __m512 exp16(__m512 x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
     p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
-    const __m512i exponent = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(exponent));
+    return _mm512_scalef_ps(p, n);  // p * 2^n, n in [-126, 127] after the clamp: exact, as the product with 2^n is
 }
 
 /// Row i of the 16-row group handled by vector bit_reversed(i): the reduction tree below then leaves row i's
