@@ -1,5 +1,6 @@
 // AVX-512 bfloat16 GEMM kernels, both with a 12x32 register tile (24 zmm accumulators):
-//   avx512bf16 — `vdpbf16ps` on bfloat16 pairs: A pairs broadcast from memory, two B vectors per pair of depths;
+//   avx512bf16 — `vdpbf16ps` on bfloat16 pairs: A pairs broadcast from memory, two B vectors per pair of depths
+//                (and a narrow 10x32 form of it, ck_bgemm_kernel_fitting);
 //   avx512     — for AVX-512 CPUs without BF16: each B pair widened to two fp32 vectors (odd and even depth),
 //                A packed as fp32 values already rounded to bfloat16, FMA odd then even (the `vdpbf16ps` order).
 // Edge tiles are written with masked loads and stores, so C is never touched outside the block.
@@ -10,6 +11,9 @@
 
 #define MR 12
 #define NR 32
+/// The narrow AVX512-BF16 variant's tile height: head sizes 40 and 80 fill 10-row tiles, where 12-row ones waste a
+/// sixth (attention's transposed weighted sum, ck_bgemm_kernel_fitting).
+#define NARROW_MR 10
 #define AVX512 __attribute__((target("avx512f")))
 #define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
@@ -51,8 +55,9 @@ static inline void store_tile(__m512 acc[MR][2], float *c, int64_t ldc, int64_t 
 
 // MARK: vdpbf16ps
 
+// One register tile of `rows` (12 or 10, a constant after inlining) x 32.
 AVX512BF16 __attribute__((always_inline))
-static inline void tile_bf16(int64_t pairs, const uint32_t *a, const uint16_t *b, float *c, int64_t ldc,
+static inline void tile_bf16(int rows, int64_t pairs, const uint32_t *a, const uint16_t *b, float *c, int64_t ldc,
                              int64_t mr, int64_t nr, const ck_sgemm_epilogue *epilogue, const float *bias) {
     __m512 acc[MR][2];
 #pragma clang loop unroll(full)
@@ -70,28 +75,43 @@ static inline void tile_bf16(int64_t pairs, const uint32_t *a, const uint16_t *b
         const __m512bh b1 = (__m512bh)_mm512_load_si512(b + 32);
 #pragma clang loop unroll(full)
         for (int i = 0; i < MR; i++) {
-            const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
-            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
-            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+            if (i < rows) {
+                const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
+                acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
+                acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+            }
         }
-        a += MR;
+        a += rows;
         b += 2 * NR;
     }
     store_tile(acc, c, ldc, mr, nr, epilogue, bias);
 }
 
-AVX512BF16
-static void block_bf16(int64_t mc, int64_t nc, int64_t kc, const void *packed_a, const uint16_t *packed_b,
-                       float *c, int64_t ldc, const ck_sgemm_epilogue *epilogue) {
+// The blocks of `rows`-row panels of A (12, or 10 for the narrow variant).
+AVX512BF16 __attribute__((always_inline))
+static inline void block_rows(int rows, int64_t mc, int64_t nc, int64_t kc, const void *packed_a,
+                              const uint16_t *packed_b, float *c, int64_t ldc, const ck_sgemm_epilogue *epilogue) {
     const int64_t pairs = (kc + 1) / 2;
     const uint32_t *a = packed_a;
     for (int64_t j = 0; j < nc; j += NR) {
         const float *bias = epilogue->bias ? epilogue->bias + j : 0;
-        for (int64_t i = 0; i < mc; i += MR) {
-            tile_bf16(pairs, a + i * pairs, packed_b + j * 2 * pairs, c + i * ldc + j, ldc,
-                      ck_min64(MR, mc - i), ck_min64(NR, nc - j), epilogue, bias);
+        for (int64_t i = 0; i < mc; i += rows) {
+            tile_bf16(rows, pairs, a + i * pairs, packed_b + j * 2 * pairs, c + i * ldc + j, ldc,
+                      ck_min64(rows, mc - i), ck_min64(NR, nc - j), epilogue, bias);
         }
     }
+}
+
+AVX512BF16
+static void block_bf16(int64_t mc, int64_t nc, int64_t kc, const void *packed_a, const uint16_t *packed_b,
+                       float *c, int64_t ldc, const ck_sgemm_epilogue *epilogue) {
+    block_rows(MR, mc, nc, kc, packed_a, packed_b, c, ldc, epilogue);
+}
+
+AVX512BF16
+static void block_bf16_narrow(int64_t mc, int64_t nc, int64_t kc, const void *packed_a, const uint16_t *packed_b,
+                              float *c, int64_t ldc, const ck_sgemm_epilogue *epilogue) {
+    block_rows(NARROW_MR, mc, nc, kc, packed_a, packed_b, c, ldc, epilogue);
 }
 
 // Rounds the `used` (<= 16) rows at `m` (row stride `ld`) from depth p0 on (up to 32 depths, `kc` in all) to
@@ -139,34 +159,47 @@ static inline void pack_column_pairs(const float *m, int64_t ld, int64_t first, 
     }
 }
 
-// A for `vdpbf16ps`: panels of 12 rows of bfloat16 pairs (the pair (i, q), depths 2q and 2q+1 of row i, as one
-// 32-bit word at q*12 + i), depth padded with zeros to even, rows past `rows` zero. Rows of A are rounded 32 depths
-// (16 pairs) at a time with `vcvtne2ps2bf16`, transposed in registers and stored 12 words (one pair of depths of the
-// panel's 12 rows) at a time; a transposed A by pack_column_pairs.
-AVX512BF16
-static void pack_a_bf16(const float *a, int64_t lda, int transposed, int64_t rows, int64_t kc, void *packed) {
+// A for `vdpbf16ps`: panels of `rows` (12, or 10 for the narrow variant) rows of bfloat16 pairs (the pair (i, q),
+// depths 2q and 2q+1 of row i, as one 32-bit word at q*rows + i), depth padded with zeros to even, rows past
+// `count` zero. Rows of A are rounded 32 depths (16 pairs) at a time with `vcvtne2ps2bf16`, transposed in
+// registers and stored `rows` words (one pair of depths of the panel's rows) at a time; a transposed A by
+// pack_column_pairs.
+AVX512BF16 __attribute__((always_inline))
+static inline void pack_a_rows(int rows, const float *a, int64_t lda, int transposed, int64_t count, int64_t kc,
+                               void *packed) {
     const int64_t pairs = (kc + 1) / 2;
     uint32_t *panel = packed;
-    if (transposed) {  // `a` holds the [kc x rows] matrix A^T: a panel's 12 rows are 12 neighbouring columns of it
-        for (int64_t first = 0; first < rows; first += MR, panel += MR * pairs) {
-            pack_column_pairs(a, lda, first, MR, rows, kc, panel, MR);
+    if (transposed) {  // `a` holds the [kc x count] matrix A^T: a panel's rows are neighbouring columns of it
+        for (int64_t first = 0; first < count; first += rows, panel += rows * pairs) {
+            pack_column_pairs(a, lda, first, rows, count, kc, panel, rows);
         }
         return;
     }
-    for (int64_t first = 0; first < rows; first += MR) {
-        const int64_t used = ck_min64(MR, rows - first);
+    const __mmask16 stored = (__mmask16)((1u << rows) - 1);
+    for (int64_t first = 0; first < count; first += rows) {
+        const int64_t used = ck_min64(rows, count - first);
         for (int64_t p0 = 0; p0 < kc; p0 += 32) {
             __m512i columns[16];
             convert_and_transpose(a + first * lda, lda, used, p0, kc, columns);
-            const int64_t count = ck_min64(16, pairs - p0 / 2);
-            uint32_t *out = panel + (p0 / 2) * MR;
+            const int64_t step = ck_min64(16, pairs - p0 / 2);
+            uint32_t *out = panel + (p0 / 2) * rows;
 #pragma clang loop unroll(full)
             for (int t = 0; t < 16; t++) {
-                if (t < count) _mm512_mask_storeu_epi32(out + t * MR, (__mmask16)0x0FFF, columns[t]);
+                if (t < step) _mm512_mask_storeu_epi32(out + t * rows, stored, columns[t]);
             }
         }
-        panel += MR * pairs;
+        panel += rows * pairs;
     }
+}
+
+AVX512BF16
+static void pack_a_bf16(const float *a, int64_t lda, int transposed, int64_t rows, int64_t kc, void *packed) {
+    pack_a_rows(MR, a, lda, transposed, rows, kc, packed);
+}
+
+AVX512BF16
+static void pack_a_bf16_narrow(const float *a, int64_t lda, int transposed, int64_t rows, int64_t kc, void *packed) {
+    pack_a_rows(NARROW_MR, a, lda, transposed, rows, kc, packed);
 }
 
 // ck_bgemm_pack_b for a transposed B (`b` holds the [n x kc] matrix B^T, row j = column j of B) and a panel width
@@ -209,6 +242,8 @@ void ck_bgemm_pack_b_rows_avx512bf16(const float *b, int64_t ldb, int64_t n, int
 
 const ck_bgemm_kernel ck_bgemm_kernel_avx512bf16 = {CK_ISA_AVX512BF16, MR, NR, pack_a_bf16, block_bf16,
                                                     "avx512bf16-12x32"};
+const ck_bgemm_kernel ck_bgemm_kernel_avx512bf16_narrow = {CK_ISA_AVX512BF16, NARROW_MR, NR, pack_a_bf16_narrow,
+                                                           block_bf16_narrow, "avx512bf16-10x32"};
 
 // MARK: widened (AVX-512F without BF16)
 

@@ -27,6 +27,20 @@ const ck_bgemm_kernel *ck_bgemm_kernel_for(ck_isa isa) {
     return ck_isa_supported(isa) ? compiled_kernel(isa) : 0;
 }
 
+/// Rows computed for `rows` rows by tiles of `mr`.
+static int64_t padded_rows(int64_t rows, int64_t mr) { return (rows + mr - 1) / mr * mr; }
+
+const ck_bgemm_kernel *ck_bgemm_kernel_fitting(const ck_bgemm_kernel *kernel, int64_t rows) {
+#if defined(__x86_64__)
+    const ck_bgemm_kernel *narrow = &ck_bgemm_kernel_avx512bf16_narrow;
+    if (kernel == &ck_bgemm_kernel_avx512bf16 && padded_rows(rows, narrow->mr) < padded_rows(rows, kernel->mr)) {
+        return narrow;
+    }
+#endif
+    (void)rows;
+    return kernel;
+}
+
 static const ck_bgemm_kernel *best_kernel(void) {
     static const ck_isa preference[] = {CK_ISA_AVX512BF16, CK_ISA_AVX512, CK_ISA_AVX2, CK_ISA_NEON, CK_ISA_SCALAR};
     for (unsigned i = 0; i < sizeof preference / sizeof preference[0]; i++) {

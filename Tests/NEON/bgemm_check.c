@@ -157,12 +157,21 @@ void check_bgemm(void) {
             if (!kernel) continue;
             run_kernel(kernel, &g, &o, c);
             compare(kernel, &g, &o, c, scalar_c);
+            const ck_bgemm_kernel *narrow = ck_bgemm_kernel_fitting(kernel, 40);
+            if (narrow != kernel) {
+                check_that(narrow->nr == kernel->nr && narrow->mr < kernel->mr && 40 % narrow->mr == 0,
+                           "bgemm %s: its form for 40 rows, %s, is no better fit", kernel->name, narrow->name);
+                run_kernel(narrow, &g, &o, c);
+                compare(narrow, &g, &o, c, scalar_c);
+            }
         }
         free(o.a), free(o.b), free(o.bias), free(o.c0), free(o.a_rounded), free(o.b_rounded), free(scalar_c), free(c);
     }
     for (int isa = 0; isa < CK_ISA_COUNT; isa++) {
         const ck_bgemm_kernel *kernel = ck_bgemm_kernel_for((ck_isa)isa);
         if (kernel) printf("  bgemm  %-18s 240 blocks (MR=%d, NR=%d)\n", kernel->name, kernel->mr, kernel->nr);
+        const ck_bgemm_kernel *narrow = kernel ? ck_bgemm_kernel_fitting(kernel, 40) : 0;
+        if (narrow && narrow != kernel) printf("  bgemm  %-18s 240 blocks (MR=%d, NR=%d)\n", narrow->name, narrow->mr, narrow->nr);
     }
 }
 #else

@@ -45,6 +45,12 @@ typedef struct ck_bgemm_kernel {
 /// The variant for `isa`, or NULL when this build or this CPU lacks it.
 const ck_bgemm_kernel *ck_bgemm_kernel_for(ck_isa isa);
 
+/// The form of `kernel` (from ck_bgemm_kernel_for) for a left operand of `rows` rows: the same instruction set, B
+/// panels and sums, with the register tile height that computes the fewest padded rows for `rows` (its own A
+/// panels). AVX512-BF16 has a 10-row form beside its 12-row tile, for 40 or 80 rows (attention's transposed
+/// weighted sum with head size 40 or 80); otherwise, and on ties, `kernel` itself.
+const ck_bgemm_kernel *ck_bgemm_kernel_fitting(const ck_bgemm_kernel *kernel, int64_t rows);
+
 /// The variant bfloat16 GEMMs use: the fastest this CPU supports, unless ck_bgemm_set_active chose another.
 const ck_bgemm_kernel *ck_bgemm_kernel_active(void);
 

@@ -19,18 +19,25 @@ extension ScaledDotProductAttention {
     /// (d = 40 with 32-column tiles: 64 columns computed for 40) wastes much of it. Where `d` fills `mr`-row tiles
     /// better than `nr`-column ones (``sumsTransposed(headDim:kernel:)``), the sum is computed transposed,
     /// `Oᵀ = Vᵀ Pᵀ` (`[d × rows]`: Vᵀ packed as the left operand, the weights as the right one), with the same
-    /// products in the same order, so the same bits either way.
+    /// products in the same order, so the same bits either way. Vᵀ is multiplied by the form of the kernel whose
+    /// tile height fits `d` best (`ck_bgemm_kernel_fitting`: on AVX512-BF16, 10 rows for d = 40 and 80, where
+    /// 12-row tiles compute 48 and 84).
     static func memoryEfficientBF16(_ g: Geometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                     out: UnsafeMutablePointer<Float>) {
-        let kernel = ck_bgemm_kernel_active()!.pointee
-        let (mr, nr, d) = (Int(kernel.mr), Int(kernel.nr), g.headDim)
-        let transposed = sumsTransposed(headDim: d, kernel: kernel)
+        let active = ck_bgemm_kernel_active()!
+        let kernel = active.pointee, d = g.headDim
+        // Vᵀ (the transposed form's left operand, d rows) gets the tile height that fits d best.
+        let valuesKernel = ck_bgemm_kernel_fitting(active, Int64(d))!.pointee
+        let transposed = sumsTransposed(headDim: d, kernel: valuesKernel)
+        let (mr, nr) = (Int(kernel.mr), Int(kernel.nr))
+        let valuesMR = Int(valuesKernel.mr)
         let evenD = (d + 1) / 2 * 2
         let keyBlocks = (g.keys + keyTile - 1) / keyTile
         // bfloat16 values per head, each rounded up to whole 64-byte lines so that every head's panels stay aligned.
         // A packed left operand takes up to 4 bytes (2 bfloat16 values) per element (ck_bgemm.h).
         let keyCount = roundedToLines((g.keys + nr - 1) / nr * nr * evenD)
-        let valueBlockCount = transposed ? 2 * ((d + mr - 1) / mr * mr) * (keyTile + 1) : (d + nr - 1) / nr * nr * keyTile
+        let valueBlockCount = transposed ? 2 * ((d + valuesMR - 1) / valuesMR * valuesMR) * (keyTile + 1)
+                                         : (d + nr - 1) / nr * nr * keyTile
         let valueCount = roundedToLines(keyBlocks * valueBlockCount)
         let perHead = keyCount + valueCount
         let panels = TensorStorage(count: (g.batch * g.heads * perHead + 1) / 2, zeroed: false)
@@ -47,7 +54,7 @@ extension ScaledDotProductAttention {
                     let start = block * keyTile, cols = Int64(min(keyTile, g.keys - start))
                     let source = headValues + start * g.valueStride, destination = values + block * valueBlockCount
                     if transposed {  // Vᵀ[c][j] is value j's element c
-                        kernel.pack_a(source, Int64(g.valueStride), 1, Int64(d), cols, destination)
+                        valuesKernel.pack_a(source, Int64(g.valueStride), 1, Int64(d), cols, destination)
                     } else {
                         ck_bgemm_pack_b(source, Int64(g.valueStride), 0, Int64(d), cols, Int32(nr), destination)
                     }
@@ -90,8 +97,8 @@ extension ScaledDotProductAttention {
                                                              accumulator, d, rows)
                         ck_bgemm_pack_b(scores, Int64(cols), 1, Int64(rows), Int64(cols), Int32(nr), panels)
                     }
-                    kernel.block(Int64(d), Int64(rows), Int64(cols), UnsafeRawPointer(blockValues), panels, accumulator,
-                                 Int64(rows), &accumulateEpilogue)
+                    valuesKernel.block(Int64(d), Int64(rows), Int64(cols), UnsafeRawPointer(blockValues), panels,
+                                       accumulator, Int64(rows), &accumulateEpilogue)
                 } else {  // accumulator: O, [rows × d]
                     ck_nn_online_softmax_step(scores, rows, cols, cols, maxima, sums, accumulator, d, d)
                     kernel.pack_a(scores, Int64(cols), 0, Int64(rows), Int64(cols), weights)
@@ -108,8 +115,8 @@ extension ScaledDotProductAttention {
     }
 
     /// Whether the weighted sums of heads of `headDim` are computed transposed (`Oᵀ = Vᵀ Pᵀ`): when `d` rounded up
-    /// to the kernel's `mr`-row register tiles is less than rounded up to its `nr`-column ones (on AVX512-BF16,
-    /// 12 × 32: d = 40 and 80 are, SD 2 and SDXL's d = 64 is not).
+    /// to the `mr`-row register tiles of the kernel for Vᵀ is less than rounded up to its `nr`-column ones (on
+    /// AVX512-BF16, 10 × 32 for d = 40 and 80, which are; SD 2 and SDXL's d = 64 is not).
     static func sumsTransposed(headDim d: Int, kernel: ck_bgemm_kernel) -> Bool {
         let (mr, nr) = (Int(kernel.mr), Int(kernel.nr))
         return (d + mr - 1) / mr * mr < (d + nr - 1) / nr * nr
