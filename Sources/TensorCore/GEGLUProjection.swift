@@ -52,7 +52,7 @@ public final class GEGLUProjection: @unchecked Sendable {
                 guard let base = out.baseAddress, rows > 0 else { return }
                 let panels = UnsafeRawPointer(weight.storage.pointer).assumingMemoryBound(to: UInt16.self)
                 GEMM.multiplyBF16(m: rows, a: GEMM.Operand(base: x.storage.pointer, ld: inFeatures, transposed: false),
-                                  kernel: kernel, packedB: panels, layout: weight.layout,
+                                  kernel: kernel, packedB: panels, layout: weight.layout, columns: 0 ..< 2 * inner,
                                   destination: .gated(y: base, ldy: inner, bias: bias?.storage.pointer, half: inner),
                                   pool: pool)
             }

@@ -11,17 +11,19 @@ extension GEMM {
         case gated(y: UnsafeMutablePointer<Float>, ldy: Int, bias: UnsafePointer<Float>?, half: Int)
     }
 
-    /// The product of `op(A)` and `B` packed as bfloat16 panels, written to `destination`: the blocked, threaded
-    /// loop around a bfloat16 micro-kernel.
+    /// The product of `op(A)` and the `wanted` columns of `B` packed as bfloat16 panels (starting at a panel),
+    /// written to `destination` (column j of the product at column `j - wanted.lowerBound` there): the blocked,
+    /// threaded loop around a bfloat16 micro-kernel.
     ///
     /// As the fp32 driver, each task owns a block of rows × a block of columns of C and walks the `k` slices, later
     /// slices accumulating onto what earlier ones wrote; A is always packed (rounded to bfloat16 on the way), one
     /// slice of the task's rows at a time, and reused for every column panel of the task. A gated product (one `k`
     /// slice) runs the kernel one panel at a time into a small tile and gates the tile while it is in L1.
     static func multiplyBF16(m: Int, a: Operand, kernel: BF16GEMMKernel, packedB: UnsafePointer<UInt16>,
-                             layout: PackedMatrix.Layout, destination: BF16Destination, pool: ThreadPool) {
+                             layout: PackedMatrix.Layout, columns wanted: Range<Int>, destination: BF16Destination,
+                             pool: ThreadPool) {
         let (mr, nr) = (kernel.mr, kernel.nr)
-        let blocking = GEMMBlocking(m: m, n: layout.n, k: layout.k, mr: mr, nr: nr, threads: pool.threadCount)
+        let blocking = GEMMBlocking(m: m, n: wanted.count, k: layout.k, mr: mr, nr: nr, threads: pool.threadCount)
         let rowBlocks = blocking.rowSplits.count - 1
         let deepest = layout.slices.map(\.count).max() ?? 0
         let packedCount = kernel.packedACount(rowPanels: blocking.maxRowPanels, kc: deepest)
@@ -34,8 +36,9 @@ extension GEMM {
         let runTask = { (task: Int) in
             let (rowBlock, columnBlock) = (task % rowBlocks, task / rowBlocks)
             let rows = blocking.rowSplits[rowBlock] * mr ..< min(m, blocking.rowSplits[rowBlock + 1] * mr)
-            let panels = blocking.columnSplits[columnBlock] ..< blocking.columnSplits[columnBlock + 1]
-            let columns = panels.lowerBound * nr ..< min(layout.n, panels.upperBound * nr)
+            let panels = wanted.lowerBound / nr + blocking.columnSplits[columnBlock]
+                ..< wanted.lowerBound / nr + blocking.columnSplits[columnBlock + 1]
+            let columns = panels.lowerBound * nr ..< min(wanted.upperBound, panels.upperBound * nr)
             guard !rows.isEmpty, !columns.isEmpty else { return }
             ScratchPool.shared.withBuffer(count: packedCount + tileCount) { scratch in
                 let packedA = scratch
@@ -46,14 +49,15 @@ extension GEMM {
                         let sliceEpilogue = (index == 0 ? epilogue : epilogue.continuation).shifted(by: columns.lowerBound)
                         kernel.block(mc: rows.count, nc: columns.count, kc: depth.count, packedA: packedA,
                                      packedB: packedB + layout.offset(slice: index, panel: panels.lowerBound),
-                                     c: c + rows.lowerBound * ldc + columns.lowerBound, ldc: ldc, epilogue: sliceEpilogue)
+                                     c: c + rows.lowerBound * ldc + (columns.lowerBound - wanted.lowerBound), ldc: ldc,
+                                     epilogue: sliceEpilogue)
                     case let .gated(y, ldy, bias, half):
                         let tile = scratch + packedCount, width = nr / 2
                         for panel in panels {
                             kernel.block(mc: rows.count, nc: nr, kc: depth.count, packedA: packedA,
                                          packedB: packedB + layout.offset(slice: index, panel: panel), c: tile, ldc: nr,
                                          epilogue: GEMMEpilogue(alpha: 1, beta: 0, bias: nil))
-                            let column = panel * width
+                            let column = (panel - wanted.lowerBound / nr) * width
                             ck_nn_geglu(tile, nr, rows.count, width, bias.map { $0 + column },
                                         bias.map { $0 + half + column }, y + rows.lowerBound * ldy + column, ldy)
                         }

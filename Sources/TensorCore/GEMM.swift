@@ -32,7 +32,7 @@ public enum GEMM {
         ScratchPool.shared.withBuffer(count: layout.count) { packedB in
             packB(Operand(base: b, ld: ldb, transposed: transB), layout: layout, into: packedB, pool: pool)
             multiply(m: m, alpha: alpha, a: a, lda: lda, transA: transA, packedB: packedB, layout: layout,
-                     beta: beta, c: c, ldc: ldc, bias: bias, pool: pool)
+                     columns: 0 ..< n, beta: beta, c: c, ldc: ldc, bias: bias, pool: pool)
         }
     }
 
@@ -41,45 +41,52 @@ public enum GEMM {
     ///
     /// - Parameters:
     ///   - transA: `A` is stored as `[k×m]` and used transposed.
+    ///   - columns: the columns of the product to compute, or `nil` for all `b.n`: a range that starts at a
+    ///     multiple of `b.columnTile` (whole panels of B), as a convolution splitting its output channels between
+    ///     threads uses. Column j goes to `c[i·ldc + j - columns.lowerBound]` (`ldc ≥ columns.count`); the bias is
+    ///     still indexed by j.
     ///   - bias: `b.n` floats added to every row of C, or `nil`.
     /// - Precondition: as for the unpacked form, with `n = b.n` and `k = b.k`.
     public static func sgemm(
         m: Int,
         alpha: Float = 1,
         a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
-        b: PackedMatrix,
+        b: PackedMatrix, columns: Range<Int>? = nil,
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>, ldc: Int,
         bias: UnsafePointer<Float>? = nil,
         pool: ThreadPool = .shared
     ) {
+        let columns = columns ?? 0 ..< b.n
+        precondition(columns.lowerBound % b.columnTile == 0 && columns.upperBound <= b.n,
+                     "GEMM: columns \(columns) are not whole panels of \(b.columnTile) of B's \(b.n)")
         multiply(m: m, alpha: alpha, a: a, lda: lda, transA: transA, packedB: b.storage.pointer, layout: b.layout,
-                 beta: beta, c: c, ldc: ldc, bias: bias, pool: pool)
+                 columns: columns, beta: beta, c: c, ldc: ldc, bias: bias, pool: pool)
     }
 
-    /// Checks the operands, handles the empty cases and runs the driver of the layout's variant.
+    /// Checks the operands, handles the empty cases and runs the driver of the layout's variant on `columns`.
     private static func multiply(m: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, transA: Bool,
-                                 packedB: UnsafePointer<Float>, layout: PackedMatrix.Layout,
+                                 packedB: UnsafePointer<Float>, layout: PackedMatrix.Layout, columns: Range<Int>,
                                  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
                                  bias: UnsafePointer<Float>?, pool: ThreadPool) {
-        let (n, k) = (layout.n, layout.k)
+        let k = layout.k
         precondition(m >= 0, "GEMM: m must not be negative, got \(m)")
         checkOperand(rows: transA ? k : m, columns: transA ? m : k, ld: lda, name: "a")
-        checkOperand(rows: m, columns: n, ld: ldc, name: "c")
-        if m == 0 || n == 0 { return }
+        checkOperand(rows: m, columns: columns.count, ld: ldc, name: "c")
+        if m == 0 || columns.isEmpty { return }
         let epilogue = GEMMEpilogue(alpha: alpha, beta: beta, bias: bias)
         if k == 0 {
-            applyEpilogueOnly(m: m, n: n, c: c, ldc: ldc, epilogue: epilogue)
+            applyEpilogueOnly(m: m, columns: columns, c: c, ldc: ldc, epilogue: epilogue)
             return
         }
         let operand = Operand(base: a, ld: lda, transposed: transA)
         switch layout.variant {
         case .fp32(let kernel):
-            multiply(m: m, a: operand, kernel: kernel, packedB: packedB, layout: layout, c: c, ldc: ldc,
-                     epilogue: epilogue, pool: pool)
+            multiply(m: m, a: operand, kernel: kernel, packedB: packedB, layout: layout, columns: columns, c: c,
+                     ldc: ldc, epilogue: epilogue, pool: pool)
         case .bf16(let kernel):
             let panels = UnsafeRawPointer(packedB).assumingMemoryBound(to: UInt16.self)
-            multiplyBF16(m: m, a: operand, kernel: kernel, packedB: panels, layout: layout,
+            multiplyBF16(m: m, a: operand, kernel: kernel, packedB: panels, layout: layout, columns: columns,
                          destination: .matrix(c: c, ldc: ldc, epilogue: epilogue), pool: pool)
         }
     }

@@ -15,6 +15,9 @@ public final class PackedMatrix: @unchecked Sendable {
     /// Rows of the product that the kernel these panels are packed for computes at once (its register tile): a
     /// GEMM with this matrix costs about as much for `m` rows as for `m` rounded up to a multiple of it.
     package var rowTile: Int { layout.variant.mr }
+    /// Columns per packed panel: a GEMM computing only some columns (``GEMM/sgemm(m:alpha:a:lda:transA:b:columns:beta:c:ldc:bias:pool:)``)
+    /// starts them at a multiple of it.
+    public var columnTile: Int { layout.nr }
     /// Bytes the packed panels take.
     public var byteCount: Int { storage.count * MemoryLayout<Float>.stride }
     /// Where each panel lives in ``storage``.

@@ -400,7 +400,8 @@ static void check_attention(check_rng *rng, const char *name) {
 /// component products are V * U with U = G g Gᵀ (computed in double, rounded), against the direct 3x3 sums in
 /// double. Each output is a signed sum of terms |U_t| |V terms|; every step rounds at most a few times, so
 /// 16 u times the sum of their magnitudes (plus the bias) bounds any variant; a wrong component, sign or lane is
-/// off by the size of the values. Pixels past `rows` x `columns` (odd edges) and the row stride's gap stay as they were.
+/// off by the size of the values. Pixels past `rows` x `columns` (odd edges), the row stride's gap and the channels
+/// past `c` of a wider pixel stay as they were.
 static void check_winograd(check_rng *rng, const char *name) {
     static const double g_matrix[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
     static const double b_transpose[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
@@ -410,7 +411,8 @@ static void check_winograd(check_rng *rng, const char *name) {
         const ptrdiff_t c = check_int(rng, 1, 40), tiles = tile_rows * tile_columns;
         const ptrdiff_t rows = 2 * tile_rows - check_int(rng, 0, 1), columns = 2 * tile_columns - check_int(rng, 0, 1);
         const ptrdiff_t window_width = 2 * tile_columns + 2, row_stride = window_width * c;
-        const ptrdiff_t out_row_stride = 2 * tile_columns * c + 3;
+        const ptrdiff_t pixel_stride = c + check_int(rng, 0, 2);  // wider: the output holds more channels
+        const ptrdiff_t out_row_stride = 2 * tile_columns * pixel_stride + 3;
         float *window = check_alloc((size_t)((2 * tile_rows + 2) * row_stride) * sizeof(float));
         float *g = check_alloc((size_t)(9 * c) * sizeof(float)), *u = check_alloc((size_t)(16 * c) * sizeof(float));
         float *bias = check_alloc((size_t)c * sizeof(float));
@@ -438,13 +440,13 @@ static void check_winograd(check_rng *rng, const char *name) {
             for (ptrdiff_t i = 0; i < tiles * c; i++) m[i] = v[i] * u[component * c + i % c];
             ck_nn_winograd_accumulate(m, tiles, c, component, y);
         }
-        ck_nn_winograd_store(y, tile_rows, tile_columns, c, bias, out, out_row_stride, rows, columns);
+        ck_nn_winograd_store(y, tile_rows, tile_columns, c, bias, out, out_row_stride, pixel_stride, rows, columns);
         int ok = 1;
         for (ptrdiff_t py = 0; py < 2 * tile_rows && ok; py++) {
             for (ptrdiff_t i = 0; i < out_row_stride && ok; i++) {
-                const ptrdiff_t px = i / c, ch = i % c;
+                const ptrdiff_t px = i / pixel_stride, ch = i % pixel_stride;
                 const float got = out[py * out_row_stride + i];
-                if (py >= rows || px >= columns || i >= 2 * tile_columns * c) {
+                if (py >= rows || px >= columns || i >= 2 * tile_columns * pixel_stride || ch >= c) {
                     ok = check_that(check_same_bits(got, guard_value), "nn %s winograd: wrote past the output at (%td, %td)",
                                     name, py, i);
                     continue;

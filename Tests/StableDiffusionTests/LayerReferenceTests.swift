@@ -67,6 +67,45 @@ final class LayerReferenceTests: XCTestCase {
         }
     }
 
+    /// Weights too large to stay in L3 split the output channels between threads (whole panels of the GEMM kernel):
+    /// against torch with the 4-column scalar kernels (7 channels: panels of 4 and 3), fp32 and bfloat16, on 2 and
+    /// 3 threads (2 channel blocks either way), one block of tiles per image or several.
+    func testWinogradSplitsTheChannelsOfLargeWeights() throws {
+        let saved = (Conv2d.winogradCachedWeightBytes, Conv2d.winogradBlockFloats, Conv2d.minimumWinogradBlockTiles,
+                     ThreadPool.shared.threadCount, GEMMKernel.active, BF16GEMMKernel.active)
+        defer {
+            (Conv2d.winogradCachedWeightBytes, Conv2d.winogradBlockFloats, Conv2d.minimumWinogradBlockTiles) = (saved.0, saved.1, saved.2)
+            try? ThreadPool.setSharedThreadCount(saved.3)
+            GEMMKernel.setActive(saved.4)
+            BF16GEMMKernel.setActive(saved.5)
+        }
+        GEMMKernel.setActive(GEMMKernel(.scalar)!)
+        BF16GEMMKernel.setActive(BF16GEMMKernel(.scalar)!)
+        Conv2d.winogradCachedWeightBytes = 0
+        Conv2d.minimumWinogradBlockTiles = 1
+        for precision in Precision.allCases {
+            let scope = ParameterScope(SafeTensorsParameterSource(file: file), precision: precision)
+            let conv = Conv2d(scope("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
+            guard case .winograd(let weights) = conv.method else { return XCTFail("expected Winograd") }
+            XCTAssertEqual(Conv2d.winogradChannelBlocks(outChannels: 7, columnTile: weights[0].columnTile, weightBytes: 1,
+                                                        threads: 3), [0 ..< 4, 4 ..< 7])
+            for (tiles, threads) in [(0, 2), (5, 3)] {
+                Conv2d.winogradBlockFloats = tiles == 0 ? saved.1 : tiles * (7 * 40 + 5 * 4)
+                try ThreadPool.setSharedThreadCount(threads)
+                for name in ["one", "two"] {
+                    let out = try conv(try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC())
+                    let expected = try file.tensor("conv.wide.\(name).out").permutedNCHWToNHWC()
+                    if precision == .fp32 {
+                        assertMatchesReference(out, expected, relative: 1e-6, absolute: 1e-5,
+                                               "Winograd, channels split, blocks of \(tiles) tiles, \(threads) threads, \(name)")
+                    } else {
+                        XCTAssertLessThanOrEqual(relativeL2(out, expected), 1e-2, "bf16, \(tiles) tiles, \(name)")
+                    }
+                }
+            }
+        }
+    }
+
     /// In bfloat16, Winograd's transformed patches and weights are rounded instead of the pixels and weights
     /// themselves: its error against torch fp32 stays within twice that of the bfloat16 shifted taps.
     func testWinogradInBFloat16() throws {

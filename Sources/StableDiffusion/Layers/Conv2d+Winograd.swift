@@ -9,18 +9,30 @@ extension Conv2d {
     /// tests can cut small maps into blocks of a few tiles.)
     nonisolated(unsafe) static var minimumWinogradBlockTiles = 12
     /// Component weights up to this size stay in L3 (32 MiB, shared by the threads) from one block to the next.
-    static let winogradCachedWeightBytes = 16 << 20
+    /// (Variable so that tests can split small convolutions' channels.)
+    nonisolated(unsafe) static var winogradCachedWeightBytes = 16 << 20
     /// The fewest tiles per block for larger weights, which every block reads from memory again: enough products
-    /// per weight read, although the block's scratch then spills out of L2.
-    static let winogradStreamedBlockTiles = 48
+    /// per weight read, although the block's scratch then spills out of L2 (128 rather than 48: 1.5–2 % off a
+    /// 512² SD 1.5 bf16 step, where SD's 16² level is then one block per image, its channels split between threads).
+    static let winogradStreamedBlockTiles = 128
 
     /// Tiles per Winograd block, at most: those whose input window (about 6 pixels per tile, the 4×4 patches
     /// overlapping), transformed patches, products and 4 output sums fit in ``winogradBlockFloats``, but at least
     /// ``minimumWinogradBlockTiles`` (``winogradStreamedBlockTiles`` for weights of more than
-    /// ``winogradCachedWeightBytes``).
+    /// ``winogradCachedWeightBytes``). `outChannels` are those of one channel block.
     static func winogradTilesPerBlock(inChannels: Int, outChannels: Int, weightBytes: Int) -> Int {
         let fitting = winogradBlockFloats / (7 * inChannels + 5 * outChannels)
         return max(fitting, weightBytes > winogradCachedWeightBytes ? winogradStreamedBlockTiles : minimumWinogradBlockTiles)
+    }
+
+    /// The output channels of each Winograd task, whole panels of `columnTile` channels: all of them, or, for
+    /// weights of more than ``winogradCachedWeightBytes`` (which every block of tiles reads from memory again), one
+    /// share per thread. Each thread then reads its share of the weights for every block, and a map of few blocks
+    /// (SD's 16² level: 64 tiles) still keeps every thread busy.
+    static func winogradChannelBlocks(outChannels: Int, columnTile: Int, weightBytes: Int, threads: Int) -> [Range<Int>] {
+        let panels = (outChannels + columnTile - 1) / columnTile
+        let count = weightBytes > winogradCachedWeightBytes ? max(1, min(threads, panels)) : 1
+        return (0..<count).map { panels * $0 / count * columnTile ..< min(outChannels, panels * ($0 + 1) / count * columnTile) }
     }
 
     /// A 3×3, stride-1, padding-1 convolution by Winograd's F(2×2, 3×3) (nn_winograd.c): each 2×2 block of output
@@ -38,35 +50,43 @@ extension Conv2d {
                             normalization: GroupNorm.Affine?) {
         let (cIn, cOut) = (inChannels, outChannels)
         let (tileRows, tileColumns) = ((g.height + 1) / 2, (g.width + 1) / 2)
-        let limit = Conv2d.winogradTilesPerBlock(inChannels: cIn, outChannels: cOut,
-                                                 weightBytes: weights.reduce(0) { $0 + $1.byteCount })
+        let weightBytes = weights.reduce(0) { $0 + $1.byteCount }
+        let channelBlocks = Conv2d.winogradChannelBlocks(outChannels: cOut, columnTile: weights[0].columnTile,
+                                                         weightBytes: weightBytes, threads: ThreadPool.shared.threadCount)
+        let widest = channelBlocks.map(\.count).max() ?? cOut
+        let limit = Conv2d.winogradTilesPerBlock(inChannels: cIn, outChannels: widest, weightBytes: weightBytes)
         let (blockRows, blockColumns) = Conv2d.winogradBlock(tileRows: tileRows, tileColumns: tileColumns, limit: limit,
                                                              rowTile: weights[0].rowTile)
         let (rowBlocks, columnBlocks) = ((tileRows + blockRows - 1) / blockRows, (tileColumns + blockColumns - 1) / blockColumns)
         let tiles = blockRows * blockColumns
         let windowWidth = 2 * blockColumns + 2
         let windowCount = (2 * blockRows + 2) * windowWidth * cIn
-        let scratchCount = windowCount + tiles * (cIn + 5 * cOut)
+        let scratchCount = windowCount + tiles * (cIn + 5 * widest)
 
-        ThreadPool.shared.forEachTask(g.batch * rowBlocks * columnBlocks, scratchCount: scratchCount) { task, scratch in
-            let (image, block) = task.quotientAndRemainder(dividingBy: rowBlocks * columnBlocks)
+        // Task order: channel block fastest, so that with one block per thread each thread keeps to its channels.
+        let tasks = g.batch * rowBlocks * columnBlocks * channelBlocks.count
+        ThreadPool.shared.forEachTask(tasks, scratchCount: scratchCount) { task, scratch in
+            let (tileTask, channelBlock) = task.quotientAndRemainder(dividingBy: channelBlocks.count)
+            let (image, block) = tileTask.quotientAndRemainder(dividingBy: rowBlocks * columnBlocks)
             let (rowBlock, columnBlock) = block.quotientAndRemainder(dividingBy: columnBlocks)
             let firstRow = rowBlock * blockRows, firstColumn = columnBlock * blockColumns
             let rows = min(blockRows, tileRows - firstRow), columns = min(blockColumns, tileColumns - firstColumn)
+            let channels = channelBlocks[channelBlock], width = channels.count
             let count = rows * columns
             let window = scratch, patches = window + windowCount, products = patches + count * cIn
-            let sums = products + count * cOut
+            let sums = products + count * width
             copyWindow(input, g, image: image, paddedRows: 2 * firstRow ..< 2 * (firstRow + rows) + 2,
                        paddedColumns: 2 * firstColumn ..< 2 * (firstColumn + columns) + 2, into: window,
                        normalization: normalization)
-            sums.update(repeating: 0, count: 4 * count * cOut)
+            sums.update(repeating: 0, count: 4 * count * width)
             for (component, weight) in weights.enumerated() {
                 ck_nn_winograd_input(window, (2 * columns + 2) * cIn, rows, columns, cIn, Int32(component), patches)
-                GEMM.sgemm(m: count, a: patches, lda: cIn, b: weight, c: products, ldc: cOut)
-                ck_nn_winograd_accumulate(products, count, cOut, Int32(component), sums)
+                GEMM.sgemm(m: count, a: patches, lda: cIn, b: weight, columns: channels, c: products, ldc: width)
+                ck_nn_winograd_accumulate(products, count, width, Int32(component), sums)
             }
             let corner = (image * g.outHeight + 2 * firstRow) * g.outWidth + 2 * firstColumn
-            ck_nn_winograd_store(sums, rows, columns, cOut, bias, output + corner * cOut, g.outWidth * cOut,
+            ck_nn_winograd_store(sums, rows, columns, width, bias + channels.lowerBound,
+                                 output + corner * cOut + channels.lowerBound, g.outWidth * cOut, cOut,
                                  min(2 * rows, g.outHeight - 2 * firstRow), min(2 * columns, g.outWidth - 2 * firstColumn))
         }
     }
