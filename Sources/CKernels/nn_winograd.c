@@ -60,25 +60,39 @@ void ck_nn_winograd_accumulate(const float *m, ptrdiff_t tiles, ptrdiff_t channe
 }
 
 CK_INLINE void store_body(const float *y, ptrdiff_t tile_rows, ptrdiff_t tile_columns, ptrdiff_t channels,
-                          const float *bias, float *out, ptrdiff_t out_row_stride, ptrdiff_t out_pixel_stride,
-                          ptrdiff_t rows, ptrdiff_t columns) {
+                          const float *bias, const float *image_bias, const float *residual, float *out,
+                          ptrdiff_t out_row_stride, ptrdiff_t out_pixel_stride, ptrdiff_t rows, ptrdiff_t columns) {
     const ptrdiff_t tiles = tile_rows * tile_columns;
     for (ptrdiff_t row = 0; row < rows; row++) {
         for (ptrdiff_t column = 0; column < columns; column++) {
             const float *sum = y + ((row % 2) * 2 + column % 2) * tiles * channels
                                  + ((row / 2) * tile_columns + column / 2) * channels;
-            float *pixel = out + row * out_row_stride + column * out_pixel_stride;
-            for (ptrdiff_t c = 0; c < channels; c++) pixel[c] = sum[c] + bias[c];
+            const ptrdiff_t offset = row * out_row_stride + column * out_pixel_stride;
+            float *pixel = out + offset;
+            const float *skip = residual ? residual + offset : 0;
+            // Each addend in turn, rounded as the separate additions would be.
+            if (image_bias && skip) {
+                for (ptrdiff_t c = 0; c < channels; c++) pixel[c] = sum[c] + bias[c] + image_bias[c] + skip[c];
+            } else if (image_bias) {
+                for (ptrdiff_t c = 0; c < channels; c++) pixel[c] = sum[c] + bias[c] + image_bias[c];
+            } else if (skip) {
+                for (ptrdiff_t c = 0; c < channels; c++) pixel[c] = sum[c] + bias[c] + skip[c];
+            } else {
+                for (ptrdiff_t c = 0; c < channels; c++) pixel[c] = sum[c] + bias[c];
+            }
         }
     }
 }
 CK_VARIANTS(store, store_body,
             (const float *y, ptrdiff_t tile_rows, ptrdiff_t tile_columns, ptrdiff_t channels, const float *bias,
-             float *out, ptrdiff_t out_row_stride, ptrdiff_t out_pixel_stride, ptrdiff_t rows, ptrdiff_t columns),
-            (y, tile_rows, tile_columns, channels, bias, out, out_row_stride, out_pixel_stride, rows, columns))
+             const float *image_bias, const float *residual, float *out, ptrdiff_t out_row_stride,
+             ptrdiff_t out_pixel_stride, ptrdiff_t rows, ptrdiff_t columns),
+            (y, tile_rows, tile_columns, channels, bias, image_bias, residual, out, out_row_stride, out_pixel_stride,
+             rows, columns))
 
 void ck_nn_winograd_store(const float *y, ptrdiff_t tile_rows, ptrdiff_t tile_columns, ptrdiff_t channels,
-                          const float *bias, float *out, ptrdiff_t out_row_stride, ptrdiff_t out_pixel_stride,
-                          ptrdiff_t rows, ptrdiff_t columns) {
-    store_pick()(y, tile_rows, tile_columns, channels, bias, out, out_row_stride, out_pixel_stride, rows, columns);
+                          const float *bias, const float *image_bias, const float *residual, float *out,
+                          ptrdiff_t out_row_stride, ptrdiff_t out_pixel_stride, ptrdiff_t rows, ptrdiff_t columns) {
+    store_pick()(y, tile_rows, tile_columns, channels, bias, image_bias, residual, out, out_row_stride,
+                 out_pixel_stride, rows, columns);
 }

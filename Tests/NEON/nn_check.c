@@ -419,6 +419,12 @@ static void check_winograd(check_rng *rng, const char *name) {
         float *v = check_alloc((size_t)(tiles * c) * sizeof(float)), *m = check_alloc((size_t)(tiles * c) * sizeof(float));
         float *y = check_alloc((size_t)(4 * tiles * c) * sizeof(float));
         float *out = check_alloc((size_t)(2 * tile_rows * out_row_stride) * sizeof(float));
+        // Optional addends after the bias: a per-channel bias of the image, a residual map laid out as `out`.
+        const int with_image_bias = (int)check_int(rng, 0, 1), with_residual = (int)check_int(rng, 0, 1);
+        float *image_bias = check_alloc((size_t)c * sizeof(float));
+        float *residual = check_alloc((size_t)(2 * tile_rows * out_row_stride) * sizeof(float));
+        check_fill(rng, image_bias, (size_t)c, -1, 1);
+        check_fill(rng, residual, (size_t)(2 * tile_rows * out_row_stride), -3, 3);
         check_fill(rng, window, (size_t)((2 * tile_rows + 2) * row_stride), -2, 2);
         check_fill(rng, g, (size_t)(9 * c), -1, 1);
         check_fill(rng, bias, (size_t)c, -1, 1);
@@ -440,7 +446,8 @@ static void check_winograd(check_rng *rng, const char *name) {
             for (ptrdiff_t i = 0; i < tiles * c; i++) m[i] = v[i] * u[component * c + i % c];
             ck_nn_winograd_accumulate(m, tiles, c, component, y);
         }
-        ck_nn_winograd_store(y, tile_rows, tile_columns, c, bias, out, out_row_stride, pixel_stride, rows, columns);
+        ck_nn_winograd_store(y, tile_rows, tile_columns, c, bias, with_image_bias ? image_bias : 0,
+                             with_residual ? residual : 0, out, out_row_stride, pixel_stride, rows, columns);
         int ok = 1;
         for (ptrdiff_t py = 0; py < 2 * tile_rows && ok; py++) {
             for (ptrdiff_t i = 0; i < out_row_stride && ok; i++) {
@@ -472,12 +479,17 @@ static void check_winograd(check_rng *rng, const char *name) {
                         magnitude += fabs((double)u[(a * 4 + b) * c + ch]) * terms;
                     }
                 }
+                if (with_image_bias) exact += image_bias[ch], magnitude += fabs((double)image_bias[ch]);
+                if (with_residual) {
+                    const double skip = residual[py * out_row_stride + i];
+                    exact += skip, magnitude += fabs(skip);
+                }
                 ok = check_that(close_to(got, exact, 16 * CHECK_U * magnitude + 1e-37),
                                 "nn %s winograd %tdx%td tiles, %td channels: out[%td][%td][%td] %.9g, exact %.9g", name,
                                 tile_rows, tile_columns, c, py, px, ch, got, exact);
             }
         }
-        free(window), free(g), free(u), free(bias), free(v), free(m), free(y), free(out);
+        free(window), free(g), free(u), free(bias), free(v), free(m), free(y), free(out), free(image_bias), free(residual);
     }
 }
 

@@ -122,6 +122,44 @@ final class LayerReferenceTests: XCTestCase {
         }
     }
 
+    /// A ResNet's time-embedding bias and skip connection (``Conv2d/Addends``): Winograd adds them as it writes its
+    /// output, shifted taps afterwards; either way the same bits as adding them to the convolution's output one after
+    /// the other (as diffusers does); with channels split between threads too. Misshaped addends are rejected.
+    func testAddendsGiveTheBitsOfSeparateAdditions() throws {
+        let winograd = Conv2d(root("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
+        let norm = try GroupNorm(root("conv.wide.norm"), groups: 8, channels: 40, eps: 1e-6)
+        let saved = (Conv2d.winogradCachedWeightBytes, ThreadPool.shared.threadCount)
+        defer {
+            Conv2d.winogradCachedWeightBytes = saved.0
+            try? ThreadPool.setSharedThreadCount(saved.1)
+        }
+        try ThreadPool.setSharedThreadCount(2)
+        func random(_ shape: [Int]) throws -> Tensor {  // spread values with every low bit set
+            try Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { Float(($0 * 7919 + 13) % 1009) / 250.3 - 2 })
+        }
+        for (conv, cachedBytes) in [(winograd, saved.0), (winograd, 0), (shiftedTapConvolution(), saved.0)] {
+            Conv2d.winogradCachedWeightBytes = cachedBytes
+            let method: String
+            if case .winograd = conv.method { method = "Winograd" } else { method = "shifted taps" }
+            for name in ["one", "two"] {
+                let x = try file.tensor("conv.wide.\(name).unnormalized").permutedNCHWToNHWC()
+                var expected = try conv(x, normalizedBy: norm, silu: true)
+                let imageBias = try random([expected.shape[0], 7]), residual = try random(expected.shape)
+                let fused = try conv(x, normalizedBy: norm, silu: true,
+                                     adding: Conv2d.Addends(imageBias: imageBias, residual: residual))
+                try expected += try imageBias.reshaped([expected.shape[0], 1, 1, 7])
+                try expected += residual
+                XCTAssertEqual(fused.shape, expected.shape)
+                XCTAssertEqual(zip(fused.scalars, expected.scalars).filter { $0.bitPattern != $1.bitPattern }.count, 0,
+                               "\(method) \(name), weights cached up to \(cachedBytes) bytes")
+                XCTAssertThrowsError(try conv(x, normalizedBy: norm, silu: true,
+                                              adding: Conv2d.Addends(imageBias: try random([expected.shape[0], 6]))))
+                XCTAssertThrowsError(try conv(x, normalizedBy: norm, silu: true,
+                                              adding: Conv2d.Addends(residual: try random([1, 2, 2, 7]))))
+            }
+        }
+    }
+
     /// A ResNet's GroupNorm → SiLU → 3×3 convolution, the norm applied while the convolution copies its input into
     /// each tile's padded window (shifted taps) or each block's window (Winograd), against torch; on one image cut
     /// into tiles mid-row (as two or three threads split it) and on two small images. Without either method (too

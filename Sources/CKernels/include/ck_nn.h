@@ -112,9 +112,11 @@ void ck_nn_winograd_accumulate(const float *m, ptrdiff_t tiles, ptrdiff_t channe
 
 /// Writes the planes `y` of `tile_rows` x `tile_columns` tiles (as ck_nn_winograd_accumulate), plus `bias`, to
 /// the first `rows` x `columns` pixels of the NHWC output at `out` (`out_row_stride` floats per row,
-/// `out_pixel_stride` per pixel: more than `channels` when `y` holds some of the output's channels).
+/// `out_pixel_stride` per pixel: more than `channels` when `y` holds some of the output's channels). Then, where
+/// not NULL, `image_bias` (one value per channel) and `residual` (a map laid out as `out`) are added, in that order,
+/// each rounded as a separate addition would be.
 void ck_nn_winograd_store(const float *y, ptrdiff_t tile_rows, ptrdiff_t tile_columns, ptrdiff_t channels,
-                          const float *bias, float *out, ptrdiff_t out_row_stride, ptrdiff_t out_pixel_stride,
-                          ptrdiff_t rows, ptrdiff_t columns);
+                          const float *bias, const float *image_bias, const float *residual, float *out,
+                          ptrdiff_t out_row_stride, ptrdiff_t out_pixel_stride, ptrdiff_t rows, ptrdiff_t columns);
 
 #endif

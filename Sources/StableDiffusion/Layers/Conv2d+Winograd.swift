@@ -43,10 +43,12 @@ extension Conv2d {
     /// input window (normalised on the way with `normalization`, zeros on the border), then for each component
     /// (a, b): transforms the window's patches into `V_ab` (`[tiles × in]`), multiplies it by the component's
     /// weight `U_ab` (`[in × out]`, ``winogradWeights(_:inChannels:outChannels:precision:workspace:)``) and adds
-    /// the product into the tiles' four output sums; the sums plus the bias are then written out. Everything but
+    /// the product into the tiles' four output sums; the sums plus the bias (and `imageBias`, `[B, out]`, and
+    /// `residual`, laid out as the output, where given: ``Conv2d/Addends``) are then written out. Everything but
     /// the weights stays in the thread's cache.
     func convolveByWinograd(_ input: UnsafePointer<Float>, _ g: Geometry, weights: [PackedMatrix],
                             _ output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
+                            imageBias: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil,
                             normalization: GroupNorm.Affine?) {
         let (cIn, cOut) = (inChannels, outChannels)
         let (tileRows, tileColumns) = ((g.height + 1) / 2, (g.width + 1) / 2)
@@ -85,8 +87,10 @@ extension Conv2d {
                 ck_nn_winograd_accumulate(products, count, width, Int32(component), sums)
             }
             let corner = (image * g.outHeight + 2 * firstRow) * g.outWidth + 2 * firstColumn
+            let first = corner * cOut + channels.lowerBound
             ck_nn_winograd_store(sums, rows, columns, width, bias + channels.lowerBound,
-                                 output + corner * cOut + channels.lowerBound, g.outWidth * cOut, cOut,
+                                 imageBias.map { $0 + image * cOut + channels.lowerBound }, residual.map { $0 + first },
+                                 output + first, g.outWidth * cOut, cOut,
                                  min(2 * rows, g.outHeight - 2 * firstRow), min(2 * columns, g.outWidth - 2 * firstColumn))
         }
     }

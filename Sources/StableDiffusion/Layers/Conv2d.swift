@@ -97,14 +97,49 @@ package final class Conv2d {
         try convolve(x, normalization: nil)
     }
 
-    /// `self(norm(x, silu: silu))`: when the convolution runs by shifted taps or Winograd, the normalisation is
-    /// applied while each tile's (or block's) padded window is copied from the input, and no normalised map is
-    /// stored (one pass over the input and one feature map of memory fewer).
-    /// - Throws: as ``GroupNorm/callAsFunction(_:silu:)`` and ``callAsFunction(_:)``.
-    package func callAsFunction(_ x: Tensor, normalizedBy norm: GroupNorm, silu: Bool) throws -> Tensor {
+    /// `self(norm(x, silu: silu)) + addends`: when the convolution runs by shifted taps or Winograd, the
+    /// normalisation is applied while each tile's (or block's) padded window is copied from the input, and no
+    /// normalised map is stored (one pass over the input and one feature map of memory fewer); Winograd also adds
+    /// the `addends` as it writes its output (other methods add them afterwards, with the same roundings).
+    /// - Throws: as ``GroupNorm/callAsFunction(_:silu:)`` and ``callAsFunction(_:)``, or
+    ///   ``TensorError/shapeMismatch(_:)`` for addends of the wrong shape.
+    package func callAsFunction(_ x: Tensor, normalizedBy norm: GroupNorm, silu: Bool,
+                                adding addends: Addends = Addends()) throws -> Tensor {
         switch method {
-        case .shiftedTaps, .winograd: return try convolve(x, normalization: try norm.affine(x, silu: silu))
-        case .pointwise, .patches: return try self(try norm(x, silu: silu))
+        case .shiftedTaps, .winograd:
+            return try convolve(x, normalization: try norm.affine(x, silu: silu), addends: addends)
+        case .pointwise, .patches:
+            var y = try self(try norm(x, silu: silu))
+            try addends.add(to: &y)
+            return y
+        }
+    }
+
+    /// What a convolution adds to its output after the bias, in this order: a bias per image (`[B, out]`, a
+    /// ResNet's time embedding), then a residual of the output's shape (a ResNet's skip connection).
+    package struct Addends {
+        var imageBias: Tensor?
+        var residual: Tensor?
+
+        package init(imageBias: Tensor? = nil, residual: Tensor? = nil) {
+            self.imageBias = imageBias
+            self.residual = residual
+        }
+
+        /// Checks the addends against an output of `shape` (`[B, H, W, C]`).
+        func check(outputShape shape: [Int], name: String) throws {
+            if let imageBias, imageBias.shape != [shape[0], shape[3]] {
+                throw TensorError.shapeMismatch("\(name): a bias per image of shape \(imageBias.shape), expected [\(shape[0]), \(shape[3])]")
+            }
+            if let residual, residual.shape != shape {
+                throw TensorError.shapeMismatch("\(name): a residual of shape \(residual.shape), expected \(shape)")
+            }
+        }
+
+        /// `y += imageBias` (per image), then `y += residual`: the additions Winograd makes as it writes.
+        func add(to y: inout Tensor) throws {
+            if let imageBias { try y += try imageBias.reshaped([imageBias.shape[0], 1, 1, imageBias.shape[1]]) }
+            if let residual { try y += residual }
         }
     }
 
@@ -131,7 +166,7 @@ package final class Conv2d {
     }
 
     /// Convolves `x`, normalised first when `normalization` is given (shifted taps and Winograd only).
-    private func convolve(_ x: Tensor, normalization: GroupNorm.Affine?) throws -> Tensor {
+    private func convolve(_ x: Tensor, normalization: GroupNorm.Affine?, addends: Addends = Addends()) throws -> Tensor {
         guard x.rank == 4, x.shape[3] == inChannels else {
             throw TensorError.shapeMismatch("\(name): expected input [B, H, W, \(inChannels)], got \(x.shape)")
         }
@@ -142,6 +177,8 @@ package final class Conv2d {
             throw TensorError.shapeMismatch("\(name): a \(height)×\(width) input is too small for a \(kernelSize)×\(kernelSize) kernel")
         }
         var y = Tensor(uninitialized: [batch, out.height, out.width, outChannels])
+        try addends.check(outputShape: y.shape, name: name)
+        var addendsLeft = addends
         x.withUnsafeBufferPointer { input in
             y.withUnsafeMutableBufferPointer { output in
                 bias.withUnsafeBufferPointer { b in
@@ -156,12 +193,17 @@ package final class Conv2d {
                         convolveByShiftedTaps(input.baseAddress!, geometry, phases: [phase], output.baseAddress!,
                                               bias: b.baseAddress!, normalization: normalization)
                     case .winograd(let weights):
-                        convolveByWinograd(input.baseAddress!, geometry, weights: weights, output.baseAddress!,
-                                           bias: b.baseAddress!, normalization: normalization)
+                        withExtendedLifetime(addends) {
+                            convolveByWinograd(input.baseAddress!, geometry, weights: weights, output.baseAddress!,
+                                               bias: b.baseAddress!, imageBias: addends.imageBias?.storage.pointer,
+                                               residual: addends.residual?.storage.pointer, normalization: normalization)
+                        }
+                        addendsLeft = Addends()
                     }
                 }
             }
         }
+        try addendsLeft.add(to: &y)  // the methods that do not add them as they write
         return y
     }
 

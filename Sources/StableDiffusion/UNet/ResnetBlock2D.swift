@@ -36,11 +36,11 @@ final class ResnetBlock2D {
     /// Runs the block on `x` (`[B, H, W, inChannels]`) with `activatedEmbedding`, the time embedding after SiLU
     /// (`[B, timeEmbeddingDim]`; every ResNet of a UNet applies the same SiLU to the same embedding).
     func callAsFunction(_ x: Tensor, activatedEmbedding: Tensor) throws -> Tensor {
-        var hidden = try conv1(x, normalizedBy: norm1, silu: true)
+        // The time embedding's bias and the skip connection are added as the convolutions write their outputs.
         let timeBias = try timeEmbeddingProjection(activatedEmbedding)
-        try hidden += try timeBias.reshaped([timeBias.shape[0], 1, 1, timeBias.shape[1]])
-        var output = try conv2(hidden, normalizedBy: norm2, silu: true)
-        try output += try shortcut?(x) ?? x  // in place: the convolution's output is not shared
+        let hidden = try conv1(x, normalizedBy: norm1, silu: true, adding: Conv2d.Addends(imageBias: timeBias))
+        var output = try conv2(hidden, normalizedBy: norm2, silu: true,
+                               adding: Conv2d.Addends(residual: try shortcut?(x) ?? x))
         if outputScaleFactor != 1 { output *= 1 / outputScaleFactor }
         return output
     }
