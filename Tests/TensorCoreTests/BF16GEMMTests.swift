@@ -5,22 +5,7 @@ import CKernels
 /// bfloat16 GEMM against a double-precision reference on bfloat16-rounded inputs, on every variant this CPU has
 /// (AVX512-BF16 and the widening ones) and on 1 and 3 threads; and every variant against the portable one, bit
 /// for bit.
-final class BF16GEMMTests: XCTestCase {
-    private var savedThresholds = (0, 0)
-    private var savedKernel = BF16GEMMKernel.active
-
-    override func setUp() {
-        savedThresholds = (GEMMBlocking.minParallelFlops, GEMMBlocking.minParallelPackCount)
-        GEMMBlocking.minParallelFlops = 0
-        GEMMBlocking.minParallelPackCount = 0
-        savedKernel = BF16GEMMKernel.active
-    }
-
-    override func tearDown() {
-        (GEMMBlocking.minParallelFlops, GEMMBlocking.minParallelPackCount) = savedThresholds
-        BF16GEMMKernel.setActive(savedKernel)
-    }
-
+final class BF16GEMMTests: GEMMTestCase {
     private static let pools = [ThreadPool(threadCount: 1), ThreadPool(threadCount: 3)]
 
     private func forEachVariant(_ body: (BF16GEMMKernel, ThreadPool) throws -> Void) rethrows {

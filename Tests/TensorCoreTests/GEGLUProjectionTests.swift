@@ -5,22 +5,7 @@ import CKernels
 /// ``GEGLUProjection``: the fused bfloat16 form (the GEMM gating each panel it computes) gives the same bits as a
 /// plain product followed by a GEGLU pass, on every bfloat16 kernel variant and thread count, and both agree with a
 /// double-precision GEGLU of the bfloat16-rounded operands. Shapes that cannot be fused take the plain form.
-final class GEGLUProjectionTests: XCTestCase {
-    private var savedThresholds = (0, 0)
-    private var savedKernel = BF16GEMMKernel.active
-
-    override func setUp() {
-        savedThresholds = (GEMMBlocking.minParallelFlops, GEMMBlocking.minParallelPackCount)
-        GEMMBlocking.minParallelFlops = 0
-        GEMMBlocking.minParallelPackCount = 0
-        savedKernel = BF16GEMMKernel.active
-    }
-
-    override func tearDown() {
-        (GEMMBlocking.minParallelFlops, GEMMBlocking.minParallelPackCount) = savedThresholds
-        BF16GEMMKernel.setActive(savedKernel)
-    }
-
+final class GEGLUProjectionTests: GEMMTestCase {
     private static let pools = [ThreadPool(threadCount: 1), ThreadPool(threadCount: 3)]
 
     private struct Case {

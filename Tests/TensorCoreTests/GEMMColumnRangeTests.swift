@@ -5,23 +5,7 @@ import XCTest
 /// those columns of the whole product bit for bit (bias indexed by the product's column, beta reading C), and
 /// nothing past the range's width in each row of C is touched; fp32 and bfloat16, every kernel variant, 1 and 3
 /// threads, and a depth split into slices.
-final class GEMMColumnRangeTests: XCTestCase {
-    private var savedThresholds = (0, 0)
-    private var saved = (GEMMKernel.active, BF16GEMMKernel.active)
-
-    override func setUp() {
-        savedThresholds = (GEMMBlocking.minParallelFlops, GEMMBlocking.minParallelPackCount)
-        GEMMBlocking.minParallelFlops = 0
-        GEMMBlocking.minParallelPackCount = 0
-        saved = (GEMMKernel.active, BF16GEMMKernel.active)
-    }
-
-    override func tearDown() {
-        (GEMMBlocking.minParallelFlops, GEMMBlocking.minParallelPackCount) = savedThresholds
-        GEMMKernel.setActive(saved.0)
-        BF16GEMMKernel.setActive(saved.1)
-    }
-
+final class GEMMColumnRangeTests: GEMMTestCase {
     private func check(precision: Precision, label: String) throws {
         var generator = SeededGenerator(seed: 77)
         for (m, n, k) in [(13, 70, 9), (30, 100, GEMMBlocking.maxKCBF16 + 5)] {

@@ -2,23 +2,7 @@ import XCTest
 @testable import TensorCore
 
 /// SGEMM against a double-precision reference, on every kernel variant this CPU has and on 1 and 3 threads.
-final class GEMMTests: XCTestCase {
-    private var savedThresholds = (0, 0)
-    private var savedKernel = GEMMKernel.active
-
-    override func setUp() {
-        // Send even tiny products through the threaded paths.
-        savedThresholds = (GEMMBlocking.minParallelFlops, GEMMBlocking.minParallelPackCount)
-        GEMMBlocking.minParallelFlops = 0
-        GEMMBlocking.minParallelPackCount = 0
-        savedKernel = GEMMKernel.active
-    }
-
-    override func tearDown() {
-        (GEMMBlocking.minParallelFlops, GEMMBlocking.minParallelPackCount) = savedThresholds
-        GEMMKernel.setActive(savedKernel)
-    }
-
+final class GEMMTests: GEMMTestCase {
     private static let pools = [ThreadPool(threadCount: 1), ThreadPool(threadCount: 3)]
 
     /// Runs `body` once per available kernel variant and pool.
