@@ -57,9 +57,11 @@ extension GEMM {
                             kernel.block(mc: rows.count, nc: nr, kc: depth.count, packedA: packedA,
                                          packedB: packedB + layout.offset(slice: index, panel: panel), c: tile, ldc: nr,
                                          epilogue: GEMMEpilogue(alpha: 1, beta: 0, bias: nil))
-                            let column = (panel - wanted.lowerBound / nr) * width
-                            ck_nn_geglu(tile, nr, rows.count, width, bias.map { $0 + column },
-                                        bias.map { $0 + half + column }, y + rows.lowerBound * ldy + column, ldy)
+                            // Value column `panel · width` of the product (the bias's index), written relative to
+                            // the first wanted one.
+                            let value = panel * width, column = value - wanted.lowerBound / 2
+                            ck_nn_geglu(tile, nr, rows.count, width, bias.map { $0 + value },
+                                        bias.map { $0 + half + value }, y + rows.lowerBound * ldy + column, ldy)
                         }
                     }
                 }
