@@ -110,6 +110,7 @@ package final class Conv2d {
             return try convolve(x, normalization: try norm.affine(x, silu: silu), addends: addends)
         case .pointwise, .patches:
             var y = try self(try norm(x, silu: silu))
+            try addends.check(outputShape: y.shape, name: name)
             try addends.add(to: &y)
             return y
         }
