@@ -27,7 +27,7 @@ public final class GEGLUProjection: @unchecked Sendable {
         let kernel = BF16GEMMKernel.active
         let halfPanel = kernel.nr / 2
         fused = precision == .bf16 && kernel.nr % 2 == 0 && inner > 0 && inner % halfPanel == 0 && inFeatures > 0
-            && GEMMBlocking.kSlices(k: inFeatures, maxKC: GEMMBlocking.maxKCBF16).count == 1
+            && PackedMatrix.Layout(k: inFeatures, n: 2 * inner, variant: .bf16(kernel)).slices.count == 1
         if fused {
             self.weight = PackedMatrix(interleavingHalvesOf: weight, k: inFeatures, n: 2 * inner, ldw: ld, pool: pool)
         } else {

@@ -22,8 +22,11 @@ extension Conv2d {
     /// ``winogradCachedWeightBytes``). `outChannels` are those of one channel block.
     static func winogradTilesPerBlock(inChannels: Int, outChannels: Int, weightBytes: Int) -> Int {
         let fitting = winogradBlockFloats / (7 * inChannels + 5 * outChannels)
-        return max(fitting, weightBytes > winogradCachedWeightBytes ? winogradStreamedBlockTiles : minimumWinogradBlockTiles)
+        return max(fitting, winogradStreams(weightBytes: weightBytes) ? winogradStreamedBlockTiles : minimumWinogradBlockTiles)
     }
+
+    /// Whether component weights of `weightBytes` are too large to stay in L3, so that every block reads them again.
+    static func winogradStreams(weightBytes: Int) -> Bool { weightBytes > winogradCachedWeightBytes }
 
     /// The output channels of each Winograd task, whole panels of `columnTile` channels: all of them, or, for
     /// weights of more than ``winogradCachedWeightBytes`` (which every block of tiles reads from memory again), one
@@ -31,7 +34,7 @@ extension Conv2d {
     /// (SD's 16² level: 64 tiles) still keeps every thread busy.
     static func winogradChannelBlocks(outChannels: Int, columnTile: Int, weightBytes: Int, threads: Int) -> [Range<Int>] {
         let panels = (outChannels + columnTile - 1) / columnTile
-        let count = weightBytes > winogradCachedWeightBytes ? max(1, min(threads, panels)) : 1
+        let count = winogradStreams(weightBytes: weightBytes) ? max(1, min(threads, panels)) : 1
         return (0..<count).map { panels * $0 / count * columnTile ..< min(outChannels, panels * ($0 + 1) / count * columnTile) }
     }
 

@@ -109,10 +109,7 @@ package final class Conv2d {
         case .shiftedTaps, .winograd:
             return try convolve(x, normalization: try norm.affine(x, silu: silu), addends: addends)
         case .pointwise, .patches:
-            var y = try self(try norm(x, silu: silu))
-            try addends.check(outputShape: y.shape, name: name)
-            try addends.add(to: &y)
-            return y
+            return try convolve(try norm(x, silu: silu), normalization: nil, addends: addends)
         }
     }
 
@@ -179,7 +176,6 @@ package final class Conv2d {
         }
         var y = Tensor(uninitialized: [batch, out.height, out.width, outChannels])
         try addends.check(outputShape: y.shape, name: name)
-        var addendsLeft = addends
         x.withUnsafeBufferPointer { input in
             y.withUnsafeMutableBufferPointer { output in
                 bias.withUnsafeBufferPointer { b in
@@ -199,12 +195,12 @@ package final class Conv2d {
                                                bias: b.baseAddress!, imageBias: addends.imageBias?.storage.pointer,
                                                residual: addends.residual?.storage.pointer, normalization: normalization)
                         }
-                        addendsLeft = Addends()
                     }
                 }
             }
         }
-        try addendsLeft.add(to: &y)  // the methods that do not add them as they write
+        if case .winograd = method { return y }  // it added them as it wrote
+        try addends.add(to: &y)
         return y
     }
 

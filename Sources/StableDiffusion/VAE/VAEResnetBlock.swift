@@ -24,7 +24,9 @@ final class VAEResnetBlock {
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         let hidden = try conv1(x, normalizedBy: norm1, silu: true)
         // In place: at 512² each map the decoder does not allocate is 128–256 MB of fresh memory it does not touch.
-        guard let shortcut else { return try conv2(hidden, normalizedBy: norm2, silu: true, adding: Conv2d.Addends(residual: x)) }
+        guard let shortcut else {
+            return try conv2(hidden, normalizedBy: norm2, silu: true, adding: Conv2d.Addends(residual: x))
+        }
         var output = try conv2(hidden, normalizedBy: norm2, silu: true)
         try shortcut.add(x, to: &output)
         return output
