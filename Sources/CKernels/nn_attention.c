@@ -12,7 +12,7 @@ void ck_nn_attention_scores_avx512(const float *q, ptrdiff_t ldq, const float *p
 void ck_nn_attention_accumulate_avx512(const float *p, ptrdiff_t ldp, const float *v, ptrdiff_t ldv, float *o,
                                        ptrdiff_t ldo, ptrdiff_t rows, ptrdiff_t keys, ptrdiff_t d);
 void ck_nn_online_rows_avx512(float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums,
-                              float *corrections);
+                              float *corrections, int bf16_weights);
 void ck_nn_online_softmax_step_panels_avx512bf16(const float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld,
                                                  float *row_max, float *row_sum, float *corrections, float *acc_t,
                                                  ptrdiff_t d, ptrdiff_t ld_acc, uint16_t *panels, int32_t nr);
@@ -103,12 +103,13 @@ CK_INLINE float row_max(const float *row, ptrdiff_t cols, float start) {
     return m;
 }
 
-/// row[j] = exp(row[j] - m); returns the sum.
-CK_INLINE float exp_and_sum(float *row, ptrdiff_t cols, float m) {
+/// row[j] = exp(row[j] - m); returns the sum. With `bf16_weights` (weights rounded to bfloat16 next) the
+/// exponential is ck_exp_weight_f.
+CK_INLINE float exp_and_sum(float *row, ptrdiff_t cols, float m, int bf16_weights) {
     float sum = 0;
 #pragma clang loop vectorize(enable)
     for (ptrdiff_t j = 0; j < cols; j++) {
-        float e = ck_exp_f(row[j] - m);
+        float e = bf16_weights ? ck_exp_weight_f(row[j] - m) : ck_exp_f(row[j] - m);
         row[j] = e;
         sum += e;
     }
@@ -119,7 +120,7 @@ CK_INLINE void softmax_rows_body(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdi
     for (ptrdiff_t r = 0; r < rows; r++) {
         float *row = s + r * ld;
         float m = row_max(row, cols, row[0]);
-        float inverse = 1.0f / exp_and_sum(row, cols, m);
+        float inverse = 1.0f / exp_and_sum(row, cols, m, 0);
         for (ptrdiff_t j = 0; j < cols; j++) row[j] *= inverse;
     }
 }
@@ -131,22 +132,25 @@ void ck_nn_softmax_rows(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld) 
 
 /// One row of an online softmax block (see ck_nn_online_softmax_step): updates its maximum and sum, turns the
 /// scores into weights; returns the factor the row's earlier sums must be scaled by.
-CK_INLINE float online_row(float *row, ptrdiff_t cols, float *maximum, float *sum) {
+CK_INLINE float online_row(float *row, ptrdiff_t cols, float *maximum, float *sum, int bf16_weights) {
     float m = row_max(row, cols, *maximum);
     float correction = ck_exp_f(*maximum - m);
-    *sum = *sum * correction + exp_and_sum(row, cols, m);
+    *sum = *sum * correction + exp_and_sum(row, cols, m, bf16_weights);
     *maximum = m;
     return correction;
 }
 
 /// The online softmax statistics of rows [0, n), n <= 16: online_row on each, its correction written out.
 CK_INLINE void online_rows_body(float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums,
-                                float *corrections) {
-    for (ptrdiff_t r = 0; r < n; r++) corrections[r] = online_row(s + r * ld, cols, maxima + r, sums + r);
+                                float *corrections, int bf16_weights) {
+    for (ptrdiff_t r = 0; r < n; r++) {
+        corrections[r] = online_row(s + r * ld, cols, maxima + r, sums + r, bf16_weights);
+    }
 }
 CK_VARIANTS(online_rows, online_rows_body,
-            (float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums, float *corrections),
-            (s, n, cols, ld, maxima, sums, corrections))
+            (float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums, float *corrections,
+             int bf16_weights),
+            (s, n, cols, ld, maxima, sums, corrections, bf16_weights))
 
 /// The statistics of up to 16 rows, as the CPU computes them best (on AVX-512 the 16 rows together). Both forms of
 /// the online step below go through it, so they produce the same bits.
@@ -158,11 +162,11 @@ static online_rows_fn online_rows_choice(void) {
 }
 
 CK_INLINE void online_step_body(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums,
-                                float *acc, ptrdiff_t d, ptrdiff_t ld_acc, online_rows_fn statistics) {
+                                float *acc, ptrdiff_t d, ptrdiff_t ld_acc, online_rows_fn statistics, int bf16_weights) {
     float corrections[16];
     for (ptrdiff_t first = 0; first < rows; first += 16) {
         const ptrdiff_t n = rows - first < 16 ? rows - first : 16;
-        statistics(s + first * ld, n, cols, ld, maxima + first, sums + first, corrections);
+        statistics(s + first * ld, n, cols, ld, maxima + first, sums + first, corrections, bf16_weights);
         for (ptrdiff_t r = 0; r < n; r++) {
             float *out = acc + (first + r) * ld_acc;
             for (ptrdiff_t i = 0; i < d; i++) out[i] *= corrections[r];
@@ -171,20 +175,22 @@ CK_INLINE void online_step_body(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdif
 }
 CK_VARIANTS(online_step, online_step_body,
             (float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums, float *acc, ptrdiff_t d,
-             ptrdiff_t ld_acc, online_rows_fn statistics),
-            (s, rows, cols, ld, maxima, sums, acc, d, ld_acc, statistics))
+             ptrdiff_t ld_acc, online_rows_fn statistics, int bf16_weights),
+            (s, rows, cols, ld, maxima, sums, acc, d, ld_acc, statistics, bf16_weights))
 
 void ck_nn_online_softmax_step(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *row_max, float *row_sum,
-                               float *acc, ptrdiff_t d, ptrdiff_t ld_acc) {
-    if (cols > 0) online_step_pick()(s, rows, cols, ld, row_max, row_sum, acc, d, ld_acc, online_rows_choice());
+                               float *acc, ptrdiff_t d, ptrdiff_t ld_acc, bool bf16_weights) {
+    if (cols > 0) {
+        online_step_pick()(s, rows, cols, ld, row_max, row_sum, acc, d, ld_acc, online_rows_choice(), bf16_weights);
+    }
 }
 
 CK_INLINE void online_step_transposed_body(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *maxima,
                                            float *sums, float *corrections, float *acc_t, ptrdiff_t d,
-                                           ptrdiff_t ld_acc, online_rows_fn statistics) {
+                                           ptrdiff_t ld_acc, online_rows_fn statistics, int bf16_weights) {
     for (ptrdiff_t first = 0; first < rows; first += 16) {
         const ptrdiff_t n = rows - first < 16 ? rows - first : 16;
-        statistics(s + first * ld, n, cols, ld, maxima + first, sums + first, corrections + first);
+        statistics(s + first * ld, n, cols, ld, maxima + first, sums + first, corrections + first, bf16_weights);
     }
     for (ptrdiff_t c = 0; c < d; c++) {
         float *sums_of_channel = acc_t + c * ld_acc;
@@ -193,15 +199,15 @@ CK_INLINE void online_step_transposed_body(float *s, ptrdiff_t rows, ptrdiff_t c
 }
 CK_VARIANTS(online_step_transposed, online_step_transposed_body,
             (float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums, float *corrections,
-             float *acc_t, ptrdiff_t d, ptrdiff_t ld_acc, online_rows_fn statistics),
-            (s, rows, cols, ld, maxima, sums, corrections, acc_t, d, ld_acc, statistics))
+             float *acc_t, ptrdiff_t d, ptrdiff_t ld_acc, online_rows_fn statistics, int bf16_weights),
+            (s, rows, cols, ld, maxima, sums, corrections, acc_t, d, ld_acc, statistics, bf16_weights))
 
 void ck_nn_online_softmax_step_transposed(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *row_max,
                                           float *row_sum, float *corrections, float *acc_t, ptrdiff_t d,
-                                          ptrdiff_t ld_acc) {
+                                          ptrdiff_t ld_acc, bool bf16_weights) {
     if (cols > 0) {
         online_step_transposed_pick()(s, rows, cols, ld, row_max, row_sum, corrections, acc_t, d, ld_acc,
-                                      online_rows_choice());
+                                      online_rows_choice(), bf16_weights);
     }
 }
 

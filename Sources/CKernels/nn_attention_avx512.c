@@ -161,6 +161,27 @@ TARGET CK_INLINE __m512 exp16(__m512 x) {
     return _mm512_scalef_ps(p, n);  // p * 2^n, n in [-126, 127] after the clamp: exact, as the product with 2^n is
 }
 
+/// ck_exp_weight_f (nn_internal.h) in every lane, the same steps and bits: exp(x) within 6e-6 for softmax weights
+/// rounded to bfloat16 next, x <= 0 (lanes past a row, which the callers mask, may get any value); 10 vector
+/// operations instead of exp16's 14.
+TARGET CK_INLINE __m512 exp16_weights(__m512 x) {
+    const __m512 log2e = _mm512_set1_ps(1.44269504088896341f);
+    const __m512 shifter = _mm512_set1_ps(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer, kept in
+                                                          // the low bits of the significand
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    const __m512 k = _mm512_fmadd_ps(x, log2e, shifter);
+    const __m512 n = _mm512_sub_ps(k, shifter);
+    const __m512 f = _mm512_fmsub_ps(x, log2e, n);
+    __m512 p = _mm512_set1_ps(9.570102207362652e-3f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.591786280274391e-2f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.40247443318367e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931217908859253e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.999992847442627e-1f));
+    // k's bits hold n (plus a constant) in their low bits: shifted to the exponent field, the constant leaves.
+    const __m512i scale = _mm512_slli_epi32(_mm512_castps_si512(k), 23);
+    return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), scale));
+}
+
 /// Row i of the 16-row group handled by vector bit_reversed(i): the reduction tree below then leaves row i's
 /// result in lane i.
 static const int bit_reversed[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
@@ -219,10 +240,13 @@ TARGET CK_INLINE __m512 online_maxima(const float *s, ptrdiff_t n, ptrdiff_t col
 }
 
 /// exp(score - maximum) of the 16 scores of `row` from column j on (the last vector of a row of `cols` scores
-/// masked: lanes past the row are zero), added to the row's running sum `total`.
-TARGET CK_INLINE __m512 weights16(const float *row, ptrdiff_t j, ptrdiff_t cols, __m512 maximum, __m512 *total) {
+/// masked: lanes past the row are zero), added to the row's running sum `total`; `rounded_next` (a constant
+/// after inlining) when the weights go to bfloat16, which exp16_weights is exact enough for.
+TARGET CK_INLINE __m512 weights16(const float *row, ptrdiff_t j, ptrdiff_t cols, __m512 maximum, __m512 *total,
+                                  int rounded_next) {
     const __mmask16 lanes = lane_mask(cols - j);
-    __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, row + j), maximum));
+    const __m512 x = _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, row + j), maximum);
+    __m512 e = rounded_next ? exp16_weights(x) : exp16(x);
     if (lanes != (__mmask16)0xFFFF) e = _mm512_maskz_mov_ps(lanes, e);
     *total = _mm512_add_ps(*total, e);
     return e;
@@ -237,9 +261,10 @@ TARGET CK_INLINE void online_sums(ptrdiff_t n, float *sums, __m512 correction, _
 }
 
 /// The online softmax statistics of rows [0, n), n <= 16 (see ck_nn_online_softmax_step): maxima, corrections and
-/// sums updated, the scores replaced by their weights exp(score - maximum).
-TARGET void ck_nn_online_rows_avx512(float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums,
-                                     float *corrections) {
+/// sums updated, the scores replaced by their weights exp(score - maximum); `bf16_weights` a constant after
+/// inlining.
+TARGET CK_INLINE void online_rows(float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums,
+                                  float *corrections, int bf16_weights) {
     float row_maxima[16];
     const __m512 correction = online_maxima(s, n, cols, ld, maxima, corrections, row_maxima);
     __m512 partial[16];
@@ -250,17 +275,27 @@ TARGET void ck_nn_online_rows_avx512(float *s, ptrdiff_t n, ptrdiff_t cols, ptrd
         float *row = s + r * ld;
         const __m512 m = _mm512_set1_ps(row_maxima[r]);
         for (ptrdiff_t j = 0; j < cols; j += 16) {
-            const __m512 e = weights16(row, j, cols, m, &partial[i]);
+            const __m512 e = weights16(row, j, cols, m, &partial[i], bf16_weights);
             _mm512_mask_storeu_ps(row + j, lane_mask(cols - j), e);
         }
     }
     online_sums(n, sums, correction, partial);
 }
 
+/// online_rows, one body per kind of weights (ck_nn_online_softmax_step's `bf16_weights`).
+TARGET void ck_nn_online_rows_avx512(float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t ld, float *maxima, float *sums,
+                                     float *corrections, int bf16_weights) {
+    if (bf16_weights) {
+        online_rows(s, n, cols, ld, maxima, sums, corrections, 1);
+    } else {
+        online_rows(s, n, cols, ld, maxima, sums, corrections, 0);
+    }
+}
+
 #define TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
-/// ck_nn_online_rows_avx512, with the weights written as bfloat16 to the transposed right-operand panels of the
-/// weighted sum (as ck_bgemm_pack_b would pack them, transposed, from the fp32 weights: the same bits) instead of
+/// ck_nn_online_rows_avx512 with bf16 weights, the weights written as bfloat16 to the transposed right-operand panels
+/// of the weighted sum (as ck_bgemm_pack_b would pack them, transposed, from the fp32 weights: the same bits) instead of
 /// over the scores: pair p of row r (weights 2p and 2p + 1) is the 32-bit word panel[p * nr + r]; rows past n are
 /// zero. 32 columns of the 16 rows at a time are rounded and transposed in registers.
 TARGET_BF16 static void online_rows_to_panel(const float *s, ptrdiff_t n, ptrdiff_t cols, ptrdiff_t ld, float *maxima,
@@ -278,8 +313,8 @@ TARGET_BF16 static void online_rows_to_panel(const float *s, ptrdiff_t n, ptrdif
             for (int r = 0; r < 16; r++) {
                 const float *row = s + r * ld;
                 const __m512 m = _mm512_set1_ps(row_maxima[r]);
-                const __m512 low = exp16(_mm512_sub_ps(_mm512_loadu_ps(row + j), m));
-                const __m512 high = exp16(_mm512_sub_ps(_mm512_loadu_ps(row + j + 16), m));
+                const __m512 low = exp16_weights(_mm512_sub_ps(_mm512_loadu_ps(row + j), m));
+                const __m512 high = exp16_weights(_mm512_sub_ps(_mm512_loadu_ps(row + j + 16), m));
                 partial[bit_reversed[r]] = _mm512_add_ps(_mm512_add_ps(partial[bit_reversed[r]], low), high);
                 words[r] = (__m512i)_mm512_cvtne2ps_pbh(high, low);
             }
@@ -296,8 +331,8 @@ TARGET_BF16 static void online_rows_to_panel(const float *s, ptrdiff_t n, ptrdif
             const float *row = s + r * ld;
             const __m512 m = _mm512_set1_ps(row_maxima[r]);
             __m512 *total = &partial[bit_reversed[r]];
-            const __m512 low = weights16(row, j, cols, m, total);
-            const __m512 high = j + 16 < cols ? weights16(row, j + 16, cols, m, total) : _mm512_setzero_ps();
+            const __m512 low = weights16(row, j, cols, m, total, 1);
+            const __m512 high = j + 16 < cols ? weights16(row, j + 16, cols, m, total, 1) : _mm512_setzero_ps();
             words[r] = (__m512i)_mm512_cvtne2ps_pbh(high, low);
         }
         transpose_16x16(words, columns);

@@ -66,6 +66,29 @@ CK_INLINE float ck_exp_f(float x) {
     return p * ck_bits_to_float((uint32_t)((int32_t)n + 127) << 23);
 }
 
+/// exp(x) for softmax weights rounded to bfloat16 next, x <= 0 (a score minus its row's maximum): within 6e-6,
+/// relative (some 600 times finer than the bfloat16 rounding that follows), in fewer steps than ck_exp_f. x is
+/// clamped below at -87 (NaN too); x = (n + f) ln 2 with n an integer and |f| <= 1/2; 2^f is a degree-4
+/// polynomial (relative error 2.7e-6, a near-minimax fit) and n is added to its exponent bits. Every step is one
+/// IEEE operation (fused multiply-adds written out), so the vector forms (exp16_weights in nn_attention_avx512.c)
+/// give the same bits.
+CK_INLINE float ck_exp_weight_f(float x) {
+    x = x >= -87.0f ? x : -87.0f;
+    const float shifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer, kept in the significand's low bits
+    const float k = __builtin_fmaf(x, 1.44269504088896341f, shifter);
+    const float n = k - shifter;
+    const float f = __builtin_fmaf(x, 1.44269504088896341f, -n);
+    float p = 9.570102207362652e-3f;
+    p = __builtin_fmaf(p, f, 5.591786280274391e-2f);
+    p = __builtin_fmaf(p, f, 2.40247443318367e-1f);
+    p = __builtin_fmaf(p, f, 6.931217908859253e-1f);
+    p = __builtin_fmaf(p, f, 9.999992847442627e-1f);
+    uint32_t pb, kb;
+    memcpy(&pb, &p, sizeof pb);
+    memcpy(&kb, &k, sizeof kb);
+    return ck_bits_to_float(pb + (kb << 23));  // k's low bits hold n: shifted to the exponent field
+}
+
 /// erf(x) within 1.5e-7 absolute (Abramowitz & Stegun 7.1.26, as PyTorch's vectorised erf).
 CK_INLINE float ck_erf_f(float x) {
     float a = x < 0 ? -x : x;

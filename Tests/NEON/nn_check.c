@@ -18,6 +18,7 @@
 #include "check.h"
 #include "ck_bgemm.h"
 #include "ck_nn.h"
+#include "nn_internal.h"
 
 static const float guard_value = -12345.5f;
 
@@ -312,8 +313,10 @@ static void check_attention(check_rng *rng, const char *name) {
                 max_t[i] = row_max[i], sum_t[i] = row_sum[i];
                 for (ptrdiff_t c = 0; c < d; c++) acc_t[c * rows + i] = acc[i * ld_acc + c];
             }
-            // The form that writes bfloat16 weight panels (where this CPU has it), on copies too: the statistics,
-            // accumulator and scores as the transposed form leaves them, the panels as ck_bgemm_pack_b packs them.
+            // The bf16-weights forms, on copies: the transposed step with `bf16_weights` (its cheaper exponential:
+            // weights and sums within 6e-6 of the fp32 forms', plus the sums' rounding; maxima, corrections and
+            // accumulator the same bits), and the form that writes bfloat16 weight panels (where this CPU has it):
+            // the same bits as that transposed step, its panels as ck_bgemm_pack_b packs that step's weights.
             const int32_t nr = (int32_t)(16 * check_int(rng, 1, 3));
             const ptrdiff_t panel_count = (rows + nr - 1) / nr * nr * (width + 1);
             uint16_t *panels_p = check_alloc((size_t)panel_count * sizeof(uint16_t));
@@ -321,28 +324,44 @@ static void check_attention(check_rng *rng, const char *name) {
             float *s_p = check_alloc((size_t)(rows * lds) * sizeof(float)), *acc_p = check_alloc((size_t)(rows * d) * sizeof(float));
             float *max_p = check_alloc((size_t)rows * sizeof(float)), *sum_p = check_alloc((size_t)rows * sizeof(float));
             float *corrections_p = check_alloc((size_t)rows * sizeof(float));
+            float *s_b = check_alloc((size_t)(rows * lds) * sizeof(float)), *acc_b = check_alloc((size_t)(rows * d) * sizeof(float));
+            float *max_b = check_alloc((size_t)rows * sizeof(float)), *sum_b = check_alloc((size_t)rows * sizeof(float));
+            float *corrections_b = check_alloc((size_t)rows * sizeof(float));
             memset(panels_p, 0xFF, (size_t)panel_count * sizeof(uint16_t));
             memset(panels_t, 0xFF, (size_t)panel_count * sizeof(uint16_t));
             for (ptrdiff_t i = 0; i < rows; i++) {
                 memcpy(s_p + i * lds, s + i * lds, (size_t)width * sizeof(float));
-                max_p[i] = row_max[i], sum_p[i] = row_sum[i];
-                for (ptrdiff_t c = 0; c < d; c++) acc_p[c * rows + i] = acc[i * ld_acc + c];
+                memcpy(s_b + i * lds, s + i * lds, (size_t)width * sizeof(float));
+                max_p[i] = max_b[i] = row_max[i], sum_p[i] = sum_b[i] = row_sum[i];
+                for (ptrdiff_t c = 0; c < d; c++) acc_p[c * rows + i] = acc_b[c * rows + i] = acc[i * ld_acc + c];
             }
             const int paneled = ck_nn_online_softmax_step_panels(s_p, rows, width, lds, max_p, sum_p, corrections_p,
                                                                  acc_p, d, rows, panels_p, nr);
-            ck_nn_online_softmax_step(s, rows, width, lds, row_max, row_sum, acc, d, ld_acc);
-            ck_nn_online_softmax_step_transposed(s_t, rows, width, lds, max_t, sum_t, corrections, acc_t, d, rows);
+            ck_nn_online_softmax_step(s, rows, width, lds, row_max, row_sum, acc, d, ld_acc, false);
+            ck_nn_online_softmax_step_transposed(s_t, rows, width, lds, max_t, sum_t, corrections, acc_t, d, rows, false);
+            ck_nn_online_softmax_step_transposed(s_b, rows, width, lds, max_b, sum_b, corrections_b, acc_b, d, rows, true);
+            for (ptrdiff_t i = 0; i < rows; i++) {
+                int close = check_same_bits(max_b[i], max_t[i]) && check_same_bits(corrections_b[i], corrections[i]);
+                close = close && fabs((double)sum_b[i] - sum_t[i]) <= (6e-6 + 2 * check_gamma((double)width + 1)) * sum_t[i];
+                for (ptrdiff_t j = 0; j < width; j++) {  // s_p still holds the scores
+                    close = close && fabs((double)s_b[i * lds + j] - s_t[i * lds + j]) <= 6e-6 * s_t[i * lds + j] + 1e-37;
+                    close = close && check_same_bits(s_b[i * lds + j], ck_exp_weight_f(s_p[i * lds + j] - max_b[i]));
+                }
+                for (ptrdiff_t c = 0; c < d; c++) close = close && check_same_bits(acc_b[c * rows + i], acc_t[c * rows + i]);
+                check_that(close, "nn %s online softmax with bf16 weights: row %td (width %td) off", name, i, width);
+            }
             if (paneled) {
-                ck_bgemm_pack_b(s_t, lds, 1, rows, width, nr, panels_t);
+                ck_bgemm_pack_b(s_b, lds, 1, rows, width, nr, panels_t);
                 int same = memcmp(panels_p, panels_t, (size_t)((rows + nr - 1) / nr * nr * ((width + 1) / 2) * 2) * sizeof(uint16_t)) == 0;
                 for (ptrdiff_t i = 0; i < rows; i++) {
-                    same = same && check_same_bits(max_p[i], max_t[i]) && check_same_bits(sum_p[i], sum_t[i]);
-                    same = same && check_same_bits(corrections_p[i], corrections[i]);
-                    for (ptrdiff_t c = 0; c < d; c++) same = same && check_same_bits(acc_p[c * rows + i], acc_t[c * rows + i]);
+                    same = same && check_same_bits(max_p[i], max_b[i]) && check_same_bits(sum_p[i], sum_b[i]);
+                    same = same && check_same_bits(corrections_p[i], corrections_b[i]);
+                    for (ptrdiff_t c = 0; c < d; c++) same = same && check_same_bits(acc_p[c * rows + i], acc_b[c * rows + i]);
                 }
                 check_that(same, "nn %s online softmax into bfloat16 panels (nr %d, rows %td, width %td) differs", name, nr, rows, width);
             }
             free(panels_p), free(panels_t), free(s_p), free(acc_p), free(max_p), free(sum_p), free(corrections_p);
+            free(s_b), free(acc_b), free(max_b), free(sum_b), free(corrections_b);
             for (ptrdiff_t i = 0; i < rows; i++) {
                 int same = check_same_bits(max_t[i], row_max[i]) && check_same_bits(sum_t[i], row_sum[i]);
                 for (ptrdiff_t j = 0; j < width; j++) same = same && check_same_bits(s_t[i * lds + j], s[i * lds + j]);

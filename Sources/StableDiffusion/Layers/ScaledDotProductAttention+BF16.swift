@@ -9,7 +9,9 @@ extension ScaledDotProductAttention {
     /// Per (batch item, head), `Kᵀ` (`[d × keys]`) is packed once into the kernel's bfloat16 panels, and `V` one key
     /// block at a time (each block an operand of its own). Per query tile, Q is packed once; per key block the
     /// scores are `scale · Q Kᵀ` (the kernel's epilogue scales them), the online softmax step turns them into
-    /// weights and rescales the accumulator, and `P V` is accumulated onto it (the epilogue's `beta = 1`).
+    /// weights and rescales the accumulator, and `P V` is accumulated onto it (the epilogue's `beta = 1`). The
+    /// weights are rounded to bfloat16 for `P V`, so the step takes the cheaper exponential made for that
+    /// (`bf16_weights`: within 6e-6 relative, against bfloat16's 2e-3).
     ///
     /// Where the CPU has AVX512-BF16, the transposed form's softmax step writes the weights as bfloat16 straight
     /// into the right operand's panels (`ck_nn_online_softmax_step_panels`), instead of over the scores for a
@@ -94,13 +96,13 @@ extension ScaledDotProductAttention {
                     if !ck_nn_online_softmax_step_panels(scores, rows, cols, cols, maxima, sums, corrections, accumulator,
                                                          d, rows, panels, Int32(nr)) {
                         ck_nn_online_softmax_step_transposed(scores, rows, cols, cols, maxima, sums, corrections,
-                                                             accumulator, d, rows)
+                                                             accumulator, d, rows, true)
                         ck_bgemm_pack_b(scores, Int64(cols), 1, Int64(rows), Int64(cols), Int32(nr), panels)
                     }
                     valuesKernel.block(Int64(d), Int64(rows), Int64(cols), UnsafeRawPointer(blockValues), panels,
                                        accumulator, Int64(rows), &accumulateEpilogue)
                 } else {  // accumulator: O, [rows × d]
-                    ck_nn_online_softmax_step(scores, rows, cols, cols, maxima, sums, accumulator, d, d)
+                    ck_nn_online_softmax_step(scores, rows, cols, cols, maxima, sums, accumulator, d, d, true)
                     kernel.pack_a(scores, Int64(cols), 0, Int64(rows), Int64(cols), weights)
                     kernel.block(Int64(rows), Int64(d), Int64(cols), weights, blockValues, accumulator, Int64(d),
                                  &accumulateEpilogue)

@@ -111,7 +111,7 @@ enum ScaledDotProductAttention {
                 let cols = min(keyTile, g.keys - start)
                 ck_nn_attention_scores(qh + first * g.queryStride, g.queryStride, headPanels + start * d, scores, cols,
                                        rows, cols, d, scale(g))
-                ck_nn_online_softmax_step(scores, rows, cols, cols, maxima, sums, accumulator, d, d)
+                ck_nn_online_softmax_step(scores, rows, cols, cols, maxima, sums, accumulator, d, d, false)
                 ck_nn_attention_accumulate(scores, cols, headValues + start * d, d, accumulator, d, rows, cols, d)
                 start += cols
             }
