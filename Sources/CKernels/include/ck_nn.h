@@ -71,8 +71,9 @@ void ck_nn_softmax_rows(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld);
 /// `ld`): m = max(row_max[r], max_j s[r][j]); c = exp(row_max[r] - m); s[r][j] = exp(s[r][j] - m);
 /// row_sum[r] = row_sum[r] * c + sum_j s[r][j]; acc[r][0..<d] *= c (stride `ld_acc`); row_max[r] = m.
 /// Start with row_max = -infinity, row_sum = 0, acc = 0; after the last block, acc / row_sum is the attention output.
-/// `bf16_weights`: the weights will be rounded to bfloat16 next (bf16 attention), so exp(s - m) may take a cheaper
-/// exponential, within 6e-6 relative (c keeps the full-precision one); every variant gives the same bits either way.
+/// `bf16_weights`: the weights will be rounded to bfloat16 next (bf16 attention), so exp(s - m) takes a cheaper
+/// exponential (ck_exp_weight_f, nn_internal.h: within 6e-6 relative, the same bits in every instruction set's
+/// form); c keeps the full-precision one.
 void ck_nn_online_softmax_step(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *row_max, float *row_sum,
                                float *acc, ptrdiff_t d, ptrdiff_t ld_acc, bool bf16_weights);
 
@@ -90,9 +91,8 @@ void ck_nn_online_softmax_step_transposed(float *s, ptrdiff_t rows, ptrdiff_t co
 /// ck_nn_online_softmax_step_transposed that writes the weights, rounded to bfloat16, straight into the right-operand
 /// panels of the weighted sum Oᵀ = Vᵀ Pᵀ (`panels`: what ck_bgemm_pack_b(s, ld, 1, rows, cols, nr, panels) would
 /// write from the fp32 weights of ck_nn_online_softmax_step_transposed with `bf16_weights`, bit for bit) and leaves
-/// `s` as it was. Returns false, touching nothing, where this
-/// CPU lacks AVX512-BF16, the AVX-512 attention kernels are not the ones in use, or `nr` is not a multiple of 16;
-/// the caller then takes the two-step way.
+/// `s` as it was. Returns false, touching nothing, where this CPU lacks AVX512-BF16, the AVX-512 attention kernels
+/// are not the ones in use, or `nr` is not a multiple of 16; the caller then takes the two-step way.
 bool ck_nn_online_softmax_step_panels(const float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float *row_max,
                                       float *row_sum, float *corrections, float *acc_t, ptrdiff_t d, ptrdiff_t ld_acc,
                                       uint16_t *panels, int32_t nr);
