@@ -104,7 +104,7 @@ CK_INLINE float row_max(const float *row, ptrdiff_t cols, float start) {
 }
 
 /// row[j] = exp(row[j] - m); returns the sum. With `bf16_weights` (weights rounded to bfloat16 next) the
-/// exponential is ck_exp_weight_f.
+/// exponential is ck_exp_weight_f. Callers pass a constant, so that each loop holds one exponential.
 CK_INLINE float exp_and_sum(float *row, ptrdiff_t cols, float m, int bf16_weights) {
     float sum = 0;
 #pragma clang loop vectorize(enable)
@@ -135,7 +135,8 @@ void ck_nn_softmax_rows(float *s, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld) 
 CK_INLINE float online_row(float *row, ptrdiff_t cols, float *maximum, float *sum, int bf16_weights) {
     float m = row_max(row, cols, *maximum);
     float correction = ck_exp_f(*maximum - m);
-    *sum = *sum * correction + exp_and_sum(row, cols, m, bf16_weights);
+    const float total = bf16_weights ? exp_and_sum(row, cols, m, 1) : exp_and_sum(row, cols, m, 0);
+    *sum = *sum * correction + total;
     *maximum = m;
     return correction;
 }
