@@ -1,26 +1,43 @@
-// The transforms of Winograd's F(2x2, 3x3) convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural
-// Networks", 2016): a 3x3 stride-1 convolution computes each 2x2 block of output pixels (a tile) from the 4x4 input
-// patch around it as Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A, 16 products per channel pair instead of 36. Over channels,
-// the element-wise product of component (a, b) is a GEMM, so a convolution becomes 16 GEMMs between transformed
-// patches V_ab = (Bᵀ d B)[a][b] and transformed weights U_ab (made once at load), and a sum of their results M_ab:
+// The transforms of Winograd's minimal filtering (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks",
+// 2016) in two forms, both with 2x2 output tiles: a stride-1 convolution computes each 2x2 block of output pixels (a
+// tile) from the n x n input patch around it as Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A, n² products per channel pair
+// instead of 4 k². Over channels, the element-wise product of component (a, b) is a GEMM, so a convolution becomes n²
+// GEMMs between transformed patches V_ab = (Bᵀ d B)[a][b] and transformed weights U_ab (made once at load), and a
+// sum of their results M_ab:
+// - F(2x2, 3x3), n = 4, 16 products instead of 36:
 //   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  Aᵀ = [1 1 1 0; 0 1 -1 -1],  G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1].
+// - F(2x2, 2x2), n = 3, 9 products instead of 16 (the phases of a convolution of an upsampled map):
+//   Bᵀ = [1 -1 0; 0 1 0; 0 -1 1],  Aᵀ = [1 1 0; 0 1 1],  G = [1 0; 1 1; 0 1].
 // Every coefficient of Bᵀ and Aᵀ is 0 or ±1, so both transforms are additions, and each is exact up to the rounding
 // of its sums (the same on every ISA).
 #include "ck_nn.h"
 #include "nn_internal.h"
 
-/// The two non-zero columns of each row of Bᵀ, and their signs.
-static const int input_index[4][2] = {{0, 2}, {1, 2}, {1, 2}, {1, 3}};
-static const float input_sign[4][2] = {{1, -1}, {1, 1}, {-1, 1}, {1, -1}};
-/// Aᵀ.
-static const float output_coefficient[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+/// One form: n, the two non-zero columns of each row of Bᵀ with their signs (a row with one non-zero names it
+/// twice, the second time with sign 0), and Aᵀ.
+typedef struct {
+    int n;
+    int input_index[4][2];
+    float input_sign[4][2];
+    float output_coefficient[2][4];
+} winograd_form;
+
+static const winograd_form forms[2] = {
+    {3, {{0, 1}, {1, 1}, {1, 2}}, {{1, -1}, {1, 0}, {-1, 1}}, {{1, 1, 0}, {0, 1, 1}}},
+    {4, {{0, 2}, {1, 2}, {1, 2}, {1, 3}}, {{1, -1}, {1, 1}, {-1, 1}, {1, -1}}, {{1, 1, 1, 0}, {0, 1, -1, -1}}},
+};
+
+/// The form of a `kernel_size` x `kernel_size` kernel (2 or 3).
+CK_INLINE const winograd_form *form_for(int kernel_size) { return &forms[kernel_size == 2 ? 0 : 1]; }
 
 CK_INLINE void input_body(const float *window, ptrdiff_t row_stride, ptrdiff_t tile_rows, ptrdiff_t tile_columns,
-                          ptrdiff_t channels, int component, float *v) {
-    const int a = component / 4, b = component % 4;
-    const ptrdiff_t r0 = input_index[a][0] * row_stride, r1 = input_index[a][1] * row_stride;
-    const ptrdiff_t c0 = input_index[b][0] * channels, c1 = input_index[b][1] * channels;
-    const float sr0 = input_sign[a][0], sr1 = input_sign[a][1], sc0 = input_sign[b][0], sc1 = input_sign[b][1];
+                          ptrdiff_t channels, int kernel_size, int component, float *v) {
+    const winograd_form *f = form_for(kernel_size);
+    const int a = component / f->n, b = component % f->n;
+    const ptrdiff_t r0 = f->input_index[a][0] * row_stride, r1 = f->input_index[a][1] * row_stride;
+    const ptrdiff_t c0 = f->input_index[b][0] * channels, c1 = f->input_index[b][1] * channels;
+    const float sr0 = f->input_sign[a][0], sr1 = f->input_sign[a][1];
+    const float sc0 = f->input_sign[b][0], sc1 = f->input_sign[b][1];
     for (ptrdiff_t i = 0; i < tile_rows; i++) {
         for (ptrdiff_t j = 0; j < tile_columns; j++) {
             const float *patch = window + 2 * i * row_stride + 2 * j * channels;
@@ -35,28 +52,32 @@ CK_INLINE void input_body(const float *window, ptrdiff_t row_stride, ptrdiff_t t
 }
 CK_VARIANTS(input, input_body,
             (const float *window, ptrdiff_t row_stride, ptrdiff_t tile_rows, ptrdiff_t tile_columns, ptrdiff_t channels,
-             int component, float *v),
-            (window, row_stride, tile_rows, tile_columns, channels, component, v))
+             int kernel_size, int component, float *v),
+            (window, row_stride, tile_rows, tile_columns, channels, kernel_size, component, v))
 
 void ck_nn_winograd_input(const float *window, ptrdiff_t row_stride, ptrdiff_t tile_rows, ptrdiff_t tile_columns,
-                          ptrdiff_t channels, int component, float *v) {
-    input_pick()(window, row_stride, tile_rows, tile_columns, channels, component, v);
+                          ptrdiff_t channels, int kernel_size, int component, float *v) {
+    input_pick()(window, row_stride, tile_rows, tile_columns, channels, kernel_size, component, v);
 }
 
-CK_INLINE void accumulate_body(const float *m, ptrdiff_t tiles, ptrdiff_t channels, int component, float *y) {
-    const int a = component / 4, b = component % 4;
+CK_INLINE void accumulate_body(const float *m, ptrdiff_t tiles, ptrdiff_t channels, int kernel_size, int component,
+                               float *y) {
+    const winograd_form *f = form_for(kernel_size);
+    const int a = component / f->n, b = component % f->n;
     for (int output = 0; output < 4; output++) {
-        const float coefficient = output_coefficient[output / 2][a] * output_coefficient[output % 2][b];
+        const float coefficient = f->output_coefficient[output / 2][a] * f->output_coefficient[output % 2][b];
         if (coefficient == 0) continue;
         float *plane = y + output * tiles * channels;
         for (ptrdiff_t i = 0; i < tiles * channels; i++) plane[i] += coefficient * m[i];
     }
 }
-CK_VARIANTS(accumulate, accumulate_body, (const float *m, ptrdiff_t tiles, ptrdiff_t channels, int component, float *y),
-            (m, tiles, channels, component, y))
+CK_VARIANTS(accumulate, accumulate_body,
+            (const float *m, ptrdiff_t tiles, ptrdiff_t channels, int kernel_size, int component, float *y),
+            (m, tiles, channels, kernel_size, component, y))
 
-void ck_nn_winograd_accumulate(const float *m, ptrdiff_t tiles, ptrdiff_t channels, int component, float *y) {
-    accumulate_pick()(m, tiles, channels, component, y);
+void ck_nn_winograd_accumulate(const float *m, ptrdiff_t tiles, ptrdiff_t channels, int kernel_size, int component,
+                               float *y) {
+    accumulate_pick()(m, tiles, channels, kernel_size, component, y);
 }
 
 CK_INLINE void store_body(const float *y, ptrdiff_t tile_rows, ptrdiff_t tile_columns, ptrdiff_t channels,

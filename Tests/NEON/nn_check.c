@@ -415,16 +415,22 @@ static void check_attention(check_rng *rng, const char *name) {
     }
 }
 
-/// The Winograd F(2x2, 3x3) transforms (input, accumulate, store) on a depthwise convolution: each channel's
-/// component products are V * U with U = G g Gᵀ (computed in double, rounded), against the direct 3x3 sums in
-/// double. Each output is a signed sum of terms |U_t| |V terms|; every step rounds at most a few times, so
+/// The Winograd transforms (input, accumulate, store) of F(2x2, k x k), k = 3 and 2, on a depthwise convolution:
+/// each channel's component products are V * U with U = G g Gᵀ (computed in double, rounded), against the direct
+/// k x k sums in double. Each output is a signed sum of terms |U_t| |V terms|; every step rounds at most a few times, so
 /// 16 u times the sum of their magnitudes (plus the bias) bounds any variant; a wrong component, sign or lane is
 /// off by the size of the values. Pixels past `rows` x `columns` (odd edges), the row stride's gap and the channels
 /// past `c` of a wider pixel stay as they were.
-static void check_winograd(check_rng *rng, const char *name) {
-    static const double g_matrix[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-    static const double b_transpose[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
-    static const double a_transpose[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+static void check_winograd(check_rng *rng, const char *name, int k) {
+    // Lavin & Gray's matrices (F(2x2, 3x3)) and the F(2x2, 2x2) ones of nn_winograd.c, n = k + 1.
+    static const double g_matrices[2][4][3] = {{{1, 0}, {1, 1}, {0, 1}},
+                                               {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}};
+    static const double b_transposes[2][4][4] = {{{1, -1, 0}, {0, 1, 0}, {0, -1, 1}},
+                                                 {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}};
+    static const double a_transposes[2][2][4] = {{{1, 1, 0}, {0, 1, 1}}, {{1, 1, 1, 0}, {0, 1, -1, -1}}};
+    const double (*g_matrix)[3] = g_matrices[k - 2], (*b_transpose)[4] = b_transposes[k - 2];
+    const double (*a_transpose)[4] = a_transposes[k - 2];
+    const int n = k + 1;
     for (int t = 0; t < 40; t++) {
         const ptrdiff_t tile_rows = check_int(rng, 1, 3), tile_columns = check_int(rng, 1, 4);
         const ptrdiff_t c = check_int(rng, 1, 40), tiles = tile_rows * tile_columns;
@@ -433,7 +439,7 @@ static void check_winograd(check_rng *rng, const char *name) {
         const ptrdiff_t pixel_stride = c + check_int(rng, 0, 2);  // wider: the output holds more channels
         const ptrdiff_t out_row_stride = 2 * tile_columns * pixel_stride + 3;
         float *window = check_alloc((size_t)((2 * tile_rows + 2) * row_stride) * sizeof(float));
-        float *g = check_alloc((size_t)(9 * c) * sizeof(float)), *u = check_alloc((size_t)(16 * c) * sizeof(float));
+        float *g = check_alloc((size_t)(k * k * c) * sizeof(float)), *u = check_alloc((size_t)(n * n * c) * sizeof(float));
         float *bias = check_alloc((size_t)c * sizeof(float));
         float *v = check_alloc((size_t)(tiles * c) * sizeof(float)), *m = check_alloc((size_t)(tiles * c) * sizeof(float));
         float *y = check_alloc((size_t)(4 * tiles * c) * sizeof(float));
@@ -445,25 +451,25 @@ static void check_winograd(check_rng *rng, const char *name) {
         check_fill(rng, image_bias, (size_t)c, -1, 1);
         check_fill(rng, residual, (size_t)(2 * tile_rows * out_row_stride), -3, 3);
         check_fill(rng, window, (size_t)((2 * tile_rows + 2) * row_stride), -2, 2);
-        check_fill(rng, g, (size_t)(9 * c), -1, 1);
+        check_fill(rng, g, (size_t)(k * k * c), -1, 1);
         check_fill(rng, bias, (size_t)c, -1, 1);
         for (ptrdiff_t i = 0; i < 2 * tile_rows * out_row_stride; i++) out[i] = guard_value;
         for (ptrdiff_t ch = 0; ch < c; ch++) {
-            for (int a = 0; a < 4; a++) {
-                for (int b = 0; b < 4; b++) {
+            for (int a = 0; a < n; a++) {
+                for (int b = 0; b < n; b++) {
                     double sum = 0;
-                    for (int r = 0; r < 3; r++) {
-                        for (int q = 0; q < 3; q++) sum += g_matrix[a][r] * g[ch * 9 + r * 3 + q] * g_matrix[b][q];
+                    for (int r = 0; r < k; r++) {
+                        for (int q = 0; q < k; q++) sum += g_matrix[a][r] * g[(ch * k + r) * k + q] * g_matrix[b][q];
                     }
-                    u[(a * 4 + b) * c + ch] = (float)sum;
+                    u[(a * n + b) * c + ch] = (float)sum;
                 }
             }
         }
         memset(y, 0, (size_t)(4 * tiles * c) * sizeof(float));
-        for (int component = 0; component < 16; component++) {
-            ck_nn_winograd_input(window, row_stride, tile_rows, tile_columns, c, component, v);
+        for (int component = 0; component < n * n; component++) {
+            ck_nn_winograd_input(window, row_stride, tile_rows, tile_columns, c, k, component, v);
             for (ptrdiff_t i = 0; i < tiles * c; i++) m[i] = v[i] * u[component * c + i % c];
-            ck_nn_winograd_accumulate(m, tiles, c, component, y);
+            ck_nn_winograd_accumulate(m, tiles, c, k, component, y);
         }
         ck_nn_winograd_store(y, tile_rows, tile_columns, c, bias, with_image_bias ? image_bias : 0,
                              with_residual ? residual : 0, out, out_row_stride, pixel_stride, rows, columns);
@@ -478,24 +484,24 @@ static void check_winograd(check_rng *rng, const char *name) {
                     continue;
                 }
                 double exact = bias[ch], magnitude = fabs((double)bias[ch]);
-                for (int r = 0; r < 3; r++) {
-                    for (int q = 0; q < 3; q++) {
-                        exact += (double)window[(py + r) * row_stride + (px + q) * c + ch] * g[ch * 9 + r * 3 + q];
+                for (int r = 0; r < k; r++) {
+                    for (int q = 0; q < k; q++) {
+                        exact += (double)window[(py + r) * row_stride + (px + q) * c + ch] * g[(ch * k + r) * k + q];
                     }
                 }
                 const ptrdiff_t ty = py / 2, tx = px / 2;
-                for (int a = 0; a < 4; a++) {
-                    for (int b = 0; b < 4; b++) {
+                for (int a = 0; a < n; a++) {
+                    for (int b = 0; b < n; b++) {
                         const double coefficient = a_transpose[py % 2][a] * a_transpose[px % 2][b];
                         if (coefficient == 0) continue;
                         double terms = 0;
-                        for (int r = 0; r < 4; r++) {
-                            for (int q = 0; q < 4; q++) {
+                        for (int r = 0; r < n; r++) {
+                            for (int q = 0; q < n; q++) {
                                 terms += fabs(b_transpose[a][r] * b_transpose[b][q]) *
                                          fabs((double)window[(2 * ty + r) * row_stride + (2 * tx + q) * c + ch]);
                             }
                         }
-                        magnitude += fabs((double)u[(a * 4 + b) * c + ch]) * terms;
+                        magnitude += fabs((double)u[(a * n + b) * c + ch]) * terms;
                     }
                 }
                 if (with_image_bias) exact += image_bias[ch], magnitude += fabs((double)image_bias[ch]);
@@ -504,8 +510,8 @@ static void check_winograd(check_rng *rng, const char *name) {
                     exact += skip, magnitude += fabs(skip);
                 }
                 ok = check_that(close_to(got, exact, 16 * CHECK_U * magnitude + 1e-37),
-                                "nn %s winograd %tdx%td tiles, %td channels: out[%td][%td][%td] %.9g, exact %.9g", name,
-                                tile_rows, tile_columns, c, py, px, ch, got, exact);
+                                "nn %s winograd F(2x2, %dx%d) %tdx%td tiles, %td channels: out[%td][%td][%td] %.9g, exact %.9g", name, k,
+                                k, tile_rows, tile_columns, c, py, px, ch, got, exact);
             }
         }
         free(window), free(g), free(u), free(bias), free(v), free(m), free(y), free(out), free(image_bias), free(residual);
@@ -522,7 +528,8 @@ void check_nn(void) {
         check_norms(&rng, name);
         check_activations(&rng, name);
         check_attention(&rng, name);
-        check_winograd(&rng, name);
+        check_winograd(&rng, name, 3);
+        check_winograd(&rng, name, 2);
 #if defined(__aarch64__)
         printf("  nn     %-18s norms/activations/attention/winograd (NEON, compiler-vectorised)\n", name);
 #else

@@ -86,8 +86,8 @@ final class LayerReferenceTests: XCTestCase {
         for precision in Precision.allCases {
             let scope = ParameterScope(SafeTensorsParameterSource(file: file), precision: precision)
             let conv = Conv2d(scope("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
-            guard case .winograd(let weights) = conv.method else { return XCTFail("expected Winograd") }
-            XCTAssertEqual(Conv2d.winogradChannelBlocks(outChannels: 7, columnTile: weights[0].columnTile, weightBytes: 1,
+            guard case .winograd(let phase) = conv.method else { return XCTFail("expected Winograd") }
+            XCTAssertEqual(Conv2d.winogradChannelBlocks(outChannels: 7, columnTile: phase.weights[0].columnTile, weightBytes: 1,
                                                         threads: 3), [0 ..< 4, 4 ..< 7])
             for (tiles, threads) in [(0, 2), (5, 3)] {
                 Conv2d.winogradBlockFloats = tiles == 0 ? saved.1 : tiles * (7 * 40 + 5 * 4)
@@ -184,27 +184,78 @@ final class LayerReferenceTests: XCTestCase {
     }
 
     /// diffusers' Upsample2D at ×2 (nearest, then the 3×3 convolution) computed as four 2×2 convolutions of the
-    /// small map, against torch; and the plain path of the same layer on the same inputs.
+    /// small map, by shifted taps and by Winograd's F(2×2, 2×2), against torch; and the plain path of the same
+    /// layer on the same inputs.
     func testConvolutionOfTheUpsampledMap() throws {
-        let conv = Conv2d(root("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1),
-                          followsUpsampling: true)
-        XCTAssertNotNil(conv.upsampledTaps)
-        for name in ["one", "two"] {
-            let x = try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC()
-            let expected = try file.tensor("conv.wide.\(name).upsampled").permutedNCHWToNHWC()
-            assertMatchesReference(try conv.convolveUpsampled(x), expected, relative: 1e-6, absolute: 1e-5,
-                                   "upsampled conv, \(name)")
-            let upsampler = Upsample2D(conv: conv)
-            assertMatchesReference(try upsampler(x, size: nil), expected, relative: 1e-6, absolute: 1e-5, "Upsample2D ×2")
-            let (height, width) = (x.shape[1], x.shape[2])
-            assertMatchesReference(try upsampler(x, size: (2 * height, 2 * width)), expected, relative: 1e-6,
-                                   absolute: 1e-5, "Upsample2D to twice the size")
-            assertMatchesReference(try conv(Upsample2D.nearest(x, height: 2 * height, width: 2 * width)), expected,
-                                   relative: 1e-6, absolute: 1e-5, "the unfused path")
+        for winograd in [false, true] {
+            let conv = Conv2d(root("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1),
+                              followsUpsampling: true, winograd: winograd)
+            switch conv.upsampled {
+            case .winograd: XCTAssertTrue(winograd, "Winograd was turned off")
+            case .shiftedTaps: XCTAssertFalse(winograd, "40 channels should take Winograd")
+            case nil: XCTFail("40 channels should fuse the upsampling")
+            }
+            for name in ["one", "two"] {
+                let x = try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC()
+                let expected = try file.tensor("conv.wide.\(name).upsampled").permutedNCHWToNHWC()
+                assertMatchesReference(try conv.convolveUpsampled(x), expected, relative: 1e-6, absolute: 1e-5,
+                                       "upsampled conv, Winograd \(winograd), \(name)")
+                let upsampler = Upsample2D(conv: conv)
+                assertMatchesReference(try upsampler(x, size: nil), expected, relative: 1e-6, absolute: 1e-5, "Upsample2D ×2")
+                let (height, width) = (x.shape[1], x.shape[2])
+                assertMatchesReference(try upsampler(x, size: (2 * height, 2 * width)), expected, relative: 1e-6,
+                                       absolute: 1e-5, "Upsample2D to twice the size")
+                assertMatchesReference(try conv(Upsample2D.nearest(x, height: 2 * height, width: 2 * width)), expected,
+                                       relative: 1e-6, absolute: 1e-5, "the unfused path")
+            }
         }
         let narrow = Conv2d(root("conv"), inChannels: 5, outChannels: 3, kernelSize: 3, padding: .uniform(1),
                             followsUpsampling: true)
-        XCTAssertNil(narrow.upsampledTaps, "too few channels for shifted taps: Upsample2D upsamples, then convolves")
+        XCTAssertNil(narrow.upsampled, "too few channels for shifted taps: Upsample2D upsamples, then convolves")
+    }
+
+    /// The upsampled map's four Winograd phases cut as the plain convolution's single one is: blocks of 1, 5 and 13
+    /// tiles (ending mid-row and mid-column; the odd 12×9 and 5×4 maps have half tiles) on 1 to 3 threads, and with
+    /// the output channels split between threads (7 channels: panels of 4 and 3 with the 4-column scalar kernels);
+    /// against torch in fp32, and in bfloat16 within twice the error of the bfloat16 shifted taps.
+    func testUpsampledMapByWinogradInBlocks() throws {
+        let saved = (Conv2d.winogradCachedWeightBytes, Conv2d.winogradBlockFloats, Conv2d.minimumWinogradBlockTiles,
+                     ThreadPool.shared.threadCount, GEMMKernel.active, BF16GEMMKernel.active)
+        defer {
+            (Conv2d.winogradCachedWeightBytes, Conv2d.winogradBlockFloats, Conv2d.minimumWinogradBlockTiles) = (saved.0, saved.1, saved.2)
+            try? ThreadPool.setSharedThreadCount(saved.3)
+            GEMMKernel.setActive(saved.4)
+            BF16GEMMKernel.setActive(saved.5)
+        }
+        GEMMKernel.setActive(GEMMKernel(.scalar)!)
+        BF16GEMMKernel.setActive(BF16GEMMKernel(.scalar)!)
+        Conv2d.minimumWinogradBlockTiles = 1
+        let perTile = 7 * 40 + 5 * 7
+        for precision in Precision.allCases {
+            let scope = ParameterScope(SafeTensorsParameterSource(file: file), precision: precision)
+            let conv = Conv2d(scope("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1),
+                              followsUpsampling: true)
+            let taps = Conv2d(scope("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1),
+                              followsUpsampling: true, winograd: false)
+            for (tiles, threads, split) in [(0, 2, false), (1, 1, false), (5, 2, false), (13, 3, false), (0, 2, true), (5, 3, true)] {
+                Conv2d.winogradBlockFloats = tiles == 0 ? saved.1 : tiles * perTile
+                Conv2d.winogradCachedWeightBytes = split ? 0 : saved.0
+                try ThreadPool.setSharedThreadCount(threads)
+                for name in ["one", "two"] {
+                    let x = try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC()
+                    let expected = try file.tensor("conv.wide.\(name).upsampled").permutedNCHWToNHWC()
+                    let out = try conv.convolveUpsampled(x)
+                    let label = "\(precision), blocks of \(tiles) tiles, \(threads) threads, split \(split), \(name)"
+                    if precision == .fp32 {
+                        assertMatchesReference(out, expected, relative: 1e-6, absolute: 1e-5, label)
+                    } else {
+                        let error = relativeL2(out, expected), direct = relativeL2(try taps.convolveUpsampled(x), expected)
+                        XCTAssertGreaterThan(direct, 0, "bfloat16 cannot match fp32 exactly")
+                        XCTAssertLessThanOrEqual(error, 2 * direct, "\(label): Winograd \(error), shifted taps \(direct)")
+                    }
+                }
+            }
+        }
     }
 
     func testGroupNorm() throws {

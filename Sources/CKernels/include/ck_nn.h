@@ -102,16 +102,20 @@ bool ck_nn_online_softmax_step_panels(const float *s, ptrdiff_t rows, ptrdiff_t 
 void ck_nn_divide_columns(const float *acc_t, ptrdiff_t ld_acc, const float *row_sum, float *out, ptrdiff_t ld_out,
                           ptrdiff_t rows, ptrdiff_t d);
 
-/// Winograd F(2x2, 3x3) (nn_winograd.c): tiles are 2x2 blocks of output pixels, components a*4 + b (a, b < 4).
-/// The input transform's component `component` for `tile_rows` x `tile_columns` tiles: tile (i, j) reads the 4x4
-/// patch of `window` whose top-left pixel is (2i, 2j) (pixels of `channels` floats, `row_stride` floats per window
-/// row) and writes v[(i * tile_columns + j) * channels + c] = (Bᵀ d B)[a][b] for each channel c.
+/// Winograd's F(2x2, 3x3) and F(2x2, 2x2) (nn_winograd.c), chosen by `kernel_size` (3 or 2): tiles are 2x2 blocks
+/// of output pixels, each computed from the n x n input patch at its top-left corner (n = kernel_size + 1), and
+/// components are a*n + b (a, b < n). The input transform's component `component` for `tile_rows` x `tile_columns`
+/// tiles: tile (i, j) reads the patch of `window` whose top-left pixel is (2i, 2j) (pixels of `channels` floats,
+/// `row_stride` floats per window row) and writes v[(i * tile_columns + j) * channels + c] = (Bᵀ d B)[a][b] for each
+/// channel c.
 void ck_nn_winograd_input(const float *window, ptrdiff_t row_stride, ptrdiff_t tile_rows, ptrdiff_t tile_columns,
-                          ptrdiff_t channels, int component, float *v);
+                          ptrdiff_t channels, int kernel_size, int component, float *v);
 
-/// Adds component `component`'s products `m` (`tiles` x `channels`) into the four output planes `y`
-/// (`[4][tiles][channels]`, plane 2*di + dj for output pixel (di, dj) of each tile), weighted by Aᵀ[di][a]·Aᵀ[dj][b].
-void ck_nn_winograd_accumulate(const float *m, ptrdiff_t tiles, ptrdiff_t channels, int component, float *y);
+/// Adds component `component`'s products `m` (`tiles` x `channels`) of the form of `kernel_size` into the four
+/// output planes `y` (`[4][tiles][channels]`, plane 2*di + dj for output pixel (di, dj) of each tile), weighted by
+/// Aᵀ[di][a]·Aᵀ[dj][b].
+void ck_nn_winograd_accumulate(const float *m, ptrdiff_t tiles, ptrdiff_t channels, int kernel_size, int component,
+                               float *y);
 
 /// Writes the planes `y` of `tile_rows` x `tile_columns` tiles (as ck_nn_winograd_accumulate), plus `bias`, to
 /// the first `rows` x `columns` pixels of the NHWC output at `out` (`out_row_stride` floats per row,

@@ -1,16 +1,26 @@
 import TensorCore
 
 extension Conv2d {
+    /// How ``convolveUpsampled(_:)`` computes its four output phases, each holding its weights packed for it.
+    enum UpsampledMethod {
+        /// Four 2×2 convolutions as shifted taps (4 GEMMs each).
+        case shiftedTaps([TapPhase])
+        /// Four 2×2 convolutions by Winograd's F(2×2, 2×2) (9 GEMMs per phase on 3×3 patches, each for 2×2 output
+        /// pixels: 9 products per 4 outputs where taps make 16).
+        case winograd([WinogradPhase])
+    }
+
     /// This 3×3 convolution (stride 1, padding 1) of the ×2 nearest-neighbour upsampling of `x` (`[B, H, W, in]`),
-    /// `[B, 2H, 2W, out]`, without making the upsampled map: 4 products per output pixel instead of 9, the same sums.
+    /// `[B, 2H, 2W, out]`, without making the upsampled map: 4 products per output pixel instead of 9 (fewer still
+    /// by Winograd), the same sums.
     ///
     /// Upsampled row 2i + py copies input row i, so the kernel's three rows land on two input rows: for py = 0 on
     /// rows i − 1 (kernel row 0) and i (rows 1 + 2); for py = 1 on rows i (rows 0 + 1) and i + 1 (row 2); the same for
     /// columns. Each of the four output phases (py, px) is therefore a 2×2 convolution of `x` with summed weights
-    /// (``upsampledPhases(_:inChannels:outChannels:precision:workspace:)``), run as shifted taps.
+    /// (``upsampledMethod(_:inChannels:outChannels:winograd:precision:workspace:)``).
     /// - Throws: ``TensorError/shapeMismatch(_:)`` for a wrong rank or channel count.
     func convolveUpsampled(_ x: Tensor) throws -> Tensor {
-        guard let upsampledTaps else { preconditionFailure("\(name): built without followsUpsampling") }
+        guard let upsampled else { preconditionFailure("\(name): built without followsUpsampling") }
         guard x.rank == 4, x.shape[3] == inChannels else {
             throw TensorError.shapeMismatch("\(name): expected input [B, H, W, \(inChannels)], got \(x.shape)")
         }
@@ -21,8 +31,14 @@ extension Conv2d {
                 bias.withUnsafeBufferPointer { b in
                     let geometry = Geometry(batch: batch, height: height, width: width, outHeight: 2 * height,
                                             outWidth: 2 * width)
-                    convolveByShiftedTaps(input.baseAddress!, geometry, phases: upsampledTaps, output.baseAddress!,
-                                          bias: b.baseAddress!)
+                    switch upsampled {
+                    case .shiftedTaps(let phases):
+                        convolveByShiftedTaps(input.baseAddress!, geometry, phases: phases, output.baseAddress!,
+                                              bias: b.baseAddress!)
+                    case .winograd(let phases):
+                        convolveByWinograd(input.baseAddress!, geometry, phases: phases, output.baseAddress!,
+                                           bias: b.baseAddress!, normalization: nil)
+                    }
                 }
             }
         }
@@ -34,15 +50,29 @@ extension Conv2d {
         [[[0], [1, 2]], [[0, 1], [2]]][p][a]
     }
 
-    /// The four phases (py, px) of ``convolveUpsampled(_:)``: tap (a, b) reads the padded input shifted by
-    /// (py + a, px + b), with the sum of the PyTorch weight `[out, in, 3, 3]` at `stored` over the kernel rows and
-    /// columns that land on it as its `[in × out]` weight.
-    static func upsampledPhases(_ stored: UnsafePointer<Float>, inChannels: Int, outChannels: Int, precision: Precision,
-                                workspace: ConversionWorkspace) -> [TapPhase] {
-        workspace.withBuffer(count: outChannels * inChannels) { summed in
-            (0..<4).map { phase in
-                let (py, px) = phase.quotientAndRemainder(dividingBy: 2)
-                return TapPhase(row: py, column: px, taps: (0..<4).map { tap in
+    /// The weights of ``convolveUpsampled(_:)`` for a PyTorch weight `[out, in, 3, 3]` at `stored`, by Winograd
+    /// where `winograd` (``WinogradPhase``), else as shifted taps (``TapPhase``). Tap (a, b) of phase (py, px)
+    /// reads the padded input shifted by (py + a, px + b); its `[in × out]` weight is the sum of the kernel rows and
+    /// columns that land on it. By Winograd, phase p's rows (and columns) are transformed by G·S_p, with G the
+    /// F(2×2, 2×2) matrix (nn_winograd.c) and S_p[a][r] = 1 where kernel row r lands on tap a.
+    static func upsampledMethod(_ stored: UnsafePointer<Float>, inChannels: Int, outChannels: Int, winograd: Bool,
+                                precision: Precision, workspace: ConversionWorkspace) -> UpsampledMethod {
+        let phases = (0..<4).map { $0.quotientAndRemainder(dividingBy: 2) }
+        if winograd {
+            let g: [[Double]] = [[1, 0], [1, 1], [0, 1]]
+            let transforms = (0..<2).map { p in
+                g.map { row in (0..<3).map { r in (0..<2).reduce(0.0) { $0 + (kernelRows(phase: p, tap: $1).contains(r) ? row[$1] : 0) } } }
+            }
+            return .winograd(phases.map { py, px in
+                WinogradPhase(row: py, column: px, kernelSize: 2,
+                              weights: winogradComponents(stored, rowTransform: transforms[py], columnTransform: transforms[px],
+                                                          inChannels: inChannels, outChannels: outChannels,
+                                                          precision: precision, workspace: workspace))
+            })
+        }
+        return workspace.withBuffer(count: outChannels * inChannels) { summed in
+            .shiftedTaps(phases.map { py, px in
+                TapPhase(row: py, column: px, taps: (0..<4).map { tap in
                     let (a, b) = tap.quotientAndRemainder(dividingBy: 2)
                     let rows = kernelRows(phase: py, tap: a), columns = kernelRows(phase: px, tap: b)
                     ThreadPool.shared.parallelRanges(outChannels, grain: 16) { range in
@@ -59,7 +89,7 @@ extension Conv2d {
                             weight: PackedMatrix(k: inChannels, n: outChannels, b: summed, ldb: inChannels,
                                                  transposed: true, precision: precision))
                 })
-            }
+            })
         }
     }
 }

@@ -2,6 +2,18 @@ import CKernels
 import TensorCore
 
 extension Conv2d {
+    /// Output pixels computed by Winograd from one set of component weights: those at (s·y + row, s·x + column) for
+    /// every input pixel (y, x), s being the output's size over the input's (1 for a plain 3×3 convolution; 2 for
+    /// ``convolveUpsampled(_:)``, whose four phases are 2×2 convolutions of the input). Tile (i, j) reads the
+    /// input, zero-padded by one pixel, from padded pixel (2i + row, 2j + column).
+    struct WinogradPhase {
+        let row: Int, column: Int
+        /// 3: F(2×2, 3×3), 16 component weights; 2: F(2×2, 2×2), 9 (nn_winograd.c).
+        let kernelSize: Int
+        /// Component (a, b)'s `[in × out]` weight at a·(kernelSize + 1) + b.
+        let weights: [PackedMatrix]
+    }
+
     /// Floats of per-thread scratch a Winograd block aims for (its input window, transformed patches, products and
     /// output sums): 640 KiB, so that a block stays in a 1 MiB L2 while its 16 GEMMs run. (Variable for tests.)
     nonisolated(unsafe) static var winogradBlockFloats = 160 << 10
@@ -38,23 +50,26 @@ extension Conv2d {
         return (0..<count).map { panels * $0 / count * columnTile ..< min(outChannels, panels * ($0 + 1) / count * columnTile) }
     }
 
-    /// A 3×3, stride-1, padding-1 convolution by Winograd's F(2×2, 3×3) (nn_winograd.c): each 2×2 block of output
-    /// pixels (a tile) comes from the 4×4 input patch around it through 16 GEMMs over channels instead of 9 full
-    /// ones — 16 products per tile and channel pair where shifted taps make 36.
+    /// A 3×3, stride-1, padding-1 convolution by Winograd's F(2×2, 3×3) (nn_winograd.c), or the four phases of
+    /// ``convolveUpsampled(_:)`` by F(2×2, 2×2): each 2×2 block of a phase's output pixels (a tile) comes from the
+    /// 4×4 (or 3×3) input patch around it through 16 (or 9) GEMMs over channels instead of 9 (or 4) full ones — 16
+    /// products per tile and channel pair where shifted taps make 36 (9 where they make 16).
     ///
     /// The tiles are cut into blocks of rows × columns, one block per task. A thread copies the block's padded
-    /// input window (normalised on the way with `normalization`, zeros on the border), then for each component
-    /// (a, b): transforms the window's patches into `V_ab` (`[tiles × in]`), multiplies it by the component's
-    /// weight `U_ab` (`[in × out]`, ``winogradWeights(_:inChannels:outChannels:precision:workspace:)``) and adds
-    /// the product into the tiles' four output sums; the sums plus the bias (and `imageBias`, `[B, out]`, and
-    /// `residual`, laid out as the output, where given: ``Conv2d/Addends``) are then written out. Everything but
-    /// the weights stays in the thread's cache.
-    func convolveByWinograd(_ input: UnsafePointer<Float>, _ g: Geometry, weights: [PackedMatrix],
+    /// input window (normalised on the way with `normalization`, zeros on the border), then for each phase and each
+    /// of its components (a, b): transforms the window's patches into `V_ab` (`[tiles × in]`), multiplies it by the
+    /// component's weight `U_ab` (`[in × out]`, ``winogradWeights(_:inChannels:outChannels:precision:workspace:)``)
+    /// and adds the product into the tiles' four output sums; the sums plus the bias (and `imageBias`, `[B, out]`,
+    /// and `residual`, laid out as the output, where given: ``Conv2d/Addends``) are then written out. Everything
+    /// but the weights stays in the thread's cache.
+    func convolveByWinograd(_ input: UnsafePointer<Float>, _ g: Geometry, phases: [WinogradPhase],
                             _ output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
                             imageBias: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil,
                             normalization: GroupNorm.Affine?) {
         let (cIn, cOut) = (inChannels, outChannels)
+        let scale = g.outHeight / g.height
         let (tileRows, tileColumns) = ((g.height + 1) / 2, (g.width + 1) / 2)
+        let weights = phases.flatMap(\.weights)
         let weightBytes = weights.reduce(0) { $0 + $1.byteCount }
         let channelBlocks = Conv2d.winogradChannelBlocks(outChannels: cOut, columnTile: weights[0].columnTile,
                                                          weightBytes: weightBytes, threads: ThreadPool.shared.threadCount)
@@ -80,21 +95,27 @@ extension Conv2d {
             let count = rows * columns
             let window = scratch, patches = window + windowCount, products = patches + count * cIn
             let sums = products + count * width
+            let rowStride = (2 * columns + 2) * cIn
             copyWindow(input, g, image: image, paddedRows: 2 * firstRow ..< 2 * (firstRow + rows) + 2,
                        paddedColumns: 2 * firstColumn ..< 2 * (firstColumn + columns) + 2, into: window,
                        normalization: normalization)
-            sums.update(repeating: 0, count: 4 * count * width)
-            for (component, weight) in weights.enumerated() {
-                ck_nn_winograd_input(window, (2 * columns + 2) * cIn, rows, columns, cIn, Int32(component), patches)
-                GEMM.sgemm(m: count, a: patches, lda: cIn, b: weight, columns: channels, c: products, ldc: width)
-                ck_nn_winograd_accumulate(products, count, width, Int32(component), sums)
+            for phase in phases {
+                let origin = window + phase.row * rowStride + phase.column * cIn
+                let kernelSize = Int32(phase.kernelSize)
+                sums.update(repeating: 0, count: 4 * count * width)
+                for (component, weight) in phase.weights.enumerated() {
+                    ck_nn_winograd_input(origin, rowStride, rows, columns, cIn, kernelSize, Int32(component), patches)
+                    GEMM.sgemm(m: count, a: patches, lda: cIn, b: weight, columns: channels, c: products, ldc: width)
+                    ck_nn_winograd_accumulate(products, count, width, kernelSize, Int32(component), sums)
+                }
+                let corner = (image * g.outHeight + scale * 2 * firstRow + phase.row) * g.outWidth
+                    + scale * 2 * firstColumn + phase.column
+                let first = corner * cOut + channels.lowerBound
+                ck_nn_winograd_store(sums, rows, columns, width, bias + channels.lowerBound,
+                                     imageBias.map { $0 + image * cOut + channels.lowerBound }, residual.map { $0 + first },
+                                     output + first, scale * g.outWidth * cOut, scale * cOut,
+                                     min(2 * rows, g.height - 2 * firstRow), min(2 * columns, g.width - 2 * firstColumn))
             }
-            let corner = (image * g.outHeight + 2 * firstRow) * g.outWidth + 2 * firstColumn
-            let first = corner * cOut + channels.lowerBound
-            ck_nn_winograd_store(sums, rows, columns, width, bias + channels.lowerBound,
-                                 imageBias.map { $0 + image * cOut + channels.lowerBound }, residual.map { $0 + first },
-                                 output + first, g.outWidth * cOut, cOut,
-                                 min(2 * rows, g.outHeight - 2 * firstRow), min(2 * columns, g.outWidth - 2 * firstColumn))
         }
     }
 
@@ -135,16 +156,31 @@ extension Conv2d {
         }
     }
 
-    /// The 16 component weights `U_ab = (G g Gᵀ)[a][b]` (component 4a + b) of a PyTorch 3×3 weight
-    /// `[out, in, 3, 3]` at `stored`, each packed as an `[in × out]` GEMM operand: `U_ab = Σ G[a][r] G[b][c] g[r][c]`,
-    /// summed in double precision and rounded once (every coefficient is 0, ±½ or ±1, so each product is exact).
+    /// Winograd's G for F(2×2, 3×3) (nn_winograd.c).
+    private static let winogradG: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+
+    /// The F(2×2, 3×3) phase of a PyTorch 3×3 weight `[out, in, 3, 3]` at `stored`: its 16 component weights
+    /// `U_ab = (G g Gᵀ)[a][b]` (``winogradComponents(_:rowTransform:columnTransform:inChannels:outChannels:precision:workspace:)``).
     static func winogradWeights(_ stored: UnsafePointer<Float>, inChannels: Int, outChannels: Int,
-                                precision: Precision, workspace: ConversionWorkspace) -> [PackedMatrix] {
-        let g: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+                                precision: Precision, workspace: ConversionWorkspace) -> WinogradPhase {
+        WinogradPhase(row: 0, column: 0, kernelSize: 3,
+                      weights: winogradComponents(stored, rowTransform: winogradG, columnTransform: winogradG,
+                                                  inChannels: inChannels, outChannels: outChannels, precision: precision,
+                                                  workspace: workspace))
+    }
+
+    /// The component weights `U_ab = Σ R[a][r] C[b][c] g[r][c]` (component a·n + b, n = the transforms' row count)
+    /// of a PyTorch 3×3 weight `[out, in, 3, 3]` at `stored`, for a row transform R and a column transform C (n × 3),
+    /// each packed as an `[in × out]` GEMM operand; summed in double precision and rounded once (every coefficient
+    /// is a small multiple of ½, so each product is exact).
+    static func winogradComponents(_ stored: UnsafePointer<Float>, rowTransform: [[Double]], columnTransform: [[Double]],
+                                   inChannels: Int, outChannels: Int, precision: Precision,
+                                   workspace: ConversionWorkspace) -> [PackedMatrix] {
+        let n = rowTransform.count
         return workspace.withBuffer(count: outChannels * inChannels) { component in
-            (0..<16).map { index in
-                let (a, b) = index.quotientAndRemainder(dividingBy: 4)
-                let coefficients = (0..<9).map { g[a][$0 / 3] * g[b][$0 % 3] }  // of g[r][c], at 3r + c
+            (0 ..< n * n).map { index in
+                let (a, b) = index.quotientAndRemainder(dividingBy: n)
+                let coefficients = (0..<9).map { rowTransform[a][$0 / 3] * columnTransform[b][$0 % 3] }  // of g[r][c], at 3r + c
                 coefficients.withUnsafeBufferPointer { coefficient in
                     ThreadPool.shared.parallelRanges(outChannels, grain: 16) { range in
                         for pair in range.lowerBound * inChannels ..< range.upperBound * inChannels {

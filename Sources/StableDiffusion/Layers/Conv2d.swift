@@ -49,17 +49,16 @@ package final class Conv2d {
     package let padding: Padding
     /// How the convolution is computed, with the weight packed for it.
     let method: Method
-    /// The four phases of ``convolveUpsampled(_:)``, four taps each (made when the layer is built with
-    /// `followsUpsampling`), else nil.
-    let upsampledTaps: [TapPhase]?
+    /// The four phases of ``convolveUpsampled(_:)`` (made when the layer is built with `followsUpsampling`), else nil.
+    let upsampled: UpsampledMethod?
     /// `[outChannels]`.
     let bias: Tensor
 
     /// A convolution whose parameters are `weight` and `bias` in `scope`. With `followsUpsampling` (a 3×3,
     /// stride-1, padding-1 convolution that runs on ×2 nearest-upsampled maps, as in ``Upsample2D``) it also packs
-    /// the weights of ``convolveUpsampled(_:)``, and keeps shifted taps (not Winograd) for the plain path, which
-    /// then runs only for odd target sizes. With `winograd` false a 3×3 convolution keeps shifted taps too (for
-    /// maps too small for Winograd to pay).
+    /// the weights of ``convolveUpsampled(_:)`` (by Winograd where `winograd`), and keeps shifted taps (not
+    /// Winograd) for the plain path, which then runs only for odd target sizes. With `winograd` false a 3×3
+    /// convolution keeps shifted taps too (for maps too small for Winograd to pay).
     package init(_ scope: ParameterScope, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1,
                 padding: Padding = .uniform(0), followsUpsampling: Bool = false, winograd: Bool = true) {
         name = scope.path
@@ -69,16 +68,16 @@ package final class Conv2d {
         self.stride = stride
         self.padding = padding
         let fanIn = inChannels * kernelSize * kernelSize
-        let upsampled = followsUpsampling && kernelSize == 3 && stride == 1 && padding == .uniform(1)
+        let fusesUpsampling = followsUpsampling && kernelSize == 3 && stride == 1 && padding == .uniform(1)
             && inChannels >= Method.minimumShiftedTapChannels
-        (method, upsampledTaps) = scope.withParameter("weight", shape: [outChannels, inChannels, kernelSize, kernelSize],
-                                                      role: .weight(fanIn: fanIn)) { stored in
+        (method, upsampled) = scope.withParameter("weight", shape: [outChannels, inChannels, kernelSize, kernelSize],
+                                                  role: .weight(fanIn: fanIn)) { stored in
             let method = Method(stored.baseAddress!, inChannels: inChannels, outChannels: outChannels,
                                 kernelSize: kernelSize, stride: stride, padding: padding, precision: scope.precision,
                                 workspace: scope.workspace, allowsWinograd: winograd && !followsUpsampling)
-            let phases = upsampled ? Conv2d.upsampledPhases(stored.baseAddress!, inChannels: inChannels,
-                                                            outChannels: outChannels, precision: scope.precision,
-                                                            workspace: scope.workspace) : nil
+            let phases = fusesUpsampling ? Conv2d.upsampledMethod(stored.baseAddress!, inChannels: inChannels,
+                                                                  outChannels: outChannels, winograd: winograd,
+                                                                  precision: scope.precision, workspace: scope.workspace) : nil
             return (method, phases)
         }
         bias = scope.parameter("bias", shape: [outChannels], role: .bias(fanIn: fanIn))
@@ -189,9 +188,9 @@ package final class Conv2d {
                     case .shiftedTaps(let phase):
                         convolveByShiftedTaps(input.baseAddress!, geometry, phases: [phase], output.baseAddress!,
                                               bias: b.baseAddress!, normalization: normalization)
-                    case .winograd(let weights):
+                    case .winograd(let phase):
                         withExtendedLifetime(addends) {
-                            convolveByWinograd(input.baseAddress!, geometry, weights: weights, output.baseAddress!,
+                            convolveByWinograd(input.baseAddress!, geometry, phases: [phase], output.baseAddress!,
                                                bias: b.baseAddress!, imageBias: addends.imageBias?.storage.pointer,
                                                residual: addends.residual?.storage.pointer, normalization: normalization)
                         }
@@ -218,9 +217,9 @@ package final class Conv2d {
         case patches(PackedMatrix)
         /// Stride 1, padding k/2 on every side: one phase of k² taps (ky, kx), each with its `[in × out]` weight.
         case shiftedTaps(TapPhase)
-        /// 3×3, stride 1, padding 1: Winograd F(2×2, 3×3), the 16 component weights `[in × out]`
-        /// (``convolveByWinograd(_:_:weights:_:bias:normalization:)``).
-        case winograd([PackedMatrix])
+        /// 3×3, stride 1, padding 1: Winograd F(2×2, 3×3), one phase of 16 component weights `[in × out]`
+        /// (``convolveByWinograd(_:_:phases:_:bias:imageBias:residual:normalization:)``).
+        case winograd(WinogradPhase)
 
         /// Input channels from which shifted taps and Winograd beat im2col (below, each GEMM is too shallow).
         static let minimumShiftedTapChannels = 32

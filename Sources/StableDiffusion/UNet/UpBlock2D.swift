@@ -36,7 +36,8 @@ final class UpBlock2D {
         } else {
             attentions = []
         }
-        upsampler = index == last ? nil : Upsample2D(scope("upsamplers", 0), channels: channels)
+        upsampler = index == last ? nil : Upsample2D(scope("upsamplers", 0), channels: channels,
+                                                     winograd: ResnetBlock2D.usesWinograd(level: down))
     }
 
     /// Runs the block, consuming skip connections from the end of `skips`; upsamples to `upsampleSize` when given.

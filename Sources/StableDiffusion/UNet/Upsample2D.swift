@@ -6,10 +6,11 @@ import TensorCore
 final class Upsample2D {
     let conv: Conv2d
 
-    /// An upsampler in `scope` on `channels` channels.
-    convenience init(_ scope: ParameterScope, channels: Int) {
+    /// An upsampler in `scope` on `channels` channels, by Winograd where `winograd` (maps large enough for it to
+    /// pay: ``ResnetBlock2D/usesWinograd(level:)`` of the input's level).
+    convenience init(_ scope: ParameterScope, channels: Int, winograd: Bool) {
         self.init(conv: Conv2d(scope("conv"), inChannels: channels, outChannels: channels, kernelSize: 3,
-                               padding: .uniform(1), followsUpsampling: true))
+                               padding: .uniform(1), followsUpsampling: true, winograd: winograd))
     }
 
     /// An upsampler around `conv` (3×3, padding 1).
@@ -20,7 +21,7 @@ final class Upsample2D {
     /// Upsamples `x` (`[B, H, W, channels]`) to `size` (nil: `2H × 2W`), then convolves.
     func callAsFunction(_ x: Tensor, size: (height: Int, width: Int)?) throws -> Tensor {
         let target = size ?? (2 * x.shape[1], 2 * x.shape[2])
-        if conv.upsampledTaps != nil, x.rank == 4, target == (2 * x.shape[1], 2 * x.shape[2]) {
+        if conv.upsampled != nil, x.rank == 4, target == (2 * x.shape[1], 2 * x.shape[2]) {
             return try conv.convolveUpsampled(x)
         }
         return try conv(Upsample2D.nearest(x, height: target.height, width: target.width))

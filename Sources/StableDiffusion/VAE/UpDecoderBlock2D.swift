@@ -12,7 +12,7 @@ final class UpDecoderBlock2D {
             try VAEResnetBlock(scope("resnets", $0), inChannels: $0 == 0 ? inChannels : outChannels,
                                outChannels: outChannels, groups: groups, eps: AutoencoderKL.normEps)
         }
-        upsampler = addUpsample ? Upsample2D(scope("upsamplers", 0), channels: outChannels) : nil
+        upsampler = addUpsample ? Upsample2D(scope("upsamplers", 0), channels: outChannels, winograd: true) : nil
     }
 
     /// Runs the block on `x` (`[B, H, W, inChannels]`): `[B, 2H, 2W, outChannels]` with an upsampler.
