@@ -8,9 +8,11 @@ import TensorCore
 /// on the feature map itself; a 3×3 stride-1 "same" convolution of enough input channels runs by Winograd's
 /// F(2×2, 3×3) (16 GEMMs on transformed 4×4 patches: 16 products per 2×2 output pixels where the
 /// direct sum makes 36); other stride-1 "same" convolutions of enough input channels are a sum of k² GEMMs over
-/// shifted views of the input (no patch matrix); anything else gathers patches (im2col) tile by tile. The weight is
-/// packed in the scope's ``ParameterScope/precision`` (fp32 or bfloat16); the bias (fp32) is added by the GEMM
-/// epilogue or as the output is written.
+/// shifted views of the input (no patch matrix); anything else gathers patches (im2col) tile by tile. A 3×3
+/// convolution of a ×2 nearest-upsampled map (``Upsample2D``) runs as four 2×2 convolutions of the small map
+/// (``convolveUpsampled(_:)``), by Winograd's F(2×2, 2×2) or shifted taps. The weight is packed in the scope's
+/// ``ParameterScope/precision`` (fp32 or bfloat16); the bias (fp32) is added by the GEMM epilogue or as the output
+/// is written.
 package final class Conv2d {
     /// Zero padding on each side, in pixels.
     package struct Padding: Equatable, Sendable {
