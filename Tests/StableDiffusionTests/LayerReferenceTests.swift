@@ -67,10 +67,10 @@ final class LayerReferenceTests: XCTestCase {
         }
     }
 
-    /// Weights too large to stay in L3 split the output channels between threads (whole panels of the GEMM kernel):
-    /// against torch with the 4-column scalar kernels (7 channels: panels of 4 and 3), fp32 and bfloat16, on 2 and
-    /// 3 threads (2 channel blocks either way), one block of tiles per image or several.
-    func testWinogradSplitsTheChannelsOfLargeWeights() throws {
+    /// Runs `body` with the 4-column scalar GEMM kernels (fp32 and bfloat16), then restores the kernels, the
+    /// thread count and the Winograd tuning variables the test changes; `body` gets those variables' defaults.
+    private func withScalarKernelsAndWinogradSettingsRestored(
+        _ body: ((cachedWeightBytes: Int, blockFloats: Int)) throws -> Void) rethrows {
         let saved = (Conv2d.winogradCachedWeightBytes, Conv2d.winogradBlockFloats, Conv2d.minimumWinogradBlockTiles,
                      ThreadPool.shared.threadCount, GEMMKernel.active, BF16GEMMKernel.active)
         defer {
@@ -81,25 +81,34 @@ final class LayerReferenceTests: XCTestCase {
         }
         GEMMKernel.setActive(GEMMKernel(.scalar)!)
         BF16GEMMKernel.setActive(BF16GEMMKernel(.scalar)!)
-        Conv2d.winogradCachedWeightBytes = 0
-        Conv2d.minimumWinogradBlockTiles = 1
-        for precision in Precision.allCases {
-            let scope = ParameterScope(SafeTensorsParameterSource(file: file), precision: precision)
-            let conv = Conv2d(scope("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
-            guard case .winograd(let phase) = conv.method else { return XCTFail("expected Winograd") }
-            XCTAssertEqual(Conv2d.winogradChannelBlocks(outChannels: 7, columnTile: phase.weights[0].columnTile, weightBytes: 1,
-                                                        threads: 3), [0 ..< 4, 4 ..< 7])
-            for (tiles, threads) in [(0, 2), (5, 3)] {
-                Conv2d.winogradBlockFloats = tiles == 0 ? saved.1 : tiles * (7 * 40 + 5 * 4)
-                try ThreadPool.setSharedThreadCount(threads)
-                for name in ["one", "two"] {
-                    let out = try conv(try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC())
-                    let expected = try file.tensor("conv.wide.\(name).out").permutedNCHWToNHWC()
-                    if precision == .fp32 {
-                        assertMatchesReference(out, expected, relative: 1e-6, absolute: 1e-5,
-                                               "Winograd, channels split, blocks of \(tiles) tiles, \(threads) threads, \(name)")
-                    } else {
-                        XCTAssertLessThanOrEqual(relativeL2(out, expected), 1e-2, "bf16, \(tiles) tiles, \(name)")
+        try body((cachedWeightBytes: saved.0, blockFloats: saved.1))
+    }
+
+    /// Weights too large to stay in L3 split the output channels between threads (whole panels of the GEMM kernel):
+    /// against torch with the 4-column scalar kernels (7 channels: panels of 4 and 3), fp32 and bfloat16, on 2 and
+    /// 3 threads (2 channel blocks either way), one block of tiles per image or several.
+    func testWinogradSplitsTheChannelsOfLargeWeights() throws {
+        try withScalarKernelsAndWinogradSettingsRestored { defaults in
+            Conv2d.winogradCachedWeightBytes = 0
+            Conv2d.minimumWinogradBlockTiles = 1
+            for precision in Precision.allCases {
+                let scope = ParameterScope(SafeTensorsParameterSource(file: file), precision: precision)
+                let conv = Conv2d(scope("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
+                guard case .winograd(let phase) = conv.method else { return XCTFail("expected Winograd") }
+                XCTAssertEqual(Conv2d.winogradChannelBlocks(outChannels: 7, columnTile: phase.weights[0].columnTile, weightBytes: 1,
+                                                            threads: 3), [0 ..< 4, 4 ..< 7])
+                for (tiles, threads) in [(0, 2), (5, 3)] {
+                    Conv2d.winogradBlockFloats = tiles == 0 ? defaults.blockFloats : tiles * (7 * 40 + 5 * 4)
+                    try ThreadPool.setSharedThreadCount(threads)
+                    for name in ["one", "two"] {
+                        let out = try conv(try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC())
+                        let expected = try file.tensor("conv.wide.\(name).out").permutedNCHWToNHWC()
+                        if precision == .fp32 {
+                            assertMatchesReference(out, expected, relative: 1e-6, absolute: 1e-5,
+                                                   "Winograd, channels split, blocks of \(tiles) tiles, \(threads) threads, \(name)")
+                        } else {
+                            XCTAssertLessThanOrEqual(relativeL2(out, expected), 1e-2, "bf16, \(tiles) tiles, \(name)")
+                        }
                     }
                 }
             }
@@ -219,39 +228,31 @@ final class LayerReferenceTests: XCTestCase {
     /// the output channels split between threads (7 channels: panels of 4 and 3 with the 4-column scalar kernels);
     /// against torch in fp32, and in bfloat16 within twice the error of the bfloat16 shifted taps.
     func testUpsampledMapByWinogradInBlocks() throws {
-        let saved = (Conv2d.winogradCachedWeightBytes, Conv2d.winogradBlockFloats, Conv2d.minimumWinogradBlockTiles,
-                     ThreadPool.shared.threadCount, GEMMKernel.active, BF16GEMMKernel.active)
-        defer {
-            (Conv2d.winogradCachedWeightBytes, Conv2d.winogradBlockFloats, Conv2d.minimumWinogradBlockTiles) = (saved.0, saved.1, saved.2)
-            try? ThreadPool.setSharedThreadCount(saved.3)
-            GEMMKernel.setActive(saved.4)
-            BF16GEMMKernel.setActive(saved.5)
-        }
-        GEMMKernel.setActive(GEMMKernel(.scalar)!)
-        BF16GEMMKernel.setActive(BF16GEMMKernel(.scalar)!)
-        Conv2d.minimumWinogradBlockTiles = 1
-        let perTile = 7 * 40 + 5 * 7
-        for precision in Precision.allCases {
-            let scope = ParameterScope(SafeTensorsParameterSource(file: file), precision: precision)
-            let conv = Conv2d(scope("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1),
-                              followsUpsampling: true)
-            let taps = Conv2d(scope("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1),
-                              followsUpsampling: true, winograd: false)
-            for (tiles, threads, split) in [(0, 2, false), (1, 1, false), (5, 2, false), (13, 3, false), (0, 2, true), (5, 3, true)] {
-                Conv2d.winogradBlockFloats = tiles == 0 ? saved.1 : tiles * perTile
-                Conv2d.winogradCachedWeightBytes = split ? 0 : saved.0
-                try ThreadPool.setSharedThreadCount(threads)
-                for name in ["one", "two"] {
-                    let x = try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC()
-                    let expected = try file.tensor("conv.wide.\(name).upsampled").permutedNCHWToNHWC()
-                    let out = try conv.convolveUpsampled(x)
-                    let label = "\(precision), blocks of \(tiles) tiles, \(threads) threads, split \(split), \(name)"
-                    if precision == .fp32 {
-                        assertMatchesReference(out, expected, relative: 1e-6, absolute: 1e-5, label)
-                    } else {
-                        let error = relativeL2(out, expected), direct = relativeL2(try taps.convolveUpsampled(x), expected)
-                        XCTAssertGreaterThan(direct, 0, "bfloat16 cannot match fp32 exactly")
-                        XCTAssertLessThanOrEqual(error, 2 * direct, "\(label): Winograd \(error), shifted taps \(direct)")
+        try withScalarKernelsAndWinogradSettingsRestored { defaults in
+            Conv2d.minimumWinogradBlockTiles = 1
+            let perTile = 7 * 40 + 5 * 7
+            for precision in Precision.allCases {
+                let scope = ParameterScope(SafeTensorsParameterSource(file: file), precision: precision)
+                let conv = Conv2d(scope("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1),
+                                  followsUpsampling: true)
+                let taps = Conv2d(scope("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1),
+                                  followsUpsampling: true, winograd: false)
+                for (tiles, threads, split) in [(0, 2, false), (1, 1, false), (5, 2, false), (13, 3, false), (0, 2, true), (5, 3, true)] {
+                    Conv2d.winogradBlockFloats = tiles == 0 ? defaults.blockFloats : tiles * perTile
+                    Conv2d.winogradCachedWeightBytes = split ? 0 : defaults.cachedWeightBytes
+                    try ThreadPool.setSharedThreadCount(threads)
+                    for name in ["one", "two"] {
+                        let x = try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC()
+                        let expected = try file.tensor("conv.wide.\(name).upsampled").permutedNCHWToNHWC()
+                        let out = try conv.convolveUpsampled(x)
+                        let label = "\(precision), blocks of \(tiles) tiles, \(threads) threads, split \(split), \(name)"
+                        if precision == .fp32 {
+                            assertMatchesReference(out, expected, relative: 1e-6, absolute: 1e-5, label)
+                        } else {
+                            let error = relativeL2(out, expected), direct = relativeL2(try taps.convolveUpsampled(x), expected)
+                            XCTAssertGreaterThan(direct, 0, "bfloat16 cannot match fp32 exactly")
+                            XCTAssertLessThanOrEqual(error, 2 * direct, "\(label): Winograd \(error), shifted taps \(direct)")
+                        }
                     }
                 }
             }
