@@ -50,19 +50,25 @@ extension Conv2d {
         [[[0], [1, 2]], [[0, 1], [2]]][p][a]
     }
 
+    /// G·S_p for phase `p` (3 × 3): F(2×2, 2×2)'s G = [1 0; 1 1; 0 1] (nn_winograd.c) times S_p, whose entry
+    /// [a][r] is 1 where kernel row r lands on tap a.
+    private static func winogradTransform(phase p: Int) -> [[Double]] {
+        let g: [[Double]] = [[1, 0], [1, 1], [0, 1]]
+        return g.map { row in
+            (0..<3).map { r in (0..<2).reduce(0.0) { sum, a in sum + (kernelRows(phase: p, tap: a).contains(r) ? row[a] : 0) } }
+        }
+    }
+
     /// The weights of ``convolveUpsampled(_:)`` for a PyTorch weight `[out, in, 3, 3]` at `stored`, by Winograd
     /// where `winograd` (``WinogradPhase``), else as shifted taps (``TapPhase``). Tap (a, b) of phase (py, px)
     /// reads the padded input shifted by (py + a, px + b); its `[in × out]` weight is the sum of the kernel rows and
-    /// columns that land on it. By Winograd, phase p's rows (and columns) are transformed by G·S_p, with G the
-    /// F(2×2, 2×2) matrix (nn_winograd.c) and S_p[a][r] = 1 where kernel row r lands on tap a.
+    /// columns that land on it. By Winograd, phase p's rows (and columns) are transformed by G·S_p
+    /// (``winogradTransform(phase:)``).
     static func upsampledMethod(_ stored: UnsafePointer<Float>, inChannels: Int, outChannels: Int, winograd: Bool,
                                 precision: Precision, workspace: ConversionWorkspace) -> UpsampledMethod {
         let phases = (0..<4).map { $0.quotientAndRemainder(dividingBy: 2) }
         if winograd {
-            let g: [[Double]] = [[1, 0], [1, 1], [0, 1]]
-            let transforms = (0..<2).map { p in
-                g.map { row in (0..<3).map { r in (0..<2).reduce(0.0) { $0 + (kernelRows(phase: p, tap: $1).contains(r) ? row[$1] : 0) } } }
-            }
+            let transforms = [winogradTransform(phase: 0), winogradTransform(phase: 1)]
             return .winograd(phases.map { py, px in
                 WinogradPhase(row: py, column: px, kernelSize: 2,
                               weights: winogradComponents(stored, rowTransform: transforms[py], columnTransform: transforms[px],
