@@ -223,6 +223,28 @@ final class LayerReferenceTests: XCTestCase {
         XCTAssertNil(narrow.upsampled, "too few channels for shifted taps: Upsample2D upsamples, then convolves")
     }
 
+    /// Maps of one row or column, and one pixel (each tile then half or a quarter outside the map), by Winograd's
+    /// four phases against the unfused path (nearest upsampling, then the layer's shifted taps, checked against
+    /// torch above), fp32 and bfloat16 (the same products, in a different order and rounding).
+    func testUpsampledMapByWinogradOfTinySizes() throws {
+        for precision in Precision.allCases {
+            let scope = ParameterScope(SafeTensorsParameterSource(file: file), precision: precision)
+            let conv = Conv2d(scope("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1),
+                              followsUpsampling: true)
+            for shape in [[1, 1, 1, 40], [2, 1, 3, 40], [1, 3, 1, 40], [1, 2, 2, 40]] {
+                let count = shape.reduce(1, *)
+                let x = try Tensor(shape: shape, scalars: (0..<count).map { Float(($0 * 37) % 23) / 11 - 1 })
+                let unfused = try conv(Upsample2D.nearest(x, height: 2 * shape[1], width: 2 * shape[2]))
+                let label = "\(precision), \(shape)"
+                if precision == .fp32 {
+                    assertMatchesReference(try conv.convolveUpsampled(x), unfused, relative: 1e-6, absolute: 1e-5, label)
+                } else {
+                    XCTAssertLessThanOrEqual(relativeL2(try conv.convolveUpsampled(x), unfused), 1e-2, label)
+                }
+            }
+        }
+    }
+
     /// The upsampled map's four Winograd phases cut as the plain convolution's single one is: blocks of 1, 5 and 13
     /// tiles (ending mid-row and mid-column; the odd 12×9 and 5×4 maps have half tiles) on 1 to 3 threads, and with
     /// the output channels split between threads (7 channels: panels of 4 and 3 with the 4-column scalar kernels);
