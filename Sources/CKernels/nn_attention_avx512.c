@@ -220,35 +220,28 @@ TARGET CK_INLINE __m512 online_maxima(const float *s, ptrdiff_t n, ptrdiff_t col
     const ptrdiff_t whole = (cols - 1) / 16 * 16;  // columns before the last (possibly partial) vector
     const __m512 lowest = _mm512_set1_ps(-INFINITY);
     __m512 partial[16];
-    // Four rows at a time: four independent chains of maxima (one chain waits on each maximum's latency).
+    // Four rows at a time: four independent chains of maxima (one chain waits on each maximum's latency). A group's
+    // first row is its lowest (bit_reversed), so a group without it has no row; in a group with it, rows past n
+    // read that first row again and are dropped.
     for (int i = 0; i < 16; i += 4) {
+        const int first = bit_reversed[i] < n ? bit_reversed[i] : 0;
         const float *row[4];
-        int live = 0;
+        __m512 m[4];
 #pragma clang loop unroll(full)
         for (int t = 0; t < 4; t++) {
-            partial[i + t] = lowest;
-            row[t] = bit_reversed[i + t] < n ? s + bit_reversed[i + t] * ld : 0;
-            live += row[t] != 0;
+            row[t] = s + (bit_reversed[i + t] < n ? bit_reversed[i + t] : first) * ld;
+            m[t] = lowest;
         }
-        if (live == 4) {
-            __m512 m0 = lowest, m1 = lowest, m2 = lowest, m3 = lowest;
+        if (bit_reversed[i] < n) {
             for (ptrdiff_t j = 0; j < whole; j += 16) {
-                m0 = _mm512_max_ps(m0, _mm512_loadu_ps(row[0] + j));
-                m1 = _mm512_max_ps(m1, _mm512_loadu_ps(row[1] + j));
-                m2 = _mm512_max_ps(m2, _mm512_loadu_ps(row[2] + j));
-                m3 = _mm512_max_ps(m3, _mm512_loadu_ps(row[3] + j));
-            }
-            partial[i] = m0, partial[i + 1] = m1, partial[i + 2] = m2, partial[i + 3] = m3;
-        } else {
-            for (int t = 0; t < 4; t++) {
-                if (!row[t]) continue;
-                __m512 m = lowest;
-                for (ptrdiff_t j = 0; j < whole; j += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(row[t] + j));
-                partial[i + t] = m;
+#pragma clang loop unroll(full)
+                for (int t = 0; t < 4; t++) m[t] = _mm512_max_ps(m[t], _mm512_loadu_ps(row[t] + j));
             }
         }
+#pragma clang loop unroll(full)
         for (int t = 0; t < 4; t++) {
-            if (row[t]) partial[i + t] = _mm512_max_ps(partial[i + t], _mm512_mask_loadu_ps(lowest, tail, row[t] + whole));
+            partial[i + t] = bit_reversed[i + t] < n
+                ? _mm512_max_ps(m[t], _mm512_mask_loadu_ps(lowest, tail, row[t] + whole)) : lowest;
         }
     }
     const __m512 earlier = _mm512_mask_loadu_ps(lowest, rows, maxima);

@@ -50,52 +50,41 @@ extension Conv2d {
         [[[0], [1, 2]], [[0, 1], [2]]][p][a]
     }
 
-    /// G·S_p for phase `p` (3 × 3): F(2×2, 2×2)'s G = [1 0; 1 1; 0 1] (nn_winograd.c) times S_p, whose entry
-    /// [a][r] is 1 where kernel row r lands on tap a.
+    /// S_p (2 × 3) for phase `p`: entry [a][r] is 1 where kernel row r lands on tap a.
+    private static func tapSelection(phase p: Int) -> [[Double]] {
+        (0..<2).map { a in (0..<3).map { r in kernelRows(phase: p, tap: a).contains(r) ? 1 : 0 } }
+    }
+
+    /// G·S_p for phase `p` (3 × 3): F(2×2, 2×2)'s G = [1 0; 1 1; 0 1] (nn_winograd.c) times ``tapSelection(phase:)``.
     private static func winogradTransform(phase p: Int) -> [[Double]] {
         let g: [[Double]] = [[1, 0], [1, 1], [0, 1]]
-        return g.map { row in
-            (0..<3).map { r in (0..<2).reduce(0.0) { sum, a in sum + (kernelRows(phase: p, tap: a).contains(r) ? row[a] : 0) } }
-        }
+        let selection = tapSelection(phase: p)
+        return g.map { row in (0..<3).map { r in row[0] * selection[0][r] + row[1] * selection[1][r] } }
     }
 
     /// The weights of ``convolveUpsampled(_:)`` for a PyTorch weight `[out, in, 3, 3]` at `stored`, by Winograd
     /// where `winograd` (``WinogradPhase``), else as shifted taps (``TapPhase``). Tap (a, b) of phase (py, px)
     /// reads the padded input shifted by (py + a, px + b); its `[in × out]` weight is the sum of the kernel rows and
-    /// columns that land on it. By Winograd, phase p's rows (and columns) are transformed by G·S_p
-    /// (``winogradTransform(phase:)``).
+    /// columns that land on it (rows and columns selected by S_py and S_px, ``tapSelection(phase:)``). By Winograd,
+    /// phase p's rows (and columns) are transformed by G·S_p instead (``winogradTransform(phase:)``).
     static func upsampledMethod(_ stored: UnsafePointer<Float>, inChannels: Int, outChannels: Int, winograd: Bool,
                                 precision: Precision, workspace: ConversionWorkspace) -> UpsampledMethod {
-        let phases = (0..<4).map { $0.quotientAndRemainder(dividingBy: 2) }
+        let transforms = (0..<2).map { winograd ? winogradTransform(phase: $0) : tapSelection(phase: $0) }
+        let phases = (0..<4).map { phase in
+            let (py, px) = phase.quotientAndRemainder(dividingBy: 2)
+            let weights = combinedKernelWeights(stored, rowTransform: transforms[py], columnTransform: transforms[px],
+                                                inChannels: inChannels, outChannels: outChannels, precision: precision,
+                                                workspace: workspace)
+            return (py, px, weights)
+        }
         if winograd {
-            let transforms = [winogradTransform(phase: 0), winogradTransform(phase: 1)]
-            return .winograd(phases.map { py, px in
-                WinogradPhase(row: py, column: px, kernelSize: 2,
-                              weights: winogradComponents(stored, rowTransform: transforms[py], columnTransform: transforms[px],
-                                                          inChannels: inChannels, outChannels: outChannels,
-                                                          precision: precision, workspace: workspace))
-            })
+            return .winograd(phases.map { WinogradPhase(row: $0, column: $1, kernelSize: 2, weights: $2) })
         }
-        return workspace.withBuffer(count: outChannels * inChannels) { summed in
-            .shiftedTaps(phases.map { py, px in
-                TapPhase(row: py, column: px, taps: (0..<4).map { tap in
-                    let (a, b) = tap.quotientAndRemainder(dividingBy: 2)
-                    let rows = kernelRows(phase: py, tap: a), columns = kernelRows(phase: px, tap: b)
-                    ThreadPool.shared.parallelRanges(outChannels, grain: 16) { range in
-                        for o in range {
-                            for i in 0..<inChannels {
-                                let kernel = stored + (o * inChannels + i) * 9
-                                var sum: Float = 0
-                                for ky in rows { for kx in columns { sum += kernel[ky * 3 + kx] } }
-                                summed[o * inChannels + i] = sum
-                            }
-                        }
-                    }
-                    return (dy: py + a, dx: px + b,
-                            weight: PackedMatrix(k: inChannels, n: outChannels, b: summed, ldb: inChannels,
-                                                 transposed: true, precision: precision))
-                })
+        return .shiftedTaps(phases.map { py, px, weights in
+            TapPhase(row: py, column: px, taps: weights.enumerated().map { tap, weight in
+                let (a, b) = tap.quotientAndRemainder(dividingBy: 2)
+                return (dy: py + a, dx: px + b, weight: weight)
             })
-        }
+        })
     }
 }

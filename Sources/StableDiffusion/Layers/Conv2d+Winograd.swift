@@ -160,22 +160,23 @@ extension Conv2d {
     private static let winogradG: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
 
     /// The F(2×2, 3×3) phase of a PyTorch 3×3 weight `[out, in, 3, 3]` at `stored`: its 16 component weights
-    /// `U_ab = (G g Gᵀ)[a][b]` (``winogradComponents(_:rowTransform:columnTransform:inChannels:outChannels:precision:workspace:)``).
+    /// `U_ab = (G g Gᵀ)[a][b]` (``combinedKernelWeights(_:rowTransform:columnTransform:inChannels:outChannels:precision:workspace:)``).
     static func winogradWeights(_ stored: UnsafePointer<Float>, inChannels: Int, outChannels: Int,
                                 precision: Precision, workspace: ConversionWorkspace) -> WinogradPhase {
         WinogradPhase(row: 0, column: 0, kernelSize: 3,
-                      weights: winogradComponents(stored, rowTransform: winogradG, columnTransform: winogradG,
-                                                  inChannels: inChannels, outChannels: outChannels, precision: precision,
-                                                  workspace: workspace))
+                      weights: combinedKernelWeights(stored, rowTransform: winogradG, columnTransform: winogradG,
+                                                     inChannels: inChannels, outChannels: outChannels,
+                                                     precision: precision, workspace: workspace))
     }
 
-    /// The component weights `U_ab = Σ R[a][r] C[b][c] g[r][c]` (component a·n + b, n = the transforms' row count)
-    /// of a PyTorch 3×3 weight `[out, in, 3, 3]` at `stored`, for a row transform R and a column transform C (n × 3),
-    /// each packed as an `[in × out]` GEMM operand; summed in double precision and rounded once (every coefficient
-    /// is a small multiple of ½, so each product is exact).
-    static func winogradComponents(_ stored: UnsafePointer<Float>, rowTransform: [[Double]], columnTransform: [[Double]],
-                                   inChannels: Int, outChannels: Int, precision: Precision,
-                                   workspace: ConversionWorkspace) -> [PackedMatrix] {
+    /// Weights that combine a 3×3 kernel's taps, `U_ab = Σ R[a][r] C[b][c] g[r][c]` (a·n + b, n = the transforms'
+    /// row count), for a PyTorch weight `[out, in, 3, 3]` at `stored`, a row transform R and a column transform C
+    /// (n × 3): Winograd's components (R = C = G) and the summed taps of ``convolveUpsampled(_:)``'s phases. Each is
+    /// packed as an `[in × out]` GEMM operand; summed in double precision and rounded once (every coefficient is a
+    /// small multiple of ½, so each product is exact).
+    static func combinedKernelWeights(_ stored: UnsafePointer<Float>, rowTransform: [[Double]],
+                                      columnTransform: [[Double]], inChannels: Int, outChannels: Int,
+                                      precision: Precision, workspace: ConversionWorkspace) -> [PackedMatrix] {
         let n = rowTransform.count
         return workspace.withBuffer(count: outChannels * inChannels) { component in
             (0 ..< n * n).map { index in
