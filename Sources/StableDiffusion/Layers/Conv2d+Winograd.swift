@@ -83,7 +83,7 @@ extension Conv2d {
         let windowCount = (2 * blockRows + 2) * windowWidth * cIn
         let scratchCount = windowCount + tiles * (cIn + 5 * widest)
 
-        // Task order: channel block fastest, so that with one block per thread each thread keeps to its channels.
+        // Task order: channel block fastest, so that threads claiming tasks in turn mostly keep to their channels.
         let tasks = g.batch * rowBlocks * columnBlocks * channelBlocks.count
         ThreadPool.shared.forEachTask(tasks, scratchCount: scratchCount) { task, scratch in
             let (tileTask, channelBlock) = task.quotientAndRemainder(dividingBy: channelBlocks.count)
