@@ -1,6 +1,6 @@
 // AVX-512 bfloat16 GEMM kernels, both with a 12x32 register tile (24 zmm accumulators):
 //   avx512bf16 — `vdpbf16ps` on bfloat16 pairs: A pairs broadcast from memory, two B vectors per pair of depths
-//                (and a narrow 10x32 form of it, ck_bgemm_kernel_fitting);
+//                (and shorter 10x32 and 8x32 forms of it, ck_bgemm_kernel_fitting);
 //   avx512     — for AVX-512 CPUs without BF16: each B pair widened to two fp32 vectors (odd and even depth),
 //                A packed as fp32 values already rounded to bfloat16, FMA odd then even (the `vdpbf16ps` order).
 // Edge tiles are written with masked loads and stores, so C is never touched outside the block.
@@ -11,9 +11,11 @@
 
 #define MR 12
 #define NR 32
-/// The narrow AVX512-BF16 variant's tile height: head sizes 40 and 80 fill 10-row tiles, where 12-row ones waste a
-/// sixth (attention's transposed weighted sum, ck_bgemm_kernel_fitting).
+/// The shorter AVX512-BF16 forms' tile heights (ck_bgemm_kernel_fitting): head sizes 40 and 80 fill 10-row tiles,
+/// where 12-row ones waste a sixth (attention's transposed weighted sum), and a convolution's blocks of 16, 32 or 64
+/// Winograd tiles fill 8-row ones.
 #define NARROW_MR 10
+#define SHORT_MR 8
 #define AVX512 __attribute__((target("avx512f")))
 #define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
@@ -87,7 +89,7 @@ static inline void tile_bf16(int rows, int64_t pairs, const uint32_t *a, const u
     store_tile(acc, c, ldc, mr, nr, epilogue, bias);
 }
 
-// The blocks of `rows`-row panels of A (12, or 10 for the narrow variant).
+// The blocks of `rows`-row panels of A (12, or 10 or 8 for the shorter forms).
 AVX512BF16 __attribute__((always_inline))
 static inline void block_rows(int rows, int64_t mc, int64_t nc, int64_t kc, const void *packed_a,
                               const uint16_t *packed_b, float *c, int64_t ldc, const ck_sgemm_epilogue *epilogue) {
@@ -106,6 +108,12 @@ AVX512BF16
 static void block_bf16(int64_t mc, int64_t nc, int64_t kc, const void *packed_a, const uint16_t *packed_b,
                        float *c, int64_t ldc, const ck_sgemm_epilogue *epilogue) {
     block_rows(MR, mc, nc, kc, packed_a, packed_b, c, ldc, epilogue);
+}
+
+AVX512BF16
+static void block_bf16_short(int64_t mc, int64_t nc, int64_t kc, const void *packed_a, const uint16_t *packed_b,
+                             float *c, int64_t ldc, const ck_sgemm_epilogue *epilogue) {
+    block_rows(SHORT_MR, mc, nc, kc, packed_a, packed_b, c, ldc, epilogue);
 }
 
 AVX512BF16
@@ -163,7 +171,7 @@ static inline void pack_column_pairs(const float *m, int64_t ld, int64_t first, 
     }
 }
 
-// A for `vdpbf16ps`: panels of `rows` (12, or 10 for the narrow variant) rows of bfloat16 pairs (the pair (i, q),
+// A for `vdpbf16ps`: panels of `rows` (12, or 10 or 8 for the shorter forms) rows of bfloat16 pairs (the pair (i, q),
 // depths 2q and 2q+1 of row i, as one 32-bit word at q*rows + i), depth padded with zeros to even, rows past
 // `count` zero. Rows of A are rounded 32 depths (16 pairs) at a time with `vcvtne2ps2bf16`, transposed in
 // registers and stored `rows` words (one pair of depths of the panel's rows) at a time; a transposed A by
@@ -204,6 +212,11 @@ static void pack_a_bf16(const float *a, int64_t lda, int transposed, int64_t row
 AVX512BF16
 static void pack_a_bf16_narrow(const float *a, int64_t lda, int transposed, int64_t rows, int64_t kc, void *packed) {
     pack_a_rows(NARROW_MR, a, lda, transposed, rows, kc, packed);
+}
+
+AVX512BF16
+static void pack_a_bf16_short(const float *a, int64_t lda, int transposed, int64_t rows, int64_t kc, void *packed) {
+    pack_a_rows(SHORT_MR, a, lda, transposed, rows, kc, packed);
 }
 
 // ck_bgemm_pack_b for a transposed B (`b` holds the [n x kc] matrix B^T, row j = column j of B) and a panel width
@@ -248,6 +261,8 @@ const ck_bgemm_kernel ck_bgemm_kernel_avx512bf16 = {CK_ISA_AVX512BF16, MR, NR, p
                                                     "avx512bf16-12x32"};
 const ck_bgemm_kernel ck_bgemm_kernel_avx512bf16_narrow = {CK_ISA_AVX512BF16, NARROW_MR, NR, pack_a_bf16_narrow,
                                                            block_bf16_narrow, "avx512bf16-10x32"};
+const ck_bgemm_kernel ck_bgemm_kernel_avx512bf16_short = {CK_ISA_AVX512BF16, SHORT_MR, NR, pack_a_bf16_short,
+                                                          block_bf16_short, "avx512bf16-8x32"};
 
 // MARK: widened (AVX-512F without BF16)
 

@@ -32,9 +32,14 @@ static int64_t padded_rows(int64_t rows, int64_t mr) { return (rows + mr - 1) / 
 
 const ck_bgemm_kernel *ck_bgemm_kernel_fitting(const ck_bgemm_kernel *kernel, int64_t rows) {
 #if defined(__x86_64__)
-    const ck_bgemm_kernel *narrow = &ck_bgemm_kernel_avx512bf16_narrow;
-    if (kernel == &ck_bgemm_kernel_avx512bf16 && padded_rows(rows, narrow->mr) < padded_rows(rows, kernel->mr)) {
-        return narrow;
+    if (kernel == &ck_bgemm_kernel_avx512bf16) {
+        // The tallest of the forms with the fewest padded rows.
+        const ck_bgemm_kernel *shorter[] = {&ck_bgemm_kernel_avx512bf16_narrow, &ck_bgemm_kernel_avx512bf16_short};
+        const ck_bgemm_kernel *best = kernel;
+        for (unsigned i = 0; i < sizeof shorter / sizeof shorter[0]; i++) {
+            if (padded_rows(rows, shorter[i]->mr) < padded_rows(rows, best->mr)) best = shorter[i];
+        }
+        return best;
     }
 #endif
     (void)rows;

@@ -33,6 +33,7 @@ extern const ck_bgemm_kernel ck_bgemm_kernel_avx2;
 extern const ck_bgemm_kernel ck_bgemm_kernel_avx512;
 extern const ck_bgemm_kernel ck_bgemm_kernel_avx512bf16;
 extern const ck_bgemm_kernel ck_bgemm_kernel_avx512bf16_narrow;
+extern const ck_bgemm_kernel ck_bgemm_kernel_avx512bf16_short;
 #endif
 #if defined(__aarch64__)
 extern const ck_bgemm_kernel ck_bgemm_kernel_neon;

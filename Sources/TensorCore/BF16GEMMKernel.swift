@@ -34,6 +34,17 @@ public struct BF16GEMMKernel: Equatable, CustomStringConvertible, @unchecked Sen
     /// Columns of C computed per register tile (the width of a packed B panel).
     var nr: Int { Int(raw.pointee.nr) }
 
+    /// The form of this variant that computes the fewest padded rows for a left operand of `rows` rows: the same
+    /// instruction set, B panels and sums with another register tile height (AVX512-BF16 has 10- and 8-row forms
+    /// beside its 12-row tile; `ck_bgemm_kernel_fitting`), or this variant itself.
+    func fitting(rows: Int) -> BF16GEMMKernel { BF16GEMMKernel(raw: ck_bgemm_kernel_fitting(raw, Int64(rows))) }
+
+    /// Rows of the product that ``fitting(rows:)`` computes for `rows` rows: `rows` rounded up to its register tiles.
+    func computedRows(_ rows: Int) -> Int {
+        let mr = fitting(rows: rows).mr
+        return (rows + mr - 1) / mr * mr
+    }
+
     /// Floats of scratch that ``packA(_:rows:depth:into:)`` needs for `rowPanels` panels of depth `kc`.
     func packedACount(rowPanels: Int, kc: Int) -> Int { rowPanels * mr * (kc + 1) }
 

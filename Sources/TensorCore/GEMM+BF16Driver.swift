@@ -40,6 +40,8 @@ extension GEMM {
                 ..< wanted.lowerBound / nr + blocking.columnSplits[columnBlock + 1]
             let columns = panels.lowerBound * nr ..< min(wanted.upperBound, panels.upperBound * nr)
             guard !rows.isEmpty, !columns.isEmpty else { return }
+            // The task's rows in the register tiles that fit them best (no more panels' room than `mr` ones take).
+            let kernel = kernel.fitting(rows: rows.count)
             ScratchPool.shared.withBuffer(count: packedCount + tileCount) { scratch in
                 let packedA = scratch
                 for (index, depth) in layout.slices.enumerated() {

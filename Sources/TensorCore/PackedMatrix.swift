@@ -12,9 +12,16 @@ public final class PackedMatrix: @unchecked Sendable {
     public var n: Int { layout.n }
     /// The number format of the panels.
     public var precision: Precision { layout.precision }
-    /// Rows of the product that the kernel these panels are packed for computes at once (its register tile): a
-    /// GEMM with this matrix costs about as much for `m` rows as for `m` rounded up to a multiple of it.
+    /// Rows of the product that the kernel these panels are packed for computes at once (its register tile).
     package var rowTile: Int { layout.variant.mr }
+    /// Rows of the product a GEMM with this matrix computes for `m` rows of A, and so about what it costs: `m`
+    /// rounded up to whole register tiles of the kernel form that fits `m` best (``rowTile`` for fp32).
+    package func computedRows(_ m: Int) -> Int {
+        switch layout.variant {
+        case .fp32(let kernel): return (m + kernel.mr - 1) / kernel.mr * kernel.mr
+        case .bf16(let kernel): return kernel.computedRows(m)
+        }
+    }
     /// Columns per packed panel: a GEMM computing only some columns (``GEMM/sgemm(m:alpha:a:lda:transA:b:columns:beta:c:ldc:bias:pool:)``)
     /// starts them at a multiple of it.
     public var columnTile: Int { layout.nr }

@@ -93,19 +93,37 @@ final class BF16GEMMTests: GEMMTestCase {
         // Each pair of depths adds its odd product first, then the even one, as `vdpbf16ps` does, so every variant
         // gives the same sums. (Only the epilogue's order may differ — `acc + beta·C + bias` — so C is either
         // accumulated onto or biased, not both; a depth over one slice still accumulates its second slice onto C.)
-        var results: [Bool: [Float]] = [:]
+        // 29, 16 and 40 rows take AVX512-BF16's 10-, 8- and 10-row forms on one thread (ck_bgemm_kernel_fitting).
+        var results: [String: [Float]] = [:]
         forEachVariant { kernel, pool in
             for accumulate in [false, true] {
-                var problem = GEMMProblem(m: 29, n: 70, k: GEMMBlocking.maxKCBF16 + 37, beta: accumulate ? 1 : 0,
-                                          bias: !accumulate, seed: 11)
-                run(&problem, pool: pool)
-                guard let first = results[accumulate] else {
-                    results[accumulate] = problem.c
-                    continue
+                for m in [29, 16, 40] {
+                    var problem = GEMMProblem(m: m, n: 70, k: GEMMBlocking.maxKCBF16 + 37, beta: accumulate ? 1 : 0,
+                                              bias: !accumulate, seed: 11)
+                    run(&problem, pool: pool)
+                    let key = "\(m) rows, accumulate \(accumulate)"
+                    guard let first = results[key] else {
+                        results[key] = problem.c
+                        continue
+                    }
+                    let differing = zip(problem.c, first).filter { $0.bitPattern != $1.bitPattern }.count
+                    XCTAssertEqual(differing, 0, "\(kernel) threads \(pool.threadCount) \(key)")
                 }
-                let differing = zip(problem.c, first).filter { $0.bitPattern != $1.bitPattern }.count
-                XCTAssertEqual(differing, 0, "\(kernel) threads \(pool.threadCount) accumulate \(accumulate)")
             }
+        }
+    }
+
+    /// AVX512-BF16's register tile is 12 rows, with 10- and 8-row forms for operands they fit better (fewer
+    /// padded rows; the taller on ties); the other variants have one form.
+    func testFittingFormsPadTheFewestRows() throws {
+        for kernel in BF16GEMMKernel.available where kernel != BF16GEMMKernel(.avx512bf16) {
+            XCTAssertEqual(kernel.fitting(rows: 40), kernel)
+        }
+        guard let kernel = BF16GEMMKernel(.avx512bf16) else { throw XCTSkip("this CPU has no AVX512-BF16") }
+        for (rows, mr, computed) in [(64, 8, 64), (40, 10, 40), (48, 12, 48), (24, 12, 24), (20, 10, 20), (16, 8, 16),
+                                     (7, 8, 8), (65, 10, 70), (144, 12, 144), (130, 10, 130)] {
+            XCTAssertEqual(kernel.fitting(rows: rows).mr, mr, "\(rows) rows")
+            XCTAssertEqual(kernel.computedRows(rows), computed, "\(rows) rows")
         }
     }
 

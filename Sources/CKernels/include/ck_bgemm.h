@@ -47,8 +47,9 @@ const ck_bgemm_kernel *ck_bgemm_kernel_for(ck_isa isa);
 
 /// The form of `kernel` (from ck_bgemm_kernel_for) for a left operand of `rows` rows: the same instruction set, B
 /// panels and sums, with the register tile height that computes the fewest padded rows for `rows` (its own A
-/// panels). AVX512-BF16 has a 10-row form beside its 12-row tile, for 40 or 80 rows (attention's transposed
-/// weighted sum with head size 40 or 80); otherwise, and on ties, `kernel` itself.
+/// panels; the tallest of those that pad the fewest rows). AVX512-BF16 has 10- and 8-row forms beside its 12-row
+/// tile (for 40 or 80 rows, attention's transposed weighted sum with head size 40 or 80; for 16, 32 or 64 rows, a
+/// convolution's blocks of Winograd tiles); otherwise `kernel` itself.
 const ck_bgemm_kernel *ck_bgemm_kernel_fitting(const ck_bgemm_kernel *kernel, int64_t rows);
 
 /// The variant bfloat16 GEMMs use: the fastest this CPU supports, unless ck_bgemm_set_active chose another.

@@ -76,7 +76,8 @@ extension Conv2d {
         let widest = channelBlocks.map(\.count).max() ?? cOut
         let limit = Conv2d.winogradTilesPerBlock(inChannels: cIn, outChannels: widest, weightBytes: weightBytes)
         let (blockRows, blockColumns) = Conv2d.winogradBlock(tileRows: tileRows, tileColumns: tileColumns, limit: limit,
-                                                             rowTile: weights[0].rowTile)
+                                                             rowTile: weights[0].rowTile,
+                                                             computedRows: weights[0].computedRows)
         let (rowBlocks, columnBlocks) = ((tileRows + blockRows - 1) / blockRows, (tileColumns + blockColumns - 1) / blockColumns)
         let tiles = blockRows * blockColumns
         let windowWidth = 2 * blockColumns + 2
@@ -120,9 +121,11 @@ extension Conv2d {
     }
 
     /// The block of tiles (rows × columns, at most `limit` tiles) for a map of `tileRows` × `tileColumns` tiles.
-    /// A block's GEMMs cost whole register tiles (`rowTile` rows each) and each block reads all the weights once,
-    /// so the block chosen minimises register tiles plus blocks over the whole map (the larger among equals).
-    static func winogradBlock(tileRows: Int, tileColumns: Int, limit: Int, rowTile: Int) -> (rows: Int, columns: Int) {
+    /// A block's GEMMs cost the rows they compute (`computedRows` of its tile count: whole register tiles) and each
+    /// block reads all the weights once, which costs about one more register tile (`rowTile` rows), so the block
+    /// chosen minimises those rows over the whole map (the larger among equals).
+    static func winogradBlock(tileRows: Int, tileColumns: Int, limit: Int, rowTile: Int,
+                              computedRows: (Int) -> Int) -> (rows: Int, columns: Int) {
         var best = (rows: 1, columns: 1, cost: Int.max)
         for columns in 1 ... max(1, min(tileColumns, limit)) {
             let rows = max(1, min(tileRows, limit / columns))
@@ -130,7 +133,7 @@ extension Conv2d {
             for first in Swift.stride(from: 0, to: tileRows, by: rows) {
                 for left in Swift.stride(from: 0, to: tileColumns, by: columns) {
                     let tiles = min(rows, tileRows - first) * min(columns, tileColumns - left)
-                    cost += (tiles + rowTile - 1) / rowTile + 1
+                    cost += computedRows(tiles) + rowTile
                 }
             }
             if cost < best.cost || (cost == best.cost && rows * columns > best.rows * best.columns) {
