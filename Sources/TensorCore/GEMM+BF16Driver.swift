@@ -17,7 +17,8 @@ extension GEMM {
     ///
     /// As the fp32 driver, each task owns a block of rows × a block of columns of C and walks the `k` slices, later
     /// slices accumulating onto what earlier ones wrote; A is always packed (rounded to bfloat16 on the way), one
-    /// slice of the task's rows at a time, and reused for every column panel of the task. A gated product (one `k`
+    /// slice of the task's rows at a time, and reused for every column panel of the task; each task runs the form of
+    /// `kernel` whose register tile fits its rows best (``BF16GEMMKernel/fitting(rows:)``). A gated product (one `k`
     /// slice) runs the kernel one panel at a time into a small tile and gates the tile while it is in L1.
     static func multiplyBF16(m: Int, a: Operand, kernel: BF16GEMMKernel, packedB: UnsafePointer<UInt16>,
                              layout: PackedMatrix.Layout, columns wanted: Range<Int>, destination: BF16Destination,
@@ -40,7 +41,7 @@ extension GEMM {
                 ..< wanted.lowerBound / nr + blocking.columnSplits[columnBlock + 1]
             let columns = panels.lowerBound * nr ..< min(wanted.upperBound, panels.upperBound * nr)
             guard !rows.isEmpty, !columns.isEmpty else { return }
-            // The task's rows in the register tiles that fit them best (no more panels' room than `mr` ones take).
+            // Never more rows than in `mr`-row panels, so the packed A still fits the scratch.
             let kernel = kernel.fitting(rows: rows.count)
             ScratchPool.shared.withBuffer(count: packedCount + tileCount) { scratch in
                 let packedA = scratch

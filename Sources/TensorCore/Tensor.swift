@@ -79,11 +79,14 @@ public struct Tensor: @unchecked Sendable {
         try body(UnsafeBufferPointer(start: storage.pointer, count: count))
     }
 
-    /// Calls `body` with the elements, writable; copies the storage first if another tensor shares it.
+    /// Calls `body` with the elements, writable; copies the storage first if another tensor shares it (a residual
+    /// stream added onto in place while the caller keeps its input: large copies are spread over the threads).
     public mutating func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
         if !isKnownUniquelyReferenced(&storage) {
-            let fresh = TensorStorage(count: count, zeroed: false)
-            fresh.pointer.update(from: storage.pointer, count: count)
+            let (fresh, source) = (TensorStorage(count: count, zeroed: false), storage.pointer)
+            ThreadPool.shared.parallelRanges(count, grain: Tensor.elementwiseGrain) { range in
+                (fresh.pointer + range.lowerBound).update(from: source + range.lowerBound, count: range.count)
+            }
             storage = fresh
         }
         return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
