@@ -24,7 +24,7 @@ extension GEMM {
                              layout: PackedMatrix.Layout, columns wanted: Range<Int>, destination: BF16Destination,
                              pool: ThreadPool) {
         let (mr, nr) = (kernel.mr, kernel.nr)
-        let blocking = GEMMBlocking(m: m, n: wanted.count, k: layout.k, mr: mr, nr: nr, threads: pool.threadCount)
+        let blocking = GEMMBlocking(m: m, n: wanted.count, k: layout.k, mr: mr, nr: nr, threads: pool.availableThreads)
         let rowBlocks = blocking.rowSplits.count - 1
         let deepest = layout.slices.map(\.count).max() ?? 0
         let packedCount = kernel.packedACount(rowPanels: blocking.maxRowPanels, kc: deepest)

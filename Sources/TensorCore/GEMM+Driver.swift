@@ -10,7 +10,7 @@ extension GEMM {
                          columns wanted: Range<Int>, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue,
                          pool: ThreadPool) {
         let (mr, nr) = (kernel.mr, kernel.nr)
-        let blocking = GEMMBlocking(m: m, n: wanted.count, k: layout.k, mr: mr, nr: nr, threads: pool.threadCount)
+        let blocking = GEMMBlocking(m: m, n: wanted.count, k: layout.k, mr: mr, nr: nr, threads: pool.availableThreads)
         let rowBlocks = blocking.rowSplits.count - 1
         // Reading A in place saves packing it, which costs as much as one pass of the kernel over a column panel.
         // With a row stride that is a multiple of 1 KiB (lda % 256 == 0, such as 1024), the twelve rows of a tile

@@ -109,6 +109,11 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// The threads a loop started now would spread over: 1 while the pool runs a loop (a `parallelFor` from
+    /// inside another one runs serially), otherwise ``threadCount``. Work that splits itself for the threads (a GEMM
+    /// cutting its columns between them) asks this first, so that a nested call does not split for nothing.
+    public var availableThreads: Int { ck_atomic_load(state.loopRunning) == 0 ? threadCount : 1 }
+
     /// Runs `body(i)` for every `i` in `0..<count`, spread over the pool; returns when all have finished.
     /// Indices are handed out dynamically, so uneven work balances itself.
     public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
@@ -139,6 +144,8 @@ public final class ThreadPool: @unchecked Sendable {
         let generation = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
         /// The workers still draining the current loop.
         let busy = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        /// 1 while a loop runs (``running``, readable without the lock).
+        let loopRunning = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
         let nextIndex = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
 
         /// Pauses spun before a waiting thread blocks: about 0.1 ms (a pause takes 10–140 cycles, by CPU).
@@ -147,6 +154,7 @@ public final class ThreadPool: @unchecked Sendable {
         init() {
             generation.initialize(to: 0)
             busy.initialize(to: 0)
+            loopRunning.initialize(to: 0)
             nextIndex.initialize(to: 0)
         }
 
@@ -158,6 +166,7 @@ public final class ThreadPool: @unchecked Sendable {
         deinit {
             generation.deallocate()
             busy.deallocate()
+            loopRunning.deallocate()
             nextIndex.deallocate()
         }
 
@@ -166,6 +175,7 @@ public final class ThreadPool: @unchecked Sendable {
             condition.lock(); defer { condition.unlock() }
             if running { return false }
             running = true
+            ck_atomic_store(loopRunning, 1)
             return true
         }
 
@@ -189,6 +199,7 @@ public final class ThreadPool: @unchecked Sendable {
             condition.lock()
             job = nil
             running = false
+            ck_atomic_store(loopRunning, 0)
             condition.unlock()
         }
 
