@@ -43,6 +43,19 @@ final class ThreadPoolTests: XCTestCase {
         XCTAssertEqual(total, [Int](repeating: 4, count: 8))
     }
 
+    /// Inside a loop the pool offers one thread (a nested loop would run serially); outside, all of them.
+    func testAvailableThreadsInsideALoop() {
+        let pool = ThreadPool(threadCount: 3)
+        XCTAssertEqual(pool.availableThreads, 3)
+        var seen = [Int](repeating: 0, count: 6)
+        seen.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            pool.parallelFor(6) { i in base[i] = pool.availableThreads }
+        }
+        XCTAssertEqual(seen, [Int](repeating: 1, count: 6))
+        XCTAssertEqual(pool.availableThreads, 3)
+    }
+
     /// A system that refuses threads (simulated: the thread-starting function fails after `started` threads) gives
     /// a smaller pool that still runs every index; it never waits for workers that were never started.
     func testRunsWithTheThreadsTheSystemGives() {
