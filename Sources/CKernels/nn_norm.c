@@ -3,29 +3,43 @@
 #include "nn_internal.h"
 #include <math.h>
 
-CK_INLINE void channel_sums_body(const float *x, ptrdiff_t pixels, ptrdiff_t channels, const float *center,
-                                 float *sums) {
-    if (center) {
-        for (ptrdiff_t p = 0; p < pixels; p++) {
-            const float *row = x + p * channels;
+/// Rows summed per block of ck_nn_channel_moments: small enough for a block to stay in L1/L2 for its second pass.
+#define MOMENT_BLOCK 32
+
+CK_INLINE void channel_moments_body(const float *x, ptrdiff_t pixels, ptrdiff_t channels, float *mean,
+                                    float *deviations, float *scratch) {
+    float *block_mean = scratch, *block_deviations = scratch + channels;
+    for (ptrdiff_t c = 0; c < channels; c++) mean[c] = deviations[c] = 0;
+    for (ptrdiff_t first = 0; first < pixels; first += MOMENT_BLOCK) {
+        const ptrdiff_t rows = pixels - first < MOMENT_BLOCK ? pixels - first : MOMENT_BLOCK;
+        const float *block = x + first * channels;
+        for (ptrdiff_t c = 0; c < channels; c++) block_mean[c] = block_deviations[c] = 0;
+        for (ptrdiff_t p = 0; p < rows; p++) {
+            for (ptrdiff_t c = 0; c < channels; c++) block_mean[c] += block[p * channels + c];
+        }
+        for (ptrdiff_t c = 0; c < channels; c++) block_mean[c] /= (float)rows;
+        for (ptrdiff_t p = 0; p < rows; p++) {
             for (ptrdiff_t c = 0; c < channels; c++) {
-                float d = row[c] - center[c];
-                sums[c] += d * d;
+                const float d = block[p * channels + c] - block_mean[c];
+                block_deviations[c] += d * d;
             }
         }
-    } else {
-        for (ptrdiff_t p = 0; p < pixels; p++) {
-            const float *row = x + p * channels;
-            for (ptrdiff_t c = 0; c < channels; c++) sums[c] += row[c];
+        // Merge the block into the rows before it (Chan, Golub and LeVeque).
+        const float before = (float)first, weight = (float)rows / (float)(first + rows);
+        for (ptrdiff_t c = 0; c < channels; c++) {
+            const float delta = block_mean[c] - mean[c];
+            mean[c] += delta * weight;
+            deviations[c] += block_deviations[c] + delta * delta * before * weight;
         }
     }
 }
-CK_VARIANTS(channel_sums, channel_sums_body,
-            (const float *x, ptrdiff_t pixels, ptrdiff_t channels, const float *center, float *sums),
-            (x, pixels, channels, center, sums))
+CK_VARIANTS(channel_moments, channel_moments_body,
+            (const float *x, ptrdiff_t pixels, ptrdiff_t channels, float *mean, float *deviations, float *scratch),
+            (x, pixels, channels, mean, deviations, scratch))
 
-void ck_nn_channel_sums(const float *x, ptrdiff_t pixels, ptrdiff_t channels, const float *center, float *sums) {
-    channel_sums_pick()(x, pixels, channels, center, sums);
+void ck_nn_channel_moments(const float *x, ptrdiff_t pixels, ptrdiff_t channels, float *mean, float *deviations,
+                           float *scratch) {
+    channel_moments_pick()(x, pixels, channels, mean, deviations, scratch);
 }
 
 CK_INLINE void scale_shift_body(const float *x, float *y, ptrdiff_t pixels, ptrdiff_t channels, const float *scale,

@@ -38,33 +38,33 @@ static void check_norms(check_rng *rng, const char *name) {
         const ptrdiff_t pixels = check_int(rng, 1, 40), channels = check_int(rng, 1, 70);
         float *x = check_alloc((size_t)(pixels * channels) * sizeof(float));
         float *y = check_alloc((size_t)(pixels * channels + 8) * sizeof(float));
-        float *center = check_alloc((size_t)channels * sizeof(float)), *sums = check_alloc((size_t)channels * sizeof(float));
-        float *start = check_alloc((size_t)channels * sizeof(float));
+        float *mean = check_alloc((size_t)channels * sizeof(float)), *deviations = check_alloc((size_t)channels * sizeof(float));
+        float *scratch = check_alloc((size_t)(2 * channels) * sizeof(float));
         float *scale = check_alloc((size_t)channels * sizeof(float)), *shift = check_alloc((size_t)channels * sizeof(float));
         check_fill(rng, x, (size_t)(pixels * channels), -2, 3);
-        check_fill(rng, center, (size_t)channels, -1, 1);
-        check_fill(rng, start, (size_t)channels, -5, 5);
         check_fill(rng, scale, (size_t)channels, -2, 2);
         check_fill(rng, shift, (size_t)channels, -2, 2);
 
-        // Per-channel sums and centred sums of squares, added to what `sums` held.
-        for (int centred = 0; centred <= 1; centred++) {
-            memcpy(sums, start, (size_t)channels * sizeof(float));
-            ck_nn_channel_sums(x, pixels, channels, centred ? center : 0, sums);
-            for (ptrdiff_t c = 0; c < channels; c++) {
-                double exact = start[c], magnitude = fabs((double)start[c]);
-                for (ptrdiff_t p = 0; p < pixels; p++) {
-                    const double v = centred ? ((double)x[p * channels + c] - center[c]) * ((double)x[p * channels + c] - center[c])
-                                             : x[p * channels + c];
-                    exact += v;
-                    magnitude += fabs(v);
-                }
-                // Centred: the difference and the square round too (3 more roundings per term).
-                if (!check_that(close_to(sums[c], exact, check_gamma((double)pixels + 3) * magnitude),
-                                "nn %s channel_sums centred=%d pixels=%td channels=%td: [%td] %.9g, exact %.9g", name,
-                                centred, pixels, channels, c, sums[c], exact)) {
-                    break;
-                }
+        // Per-channel means and sums of squared deviations (blocks merged pairwise: a few roundings per term more).
+        ck_nn_channel_moments(x, pixels, channels, mean, deviations, scratch);
+        for (ptrdiff_t c = 0; c < channels; c++) {
+            double exact_mean = 0, magnitude = 0, exact_deviations = 0, squares = 0;
+            for (ptrdiff_t p = 0; p < pixels; p++) {
+                exact_mean += x[p * channels + c];
+                magnitude += fabs((double)x[p * channels + c]);
+                squares += (double)x[p * channels + c] * x[p * channels + c];
+            }
+            exact_mean /= (double)pixels;
+            for (ptrdiff_t p = 0; p < pixels; p++) {
+                exact_deviations += ((double)x[p * channels + c] - exact_mean) * ((double)x[p * channels + c] - exact_mean);
+            }
+            const double gamma = check_gamma(4 * (double)pixels + 16);
+            if (!check_that(close_to(mean[c], exact_mean, gamma * magnitude / (double)pixels)
+                                && close_to(deviations[c], exact_deviations, gamma * squares),
+                            "nn %s channel_moments pixels=%td channels=%td: [%td] mean %.9g (exact %.9g), deviations "
+                            "%.9g (exact %.9g)", name, pixels, channels, c, mean[c], exact_mean, deviations[c],
+                            exact_deviations)) {
+                break;
             }
         }
 
@@ -123,7 +123,7 @@ static void check_norms(check_rng *rng, const char *name) {
                 if (!ok) break;
             }
         }
-        free(x), free(y), free(center), free(sums), free(start), free(scale), free(shift);
+        free(x), free(y), free(mean), free(deviations), free(scratch), free(scale), free(shift);
     }
 }
 

@@ -16,9 +16,12 @@ int ck_nn_isa_level(void);
 /// lacks it; 1 otherwise.
 int ck_nn_set_isa_level(int level);
 
-/// Adds per-channel sums over `pixels` rows of `channels` values into `sums[channels]`:
-/// sums[c] += x[p][c] when `center` is NULL, otherwise sums[c] += (x[p][c] - center[c])^2.
-void ck_nn_channel_sums(const float *x, ptrdiff_t pixels, ptrdiff_t channels, const float *center, float *sums);
+/// Writes each channel's mean over `pixels` rows of `channels` values into `mean[channels]`, and the sum of the
+/// squared deviations from it into `deviations[channels]`, reading `x` once: blocks of rows are summed, their
+/// squared deviations from the block's mean summed while the block is in cache, and each block merged into the
+/// rows before it (Chan, Golub and LeVeque: stable whatever the values' offset). `scratch` holds 2 * channels floats.
+void ck_nn_channel_moments(const float *x, ptrdiff_t pixels, ptrdiff_t channels, float *mean, float *deviations,
+                           float *scratch);
 
 /// y[p][c] = x[p][c] * scale[c] + shift[c] for `pixels` rows of `channels`, followed by SiLU when `silu` is
 /// non-zero. `y` may be `x`.

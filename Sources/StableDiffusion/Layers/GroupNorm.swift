@@ -98,46 +98,56 @@ package final class GroupNorm {
 
     /// The per-channel scale and shift that normalise one batch item (`pixels` rows of `channels`).
     private func affine(_ x: UnsafePointer<Float>, pixels: Int) -> (scale: [Float], shift: [Float]) {
+        let (mean, variance) = groupMoments(x, pixels: pixels)
         let perGroup = channels / groups
-        let count = Float(pixels * perGroup)
-        let groupMean = groupSums(x, pixels: pixels, center: nil).map { $0 / count }
-        let channelMean = (0..<channels).map { groupMean[$0 / perGroup] }
-        let groupVariance = groupSums(x, pixels: pixels, center: channelMean).map { $0 / count }
         var scale = [Float](repeating: 0, count: channels)
         var shift = [Float](repeating: 0, count: channels)
         gamma.withUnsafeBufferPointer { g in
             beta.withUnsafeBufferPointer { b in
                 for c in 0..<channels {
-                    let rstd = 1 / (groupVariance[c / perGroup] + eps).squareRoot()
+                    let rstd = 1 / (Float(variance[c / perGroup]) + eps).squareRoot()
                     scale[c] = g[c] * rstd
-                    shift[c] = b[c] - channelMean[c] * scale[c]
+                    shift[c] = b[c] - Float(mean[c / perGroup]) * scale[c]
                 }
             }
         }
         return (scale, shift)
     }
 
-    /// Per-group sums of x (or of (x - center)² with `center`) over all pixels, from parallel partial sums.
-    private func groupSums(_ x: UnsafePointer<Float>, pixels: Int, center: [Float]?) -> [Float] {
+    /// Each group's mean and (biased) variance over all pixels, reading `x` once: every channel's mean and sum of
+    /// squared deviations per chunk of pixels (`ck_nn_channel_moments`, chunks in parallel), merged in double
+    /// precision over the chunks and the group's channels (Chan, Golub and LeVeque's pairwise update).
+    private func groupMoments(_ x: UnsafePointer<Float>, pixels: Int) -> (mean: [Double], variance: [Double]) {
         let chunks = min(max(pixels / 256, 1), ThreadPool.shared.threadCount * 4)
-        var partial = [Float](repeating: 0, count: chunks * channels)
-        let centerValues = center ?? []
+        // Per chunk: the channels' means, their sums of squared deviations, and the kernel's scratch.
+        var partial = [Float](repeating: 0, count: 4 * chunks * channels)
         partial.withUnsafeMutableBufferPointer { buffer in
-            let sums = buffer.baseAddress!
-            centerValues.withUnsafeBufferPointer { centers in
-                let centerPointer = center == nil ? nil : centers.baseAddress
-                ThreadPool.shared.parallelFor(chunks) { chunk in
-                    let start = pixels * chunk / chunks, end = pixels * (chunk + 1) / chunks
-                    ck_nn_channel_sums(x + start * channels, end - start, channels, centerPointer,
-                                       sums + chunk * channels)
-                }
+            let base = buffer.baseAddress!
+            ThreadPool.shared.parallelFor(chunks) { chunk in
+                let start = pixels * chunk / chunks, end = pixels * (chunk + 1) / chunks
+                let area = base + 4 * chunk * channels
+                ck_nn_channel_moments(x + start * channels, end - start, channels, area, area + channels,
+                                      area + 2 * channels)
             }
         }
         let perGroup = channels / groups
-        var totals = [Float](repeating: 0, count: groups)
-        for chunk in 0..<chunks {
-            for c in 0..<channels { totals[c / perGroup] += partial[chunk * channels + c] }
+        var mean = [Double](repeating: 0, count: groups), variance = [Double](repeating: 0, count: groups)
+        for group in 0..<groups {
+            // Count, mean and sum of squared deviations of the values merged so far.
+            var (count, groupMean, spread) = (0.0, 0.0, 0.0)
+            for c in group * perGroup ..< (group + 1) * perGroup {
+                for chunk in 0..<chunks {
+                    let n = Double(pixels * (chunk + 1) / chunks - pixels * chunk / chunks)
+                    if n == 0 { continue }
+                    let delta = Double(partial[4 * chunk * channels + c]) - groupMean, total = count + n
+                    groupMean += delta * n / total
+                    spread += Double(partial[(4 * chunk + 1) * channels + c]) + delta * delta * count * n / total
+                    count = total
+                }
+            }
+            mean[group] = groupMean
+            variance[group] = count > 0 ? spread / count : 0
         }
-        return totals
+        return (mean, variance)
     }
 }
