@@ -290,6 +290,40 @@ final class LayerReferenceTests: XCTestCase {
         }
     }
 
+    /// GroupNorm's statistics over many pixels (several chunks, each several 32-row blocks merged pairwise, and a
+    /// partial last block), on values far from zero, against the definition computed in double precision, at every
+    /// kernel level.
+    func testGroupNormStatisticsOverManyPixels() throws {
+        let norm = try GroupNorm(root("groupnorm"), groups: 4, channels: 8, eps: 1e-5)
+        let (batch, pixels, channels) = (2, 37 * 29, 8)
+        var state: UInt64 = 7
+        let values = (0 ..< batch * pixels * channels).map { index -> Float in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let unit = Float(state >> 40) / Float(1 << 24) - 0.5  // in [-0.5, 0.5)
+            return 40 + Float(index % channels) + 3 * unit          // an offset much larger than the spread
+        }
+        let x = try Tensor(shape: [batch, 37, 29, channels], scalars: values)
+        let weight = try file.tensor("groupnorm.weight").scalars, bias = try file.tensor("groupnorm.bias").scalars
+        var expected = [Float](repeating: 0, count: values.count)
+        for b in 0..<batch {
+            for group in 0..<4 {
+                let members = (0..<pixels).flatMap { p in (2 * group ..< 2 * group + 2).map { (b * pixels + p) * channels + $0 } }
+                let mean = members.reduce(0.0) { $0 + Double(values[$1]) } / Double(members.count)
+                let variance = members.reduce(0.0) { $0 + (Double(values[$1]) - mean) * (Double(values[$1]) - mean) }
+                    / Double(members.count)
+                for index in members {
+                    let c = index % channels
+                    expected[index] = Float((Double(values[index]) - mean) / (variance + 1e-5).squareRoot()
+                        * Double(weight[c]) + Double(bias[c]))
+                }
+            }
+        }
+        try forEachKernelLevel { level in
+            assertMatchesReference(try norm(x), try Tensor(shape: x.shape, scalars: expected), relative: 1e-5,
+                                   absolute: 1e-4, "GroupNorm over \(pixels) pixels, kernel level \(level)")
+        }
+    }
+
     func testGroupNormRejectsChannelsNotDividedByGroups() {
         XCTAssertThrowsError(try GroupNorm(root("groupnorm"), groups: 3, channels: 8, eps: 1e-5)) { error in
             XCTAssertEqual(error as? TensorError, .invalidArgument("groupnorm: 3 groups do not divide 8 channels"))
