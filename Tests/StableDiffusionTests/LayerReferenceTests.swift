@@ -23,15 +23,34 @@ final class LayerReferenceTests: XCTestCase {
                                absolute: 1e-5, "3×3 conv, stride 2, odd input")
     }
 
-    /// The wide layer built with Winograd turned off, as those of small maps are.
+    /// The wide layer with shifted taps: built to follow an upsampling without Winograd, as Upsample2D's on small
+    /// maps, whose plain path (for odd target sizes) keeps them.
     private func shiftedTapConvolution() -> Conv2d {
         let conv = Conv2d(root("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1),
-                          winograd: false)
+                          followsUpsampling: true, winograd: false)
         guard case .shiftedTaps = conv.method else {
-            XCTFail("40 input channels without Winograd should take the shifted-tap path")
+            XCTFail("40 input channels after an upsampling, without Winograd, should take the shifted-tap path")
             return conv
         }
         return conv
+    }
+
+    /// With Winograd turned off (maps too small for it to pay, such as SD's 8×8 level), a 3×3 convolution runs by
+    /// im2col, against torch; on one image and on two.
+    func testConvolutionWithoutWinogradByPatches() throws {
+        let conv = Conv2d(root("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1),
+                          winograd: false)
+        guard case .patches = conv.method else { return XCTFail("a 3×3 convolution without Winograd should use im2col") }
+        let before = ThreadPool.shared.threadCount
+        defer { try? ThreadPool.setSharedThreadCount(before) }
+        for threads in [1, 2, 3] {  // one tile, or tiles split evenly between the threads
+            try ThreadPool.setSharedThreadCount(threads)
+            for name in ["one", "two"] {
+                assertMatchesReference(try conv(try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC()),
+                                       try file.tensor("conv.wide.\(name).out").permutedNCHWToNHWC(), relative: 1e-6,
+                                       absolute: 1e-5, "im2col conv, \(threads) threads, \(name)")
+            }
+        }
     }
 
     func testConvolutionByShiftedTaps() throws {
@@ -116,18 +135,18 @@ final class LayerReferenceTests: XCTestCase {
     }
 
     /// In bfloat16, Winograd's transformed patches and weights are rounded instead of the pixels and weights
-    /// themselves: its error against torch fp32 stays within twice that of the bfloat16 shifted taps.
+    /// themselves: its error against torch fp32 stays within twice that of the direct bfloat16 sum (im2col).
     func testWinogradInBFloat16() throws {
         let bf16 = ParameterScope(SafeTensorsParameterSource(file: file), precision: .bf16)
         let winograd = Conv2d(bf16("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1))
-        let taps = Conv2d(bf16("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1),
-                          winograd: false)
+        let patches = Conv2d(bf16("conv.wide"), inChannels: 40, outChannels: 7, kernelSize: 3, padding: .uniform(1),
+                             winograd: false)
         for name in ["one", "two"] {
             let x = try file.tensor("conv.wide.\(name).x").permutedNCHWToNHWC()
             let expected = try file.tensor("conv.wide.\(name).out").permutedNCHWToNHWC()
-            let error = relativeL2(try winograd(x), expected), direct = relativeL2(try taps(x), expected)
+            let error = relativeL2(try winograd(x), expected), direct = relativeL2(try patches(x), expected)
             XCTAssertGreaterThan(direct, 0, "bfloat16 cannot match fp32 exactly")
-            XCTAssertLessThanOrEqual(error, 2 * direct, "\(name): Winograd \(error), shifted taps \(direct)")
+            XCTAssertLessThanOrEqual(error, 2 * direct, "\(name): Winograd \(error), direct (im2col) \(direct)")
         }
     }
 

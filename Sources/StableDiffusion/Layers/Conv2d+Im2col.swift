@@ -7,12 +7,17 @@ extension Conv2d {
     static let minimumPatchTileRows = 96
 
     /// im2col tile by tile: each thread gathers the patches of a tile of output pixels into its own buffer and
-    /// multiplies them by the packed weight, writing that tile of the output.
+    /// multiplies them by the packed weight, writing that tile of the output. Several tiles come in a multiple of
+    /// the thread count, of equal sizes (one tile's GEMM spreads over the threads itself).
     func convolveByPatches(_ input: UnsafePointer<Float>, _ g: Geometry, weight: PackedMatrix,
                            _ output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>) {
         let patchSize = weight.k
-        let tileRows = max(Conv2d.minimumPatchTileRows, Conv2d.patchTileFloats / patchSize)
-        let tiles = (g.outputPixels + tileRows - 1) / tileRows
+        let limit = max(Conv2d.minimumPatchTileRows, Conv2d.patchTileFloats / patchSize)
+        let threads = ThreadPool.shared.threadCount
+        var tiles = (g.outputPixels + limit - 1) / limit
+        if tiles > 1 { tiles = (tiles + threads - 1) / threads * threads }
+        let tileRows = (g.outputPixels + tiles - 1) / tiles
+        tiles = (g.outputPixels + tileRows - 1) / tileRows  // rounding tileRows up can leave trailing tiles empty
         ThreadPool.shared.forEachTask(tiles, scratchCount: tileRows * patchSize) { tile, patches in
             let first = tile * tileRows
             let rows = min(tileRows, g.outputPixels - first)

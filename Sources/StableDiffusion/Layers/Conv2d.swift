@@ -59,8 +59,9 @@ package final class Conv2d {
     /// A convolution whose parameters are `weight` and `bias` in `scope`. With `followsUpsampling` (a 3×3,
     /// stride-1, padding-1 convolution that runs on ×2 nearest-upsampled maps, as in ``Upsample2D``) it also packs
     /// the weights of ``convolveUpsampled(_:)`` (by Winograd where `winograd`), and keeps shifted taps (not
-    /// Winograd) for the plain path, which then runs only for odd target sizes. With `winograd` false a 3×3
-    /// convolution keeps shifted taps too (for maps too small for Winograd to pay).
+    /// Winograd) for the plain path, which then runs only for odd target sizes. With `winograd` false (maps too small
+    /// for Winograd to pay) a 3×3 convolution runs by im2col: shifted taps would also compute the padding columns
+    /// between rows (78 rows of products for an 8×8 map's 64 pixels).
     package init(_ scope: ParameterScope, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1,
                 padding: Padding = .uniform(0), followsUpsampling: Bool = false, winograd: Bool = true) {
         name = scope.path
@@ -76,7 +77,8 @@ package final class Conv2d {
                                                   role: .weight(fanIn: fanIn)) { stored in
             let method = Method(stored.baseAddress!, inChannels: inChannels, outChannels: outChannels,
                                 kernelSize: kernelSize, stride: stride, padding: padding, precision: scope.precision,
-                                workspace: scope.workspace, allowsWinograd: winograd && !followsUpsampling)
+                                workspace: scope.workspace, allowsWinograd: winograd && !followsUpsampling,
+                                allowsShiftedTaps: winograd || followsUpsampling)
             let phases = fusesUpsampling ? Conv2d.upsampledMethod(stored.baseAddress!, inChannels: inChannels,
                                                                   outChannels: outChannels, winograd: winograd,
                                                                   precision: scope.precision, workspace: scope.workspace) : nil
@@ -229,9 +231,11 @@ package final class Conv2d {
         /// The method for a convolution, packing its PyTorch weight `[out, in, k, k]` at `stored` for it. Every
         /// form packs the transpose of an `[out × …]` matrix: the stored weight itself for 1×1, Winograd's
         /// components for a 3×3 "same" convolution of at least ``minimumShiftedTapChannels`` inputs (unless not
-        /// `allowsWinograd`), else the `[out, k, k, in]` reordering, made in `workspace`.
+        /// `allowsWinograd`), else the `[out, k, k, in]` reordering, made in `workspace`, as shifted taps (unless
+        /// not `allowsShiftedTaps`) or im2col.
         init(_ stored: UnsafePointer<Float>, inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int,
-             padding: Padding, precision: Precision, workspace: ConversionWorkspace, allowsWinograd: Bool) {
+             padding: Padding, precision: Precision, workspace: ConversionWorkspace, allowsWinograd: Bool,
+             allowsShiftedTaps: Bool) {
             let taps = kernelSize * kernelSize
             if allowsWinograd && kernelSize == 3 && stride == 1 && padding == .uniform(1)
                 && inChannels >= Method.minimumShiftedTapChannels {
@@ -248,7 +252,8 @@ package final class Conv2d {
             self = workspace.withBuffer(count: outChannels * block) { patchMajor in
                 Conv2d.reorderToPatchMajor(stored, into: patchMajor, outChannels: outChannels, inChannels: inChannels,
                                            taps: taps)
-                if stride == 1 && padding == .uniform(kernelSize / 2) && inChannels >= Method.minimumShiftedTapChannels {
+                if allowsShiftedTaps && stride == 1 && padding == .uniform(kernelSize / 2)
+                    && inChannels >= Method.minimumShiftedTapChannels {
                     // Tap t's [in × out] weight: columns t·in ..< (t+1)·in of the [out × k²·in] matrix, transposed.
                     return .shiftedTaps(TapPhase(row: 0, column: 0, taps: (0..<taps).map {
                         (dy: $0 / kernelSize, dx: $0 % kernelSize,

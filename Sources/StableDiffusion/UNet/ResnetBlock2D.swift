@@ -13,7 +13,7 @@ final class ResnetBlock2D {
     let outputScaleFactor: Float
 
     /// Whether the ResNets of UNet level `level` (its maps downsampled 2^level times) convolve by Winograd. From
-    /// level 3 on (SD 1.x/2.x's last level and middle block: 8×8 maps at 512²) they keep shifted taps: Winograd
+    /// level 3 on (SD 1.x/2.x's last level and middle block: 8×8 maps at 512²) they run by im2col: Winograd
     /// gains little on so few tiles, and those weights are half of the UNet's (Winograd's take 16/9 as much).
     static func usesWinograd(level: Int) -> Bool { level < 3 }
 
