@@ -7,8 +7,10 @@ import TensorCore
 /// (``PackedMatrix``) as the right operand of GEMMs, in one of four forms (``Method``): a 1×1 convolution is one GEMM
 /// on the feature map itself; a 3×3 stride-1 "same" convolution of enough input channels runs by Winograd's
 /// F(2×2, 3×3) (16 GEMMs on transformed 4×4 patches: 16 products per 2×2 output pixels where the
-/// direct sum makes 36); other stride-1 "same" convolutions of enough input channels are a sum of k² GEMMs over
-/// shifted views of the input (no patch matrix); anything else gathers patches (im2col) tile by tile. A 3×3
+/// direct sum makes 36), unless built without it for small maps; other stride-1 "same" convolutions of enough input
+/// channels are a sum of k² GEMMs over shifted views of the input (no patch matrix), unless built without Winograd
+/// (small maps, where those views' padding columns would cost too much); anything else gathers patches (im2col) tile
+/// by tile. A 3×3
 /// convolution of a ×2 nearest-upsampled map (``Upsample2D``) runs as four 2×2 convolutions of the small map
 /// (``convolveUpsampled(_:)``), by Winograd's F(2×2, 2×2) or shifted taps. The weight is packed in the scope's
 /// ``ParameterScope/precision`` (fp32 or bfloat16); the bias (fp32) is added by the GEMM epilogue or as the output
